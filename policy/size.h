@@ -1,0 +1,15 @@
+/* Sizes as users write them: "4096", "64K", "1M", "2G", "1T" (powers of 1024). */
+#ifndef KMS_POLICY_SIZE_H
+#define KMS_POLICY_SIZE_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses exactly s[0..len). On failure returns -1 and sets *why to a static
+ * description of what was wrong ("empty", "not a number", "overflows 64 bits",
+ * "unknown suffix", "trailing characters", "negative"). */
+int kms_parse_size(const char *s, size_t len, uint64_t *out, const char **why);
+
+/* Writes a human form ("1M", "4096", "1.5G" is never produced: exact units only). */
+void kms_format_size(uint64_t v, char *buf, size_t buflen);
+
+#endif

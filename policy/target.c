@@ -1,0 +1,52 @@
+#include "policy/target.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    const char *word;
+    int target;
+    int exact; /* our own words are lower case, as the grammar says */
+} names[] = {
+    {"dram", KMS_TARGET_DRAM, 1},
+    {"dax_kmem", KMS_TARGET_DAX_KMEM, 1},
+    {"kmem_all", KMS_TARGET_KMEM_ALL, 1},
+    {"preferred", KMS_TARGET_PREFERRED, 1},
+    {"kmem", KMS_TARGET_KMEM, 1},
+    {"MEMKIND_REGULAR", KMS_TARGET_DRAM, 0},
+    {"MEMKIND_DAX_KMEM", KMS_TARGET_DAX_KMEM, 0},
+    {"MEMKIND_DAX_KMEM_ALL", KMS_TARGET_KMEM_ALL, 0},
+    {"MEMKIND_DAX_KMEM_PREFERRED", KMS_TARGET_PREFERRED, 0},
+};
+
+int kms_target_parse(const char *s, size_t len)
+{
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strlen(names[i].word) != len)
+            continue;
+        if (names[i].exact ? memcmp(names[i].word, s, len) == 0
+                           : strncasecmp(names[i].word, s, len) == 0)
+            return names[i].target;
+    }
+    return KMS_TARGET_INVALID;
+}
+
+int kms_policy_parse(const char *s, size_t len)
+{
+    int t = kms_target_parse(s, len);
+    if (t == KMS_TARGET_DAX_KMEM || t == KMS_TARGET_KMEM_ALL || t == KMS_TARGET_PREFERRED)
+        return t;
+    return KMS_TARGET_INVALID;
+}
+
+const char *kms_target_name(int target)
+{
+    switch (target) {
+    case KMS_TARGET_DRAM: return "dram";
+    case KMS_TARGET_DAX_KMEM: return "dax_kmem";
+    case KMS_TARGET_KMEM_ALL: return "kmem_all";
+    case KMS_TARGET_PREFERRED: return "preferred";
+    case KMS_TARGET_KMEM: return "kmem";
+    default: return "?";
+    }
+}

@@ -1,0 +1,27 @@
+/* Route targets: the memkind KMEM DAX policies, plain DRAM and the "kmem" alias. */
+#ifndef KMS_POLICY_TARGET_H
+#define KMS_POLICY_TARGET_H
+#include <stddef.h>
+
+enum kms_target {
+    KMS_TARGET_DRAM = 0,
+    KMS_TARGET_DAX_KMEM,
+    KMS_TARGET_KMEM_ALL,
+    KMS_TARGET_PREFERRED,
+    KMS_TARGET_COUNT,
+    KMS_TARGET_KMEM = KMS_TARGET_COUNT, /* alias, resolved to the chosen KMEM_POLICY */
+    KMS_TARGET_INVALID = -1,
+};
+
+/* "dram", "dax_kmem", "kmem_all", "preferred", "kmem" (and memkind's names
+ * MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED,
+ * MEMKIND_REGULAR, case-insensitive for those). Returns KMS_TARGET_INVALID. */
+int kms_target_parse(const char *s, size_t len);
+/* Only the three KMEM policies are valid as KMEM_POLICY / "policy". */
+int kms_policy_parse(const char *s, size_t len);
+const char *kms_target_name(int target);
+
+#define KMS_TARGET_WORDS "dram, kmem, dax_kmem, kmem_all, preferred"
+#define KMS_POLICY_WORDS "dax_kmem, kmem_all, preferred (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED)"
+
+#endif
