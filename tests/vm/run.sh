@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Boots one test VM and runs one guest script in it; exits with the guest script's status.
+#
+# Usage: run.sh MACHINE PREPDIR OUTDIR GUEST_SCRIPT [NAME=VALUE]...
+#   MACHINE       4node | 3node | tie | nvdimm (the topologies are described below and in README.md)
+#   PREPDIR       what prepare.sh made (vmlinux, initramfs.cpio.gz)
+#   OUTDIR        a directory for this run; the guest sees it read-write at the same path, the rest
+#                 of the host's / read-only. console.log and status end up there.
+#   GUEST_SCRIPT  a bash script run inside the guest (chroot into the host's /, as root)
+#   NAME=VALUE    exported to the guest script
+# Environment: KMEMSHIM_VM_TIMEOUT (seconds, default 240) bounds the whole VM run.
+#
+# Always TCG (-accel tcg,thread=multi): KVM hangs on this kind of machine.
+set -euo pipefail
+
+usage() { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 4 ] || usage
+machine=$1 prep=$2 out=$3 script=$4
+shift 4
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+command -v qemu-system-x86_64 >/dev/null || die "missing qemu-system-x86_64 (scripts/deps.sh vm installs it)"
+if [ ! -f "$prep/vmlinux" ] || [ ! -f "$prep/initramfs.cpio.gz" ]; then
+    die "$prep has no vmlinux/initramfs: run prepare.sh"
+fi
+[ -f "$script" ] || die "no guest script $script"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+script=$(cd "$(dirname "$script")" && pwd)/$(basename "$script")
+case "$out$script" in *[[:space:]]*) die "paths with white space are not supported: $out $script";; esac
+
+# ---- machines --------------------------------------------------------------------------------
+# Each CPU node has one CPU and 512 MiB; memory-only nodes have 256 MiB of plain RAM (4node, 3node,
+# tie) or are empty and get an emulated NVDIMM (nvdimm). Distances: one -numa dist per pair
+# (QEMU mirrors it).
+args=()
+node() {   # node ID [CPU] [SIZE]: a NUMA node; no SIZE = no memory
+    local id=$1 cpu=${2:-} size=${3:-} opt
+    opt="node,nodeid=$id"
+    [ -n "$cpu" ] && opt+=",cpus=$cpu"
+    if [ -n "$size" ]; then
+        args+=(-object "memory-backend-ram,id=m$id,size=$size")
+        opt+=",memdev=m$id"
+    fi
+    args+=(-numa "$opt")
+}
+dist() {   # dist A B D
+    args+=(-numa "dist,src=$1,dst=$2,val=$3")
+}
+nvdimm() { # nvdimm ID NODE SIZE: an emulated NVDIMM backed by a fresh sparse file in OUTDIR
+    local img=$out/nvdimm$1.img
+    rm -f "$img"
+    truncate -s "$3" "$img"
+    args+=(-object "memory-backend-file,id=nv$1,share=on,mem-path=$img,size=$3"
+           -device "nvdimm,id=nvdimm$1,memdev=nv$1,node=$2")
+}
+mem=1536M
+machine_opt=pc
+case "$machine" in
+4node)  # the design's machine: 0,1 CPU+DRAM; 2 near 0, 3 near 1
+    node 0 0 512M; node 1 1 512M; node 2 "" 256M; node 3 "" 256M
+    dist 0 1 21; dist 0 2 17; dist 0 3 28; dist 1 2 28; dist 1 3 17; dist 2 3 28 ;;
+3node)  # 0,1 CPU+DRAM; one KMEM node (node 3 of the unit tests' fixture: QEMU needs ids without gaps)
+    mem=1280M
+    node 0 0 512M; node 1 1 512M; node 2 "" 256M
+    dist 0 1 21; dist 0 2 17; dist 1 2 28 ;;
+tie)    # 2 and 3 both at 17 from node 0; from node 1 only 3 is close
+    node 0 0 512M; node 1 1 512M; node 2 "" 256M; node 3 "" 256M
+    dist 0 1 21; dist 0 2 17; dist 0 3 17; dist 1 2 28; dist 1 3 17; dist 2 3 28 ;;
+nvdimm) # the 4node distances, but 2 and 3 are emulated NVDIMMs that the guest makes KMEM DAX.
+    # The second NVDIMM has a label area; 512M+128K keeps its namespace aligned.
+    mem=1G,slots=2,maxmem=4G
+    machine_opt="pc,nvdimm=on"
+    node 0 0 512M; node 1 1 512M; node 2; node 3
+    dist 0 1 21; dist 0 2 17; dist 0 3 28; dist 1 2 28; dist 1 3 17; dist 2 3 28
+    nvdimm 0 2 512M
+    nvdimm 1 3 537001984
+    args[${#args[@]}-1]+=",label-size=128K" ;;
+*) die "unknown machine '$machine' (4node, 3node, tie, nvdimm)" ;;
+esac
+
+# ---- the job the guest runs ------------------------------------------------------------------
+{
+    echo '#!/bin/bash'
+    echo "# written by run.sh: runs $script in the $machine VM"
+    echo 'set -euo pipefail'
+    printf 'export KMS_MACHINE=%q KMS_OUT=%q\n' "$machine" "$out"
+    for kv in "$@"; do
+        [[ $kv == [A-Za-z_]*=* ]] || die "not NAME=VALUE: $kv"
+        printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
+    done
+    printf 'cd %q\n' "$out"
+    printf 'exec /bin/bash %q\n' "$script"
+} > "$out/job.sh"
+rm -f "$out/status" "$out/console.log"
+
+bios=()
+[ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)   # ~1 s faster than SeaBIOS
+
+qemu=(qemu-system-x86_64 -accel "tcg,thread=multi" -cpu max -machine "$machine_opt" "${bios[@]}"
+      -m "$mem" -smp "2,sockets=2,cores=1,threads=1" "${args[@]}"
+      -nodefaults -display none -vga none -nic none -no-reboot -serial stdio -monitor none
+      -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
+      -fsdev "local,id=hostroot,path=/,security_model=none,multidevs=remap,readonly=on"
+      -device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"
+      -fsdev "local,id=kmsout,path=$out,security_model=none"
+      -device "virtio-9p-pci,fsdev=kmsout,mount_tag=kmsout"
+      -kernel "$prep/vmlinux" -initrd "$prep/initramfs.cpio.gz"
+      -append "console=ttyS0 panic=-1 quiet kms_out=$out")
+
+start=$(date +%s.%N)
+echo "run.sh: booting the $machine machine for $(basename "$script") (console: $out/console.log)"
+timeout --foreground "${KMEMSHIM_VM_TIMEOUT:-240}" "${qemu[@]}" </dev/null >"$out/console.log" 2>&1 &
+qpid=$!
+trap 'kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; exit 130' INT TERM
+tail -n +1 --pid="$qpid" -f "$out/console.log" 2>/dev/null &
+tpid=$!
+qrc=0
+wait "$qpid" || qrc=$?
+wait "$tpid" 2>/dev/null || true
+trap - INT TERM
+elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+if [ "$qrc" = 124 ]; then
+    die "the VM did not finish within ${KMEMSHIM_VM_TIMEOUT:-240} s ($elapsed s)"
+fi
+if [ ! -s "$out/status" ]; then
+    die "the guest did not report a status (QEMU exit status $qrc after $elapsed s)"
+fi
+rc=$(cat "$out/status")
+echo "run.sh: guest status $rc after $elapsed s"
+exit "$rc"
