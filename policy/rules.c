@@ -1,0 +1,880 @@
+#include "policy/rules.h"
+
+#include "policy/size.h"
+#include "policy/target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { SET_POLICY, SET_NODES, SET_THRESHOLD, SET_STATS, SET_DEFAULT };
+
+/* Node numbers above this cannot exist (the kernel's MAX_NUMNODES is at most 1024). */
+#define KMS_MAX_NODE 1023
+
+static const char size_words[] = "a size like 4096, 64K or 1M";
+static const char pattern_words[] = "a caller pattern MODULE:FUNCTION or MODULE+0xOFFSET";
+static const char keyword_words[] = "a keyword (policy, nodes, threshold, stats, default or route)";
+
+void kms_ruleset_init(struct kms_ruleset *rs)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->policy = -1;
+    rs->default_target = -1;
+}
+
+void kms_ruleset_free(struct kms_ruleset *rs)
+{
+    for (size_t i = 0; i < rs->count; i++) {
+        free(rs->rules[i].module_glob);
+        free(rs->rules[i].func_glob);
+    }
+    free(rs->rules);
+    for (size_t i = 0; i < rs->nerrors; i++)
+        free(rs->errors[i]);
+    free(rs->errors);
+    free(rs->nodes);
+    free(rs->stats);
+    kms_ruleset_init(rs);
+}
+
+int kms_glob_match(const char *pat, const char *s)
+{
+    /* Backtrack only to the last '*': each star can absorb more, never less,
+     * so the match is linear-ish and never recursive (patterns come from users). */
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat == '?' || *pat == *s) {
+            pat++;
+            s++;
+        } else if (star) {
+            pat = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+struct cursor {
+    struct kms_ruleset *rs;
+    const char *origin;
+    int env;
+    const char *buf; /* whole input: env columns count from its start */
+    size_t start;    /* offset of the current line/rule in buf */
+    size_t end;      /* offset just past it (comment included) */
+    size_t pos;      /* absolute offset of the cursor */
+    unsigned line;
+    size_t errors; /* of this kms_rules_parse call */
+};
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void add_error_text(struct kms_ruleset *rs, const char *msg)
+{
+    rs->nerrors_total++;
+    if (rs->nerrors >= KMS_RULES_MAX_ERRORS) return;
+    if (rs->nerrors % 8 == 0) {
+        char **e = realloc(rs->errors, (rs->nerrors + 8) * sizeof(*e));
+        if (!e) {
+            rs->oom = 1;
+            return;
+        }
+        rs->errors = e;
+    }
+    char *m = dup_range(msg, strlen(msg));
+    if (!m) {
+        rs->oom = 1;
+        return;
+    }
+    rs->errors[rs->nerrors++] = m;
+}
+
+/* "path:line" fitting in KMS_ORIGIN_MAX: a long path keeps its tail, which names the file. */
+static void format_origin(char *out, const char *origin, unsigned line, size_t col, int with_col,
+                          int env)
+{
+    char tail[48];
+    if (env)
+        snprintf(tail, sizeof(tail), ":%zu", col);
+    else if (with_col)
+        snprintf(tail, sizeof(tail), ":%u:%zu", line, col);
+    else
+        snprintf(tail, sizeof(tail), ":%u", line);
+    size_t olen = strlen(origin), tlen = strlen(tail);
+    if (olen + tlen < KMS_ORIGIN_MAX) {
+        memcpy(out, origin, olen);
+    } else {
+        size_t keep = KMS_ORIGIN_MAX - 1 - tlen - 3;
+        memcpy(out, "...", 3);
+        memcpy(out + 3, origin + olen - keep, keep);
+        olen = keep + 3;
+    }
+    memcpy(out + olen, tail, tlen + 1);
+}
+
+static size_t column(const struct cursor *c, size_t at)
+{
+    return (c->env ? at : at - c->start) + 1;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+error_at(struct cursor *c, size_t at, const char *fmt, ...)
+{
+    char where[KMS_ORIGIN_MAX], msg[640];
+    va_list ap;
+    format_origin(where, c->origin, c->line, column(c, at), 1, c->env);
+    int n = snprintf(msg, sizeof(msg), "%s: ", where);
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    add_error_text(c->rs, msg);
+    c->errors++;
+}
+
+static int is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r';
+}
+static int is_ident(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+static int at_end(const struct cursor *c)
+{
+    return c->pos >= c->end || c->buf[c->pos] == '#';
+}
+
+static void skip_ws(struct cursor *c)
+{
+    while (c->pos < c->end && is_ws(c->buf[c->pos]))
+        c->pos++;
+}
+
+/* A word: the run of bytes up to white space, a comment or the end. */
+static size_t word_len(const struct cursor *c, size_t at)
+{
+    size_t n = 0;
+    while (at + n < c->end && !is_ws(c->buf[at + n]) && c->buf[at + n] != '#')
+        n++;
+    return n;
+}
+
+static size_t ident_len(const struct cursor *c, size_t at)
+{
+    size_t n = 0;
+    while (at + n < c->end && is_ident(c->buf[at + n]))
+        n++;
+    return n;
+}
+
+/* The "found" part of a message: the word at `at` quoted, or the end. */
+static const char *found(const struct cursor *c, size_t at, size_t len, char *buf, size_t buflen)
+{
+    if (len == 0) {
+        if (at < c->end && c->buf[at] == '#')
+            snprintf(buf, buflen, "a comment");
+        else
+            snprintf(buf, buflen, c->env ? "end of rule" : "end of line");
+    } else if (len > 40) {
+        snprintf(buf, buflen, "'%.37s...'", c->buf + at);
+    } else {
+        snprintf(buf, buflen, "'%.*s'", (int)len, c->buf + at);
+    }
+    return buf;
+}
+
+static const char *found_word(const struct cursor *c, size_t at, char *buf, size_t buflen)
+{
+    return found(c, at, word_len(c, at), buf, buflen);
+}
+
+static int word_is(const struct cursor *c, size_t at, size_t len, const char *w)
+{
+    return strlen(w) == len && memcmp(c->buf + at, w, len) == 0;
+}
+
+/* After a complete clause, only white space, a comment or the end may follow. */
+static int expect_end(struct cursor *c)
+{
+    char f[64];
+    skip_ws(c);
+    if (at_end(c)) return 0;
+    error_at(c, c->pos, "expected end of %s, found %s", c->env ? "rule" : "line",
+             found_word(c, c->pos, f, sizeof(f)));
+    return -1;
+}
+
+static int parse_size_word(struct cursor *c, size_t at, size_t len, uint64_t *out, const char *what)
+{
+    const char *why;
+    char f[64];
+    if (len == 0) {
+        error_at(c, at, "expected %s, found %s", what, found_word(c, at, f, sizeof(f)));
+        return -1;
+    }
+    if (kms_parse_size(c->buf + at, len, out, &why) < 0) {
+        error_at(c, at, "expected %s, found %s: %s", what, found(c, at, len, f, sizeof(f)), why);
+        return -1;
+    }
+    return 0;
+}
+
+/* size OP SIZE | size LOW..HIGH, spaces allowed around OP and "..". */
+static int parse_size_clause(struct cursor *c, struct kms_rule *r)
+{
+    char f[64];
+    uint64_t v, lo, hi;
+    skip_ws(c);
+    size_t at = c->pos;
+    const char *b = c->buf;
+    if (at < c->end && (b[at] == '<' || b[at] == '>')) {
+        int less = b[at] == '<', eq = 0;
+        c->pos++;
+        if (c->pos < c->end && b[c->pos] == '=') {
+            eq = 1;
+            c->pos++;
+        }
+        const char *op = less ? (eq ? "<=" : "<") : (eq ? ">=" : ">");
+        skip_ws(c);
+        size_t n = word_len(c, c->pos);
+        char what[96];
+        snprintf(what, sizeof(what), "%s after '%s'", size_words, op);
+        if (parse_size_word(c, c->pos, n, &v, what) < 0) return -1;
+        if (less && !eq && v == 0) {
+            error_at(c, c->pos,
+                     "expected a size above 0 after '<', found %s: no request is that small",
+                     found(c, c->pos, n, f, sizeof(f)));
+            return -1;
+        }
+        if (!less && !eq && v == UINT64_MAX) {
+            error_at(c, c->pos,
+                     "expected a size below 2^64-1 after '>', found %s: no request is that large",
+                     found(c, c->pos, n, f, sizeof(f)));
+            return -1;
+        }
+        c->pos += n;
+        if (less) {
+            r->size_lo = 0;
+            r->size_hi = eq ? v : v - 1;
+        } else {
+            r->size_lo = eq ? v : v + 1;
+            r->size_hi = UINT64_MAX;
+        }
+        r->has_size = 1;
+        return 0;
+    }
+    /* A range: LOW stops at "..", which a size never contains. */
+    size_t n = 0;
+    while (at + n < c->end && !is_ws(b[at + n]) && b[at + n] != '#' &&
+           !(b[at + n] == '.' && at + n + 1 < c->end && b[at + n + 1] == '.'))
+        n++;
+    size_t after = at + n;
+    while (after < c->end && is_ws(b[after]))
+        after++;
+    int dots = after + 1 < c->end && b[after] == '.' && b[after + 1] == '.';
+    if (!dots) {
+        /* No "..": the value was meant as OP SIZE or was garbage; say what works. */
+        error_at(c, at,
+                 "expected a comparison (<, <=, >, >=) or a range LOW..HIGH after 'size', found %s",
+                 found_word(c, at, f, sizeof(f)));
+        return -1;
+    }
+    if (parse_size_word(c, at, n, &lo, "a size like 4096, 64K or 1M before '..'") < 0) return -1;
+    c->pos = after + 2;
+    skip_ws(c);
+    size_t hat = c->pos, hn = word_len(c, hat);
+    if (parse_size_word(c, hat, hn, &hi, "a size like 4096, 64K or 1M after '..'") < 0) return -1;
+    if (lo > hi) {
+        error_at(c, at, "expected LOW <= HIGH in the range LOW..HIGH, found '%.*s..%.*s'", (int)n,
+                 b + at, (int)hn, b + hat);
+        return -1;
+    }
+    c->pos = hat + hn;
+    r->size_lo = lo;
+    r->size_hi = hi;
+    r->has_size = 1;
+    return 0;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+static int parse_pattern(struct cursor *c, struct kms_rule *r)
+{
+    char f[64];
+    skip_ws(c);
+    size_t at = c->pos, n = word_len(c, at);
+    const char *w = c->buf + at, *why = NULL;
+    size_t modlen = 0;
+    const char *colon = n ? memchr(w, ':', n) : NULL;
+    if (n == 0) {
+        error_at(c, at, "expected %s, found %s", pattern_words, found(c, at, 0, f, sizeof(f)));
+        return -1;
+    }
+    if (colon) {
+        modlen = (size_t)(colon - w);
+        if (modlen == 0)
+            why = "the module is empty (use * for any)";
+        else if (modlen + 1 == n)
+            why = "the function is empty (use * for any)";
+    } else {
+        const char *plus = NULL;
+        for (size_t i = n; i-- > 0;)
+            if (w[i] == '+') {
+                plus = w + i;
+                break;
+            }
+        if (!plus) {
+            why = "neither ':' nor '+' in it";
+        } else {
+            modlen = (size_t)(plus - w);
+            const char *h = plus + 1, *e = w + n;
+            uint64_t off = 0;
+            if (modlen == 0) {
+                why = "the module is empty (use * for any)";
+            } else if (e - h < 3 || h[0] != '0' || (h[1] != 'x' && h[1] != 'X')) {
+                why = "the offset is not hexadecimal like 0x4f21";
+            } else {
+                for (h += 2; h < e && !why; h++) {
+                    int d = hexval(*h);
+                    if (d < 0)
+                        why = "the offset is not hexadecimal like 0x4f21";
+                    else if (off >> 60)
+                        why = "the offset overflows 64 bits";
+                    else
+                        off = off << 4 | (uint64_t)d;
+                }
+            }
+            r->offset = off;
+        }
+    }
+    if (!why && memchr(w, '/', modlen)) why = "the module is a file name without directories";
+    if (why) {
+        error_at(c, at, "expected %s, found %s: %s", pattern_words, found(c, at, n, f, sizeof(f)),
+                 why);
+        return -1;
+    }
+    r->module_glob = dup_range(w, modlen);
+    if (colon) r->func_glob = dup_range(w + modlen + 1, n - modlen - 1);
+    if (!r->module_glob || (colon && !r->func_glob)) {
+        c->rs->oom = 1;
+        error_at(c, at, "expected memory for the pattern, found none (out of memory)");
+        return -1;
+    }
+    r->caller_kind = colon ? KMS_CALLER_SYMBOL : KMS_CALLER_OFFSET;
+    r->has_caller = 1;
+    c->pos = at + n;
+    return 0;
+}
+
+static int parse_depth(struct cursor *c, struct kms_rule *r)
+{
+    char f[64];
+    skip_ws(c);
+    size_t at = c->pos, n = word_len(c, at);
+    unsigned v = 0;
+    size_t i = 0;
+    for (; i < n && c->buf[at + i] >= '0' && c->buf[at + i] <= '9' && v <= KMS_RULES_MAX_DEPTH; i++)
+        v = v * 10 + (unsigned)(c->buf[at + i] - '0');
+    if (n == 0 || i < n || v < 1 || v > KMS_RULES_MAX_DEPTH) {
+        error_at(c, at, "expected a frame count from 1 to %d after 'depth', found %s",
+                 KMS_RULES_MAX_DEPTH, found(c, at, n, f, sizeof(f)));
+        return -1;
+    }
+    r->depth = v;
+    c->pos = at + n;
+    return 0;
+}
+
+static void free_rule(struct kms_rule *r)
+{
+    free(r->module_glob);
+    free(r->func_glob);
+}
+
+static int parse_route(struct cursor *c, size_t kw_at)
+{
+    char f[64];
+    struct kms_rule r;
+    memset(&r, 0, sizeof(r));
+    r.size_hi = UINT64_MAX;
+    skip_ws(c);
+    size_t at = c->pos, n = word_len(c, at);
+    r.target = n ? kms_target_parse(c->buf + at, n) : KMS_TARGET_INVALID;
+    if (r.target == KMS_TARGET_INVALID) {
+        error_at(c, at, "expected a target (" KMS_TARGET_WORDS "), found %s",
+                 found(c, at, n, f, sizeof(f)));
+        return -1;
+    }
+    c->pos = at + n;
+    for (;;) {
+        /* Every clause ends at white space, so the next one starts after some. */
+        skip_ws(c);
+        if (at_end(c)) break;
+        at = c->pos;
+        n = ident_len(c, at);
+        if (word_is(c, at, n, "size") && !r.has_size) {
+            c->pos += n;
+            if (parse_size_clause(c, &r) < 0) goto fail;
+        } else if (word_is(c, at, n, "caller") && !r.has_caller) {
+            c->pos += n;
+            if (parse_pattern(c, &r) < 0) goto fail;
+        } else if (word_is(c, at, n, "depth") && r.has_caller && !r.depth) {
+            c->pos += n;
+            if (parse_depth(c, &r) < 0) goto fail;
+        } else {
+            const char *alts[3];
+            int k = 0;
+            if (!r.has_size) alts[k++] = "'size'";
+            if (!r.has_caller)
+                alts[k++] = "'caller'";
+            else if (!r.depth)
+                alts[k++] = "'depth'";
+            char list[64] = "";
+            for (int i = 0; i < k; i++) {
+                strcat(list, alts[i]);
+                strcat(list, i + 1 < k ? ", " : " or ");
+            }
+            /* Only a repeated or misplaced clause gets here with a known word. */
+            const char *note = "";
+            if (word_is(c, at, n, "depth") && !r.has_caller)
+                note = " ('depth' follows 'caller PATTERN')";
+            else if (word_is(c, at, n, "size") || word_is(c, at, n, "caller") ||
+                     word_is(c, at, n, "depth"))
+                note = " (each clause at most once)";
+            error_at(c, at, "expected %send of %s, found %s%s", list, c->env ? "rule" : "line",
+                     found_word(c, at, f, sizeof(f)), note);
+            goto fail;
+        }
+    }
+    struct kms_ruleset *rs = c->rs;
+    if (rs->count == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
+        if (!nr) {
+            rs->oom = 1;
+            error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
+            goto fail;
+        }
+        rs->rules = nr;
+        rs->cap = cap;
+    }
+    format_origin(r.origin, c->origin, c->line, column(c, kw_at), 0, c->env);
+    rs->rules[rs->count++] = r;
+    return 0;
+fail:
+    free_rule(&r);
+    return -1;
+}
+
+static const char *const set_names[] = {"policy", "nodes", "threshold", "stats", "default"};
+static const char *const set_vars[] = {"KMEM_POLICY", "KMEM_NODES", "KMEM_THRESHOLD", "KMEM_STATS",
+                                       NULL};
+
+/* "2,3", "2-5", "0,2-3": the syntax of KMEM_NODES. Returns the offset of the
+ * first bad byte, or -1 when the list is good. */
+static long check_nodes(const char *s, size_t n, const char **why)
+{
+    size_t i = 0;
+    for (;;) {
+        unsigned lo = 0, hi;
+        size_t d = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
+            if ((lo = lo * 10 + (unsigned)(s[i] - '0')) > KMS_MAX_NODE) break;
+        if (d == 0 || lo > KMS_MAX_NODE) {
+            *why = d ? "node numbers stop at 1023" : "a node number is missing";
+            return (long)i;
+        }
+        hi = lo;
+        if (i < n && s[i] == '-') {
+            size_t at = ++i;
+            hi = 0;
+            d = 0;
+            for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
+                if ((hi = hi * 10 + (unsigned)(s[i] - '0')) > KMS_MAX_NODE) break;
+            if (d == 0 || hi > KMS_MAX_NODE) {
+                *why = d ? "node numbers stop at 1023" : "a node number is missing";
+                return (long)i;
+            }
+            if (hi < lo) {
+                *why = "the range goes down";
+                return (long)at;
+            }
+        }
+        if (i == n) return -1;
+        if (s[i] != ',') {
+            *why = "only digits, ',' and '-' belong in it";
+            return (long)i;
+        }
+        i++;
+    }
+}
+
+static int parse_setting(struct cursor *c, int which, size_t kw_at)
+{
+    struct kms_ruleset *rs = c->rs;
+    char f[64];
+    if (c->env) {
+        if (set_vars[which])
+            error_at(c, kw_at, "expected 'route', found '%s' (KMEM_RULES holds routes; use %s)",
+                     set_names[which], set_vars[which]);
+        else
+            error_at(
+                c, kw_at,
+                "expected 'route', found '%s' (KMEM_RULES holds routes; put it in the rules file)",
+                set_names[which]);
+        return -1;
+    }
+    if (rs->line_of_[which]) {
+        error_at(c, kw_at, "expected one '%s' line, found a second one (the first is at line %u)",
+                 set_names[which], rs->line_of_[which]);
+        return -1;
+    }
+    skip_ws(c);
+    size_t at = c->pos, n = word_len(c, at);
+    const char *v = c->buf + at;
+    int t;
+    uint64_t sz;
+    switch (which) {
+    case SET_POLICY:
+        t = n ? kms_policy_parse(v, n) : KMS_TARGET_INVALID;
+        if (t == KMS_TARGET_INVALID) {
+            error_at(c, at, "expected a policy (" KMS_POLICY_WORDS "), found %s",
+                     found(c, at, n, f, sizeof(f)));
+            return -1;
+        }
+        c->pos += n;
+        if (expect_end(c) < 0) return -1;
+        rs->policy = t;
+        break;
+    case SET_NODES: {
+        const char *why = "";
+        long bad = n ? check_nodes(v, n, &why) : 0;
+        if (n == 0 || bad >= 0) {
+            error_at(c, n ? at + (size_t)bad : at,
+                     "expected a node list like 2,3 or 2-5, found %s%s%s",
+                     found(c, at, n, f, sizeof(f)), n ? ": " : "", n ? why : "");
+            return -1;
+        }
+        c->pos += n;
+        if (expect_end(c) < 0) return -1;
+        char *d = dup_range(v, n);
+        if (!d) {
+            rs->oom = 1;
+            error_at(c, at, "expected memory for the node list, found none (out of memory)");
+            return -1;
+        }
+        free(rs->nodes);
+        rs->nodes = d;
+        format_origin(rs->nodes_origin, c->origin, c->line, column(c, at), 1, 0);
+        break;
+    }
+    case SET_THRESHOLD:
+        if (parse_size_word(c, at, n, &sz, size_words) < 0) return -1;
+        c->pos += n;
+        if (expect_end(c) < 0) return -1;
+        rs->threshold = sz;
+        rs->threshold_set = 1;
+        break;
+    case SET_STATS: {
+        if (n == 0) {
+            error_at(c, at, "expected 'stderr' or a file path, found %s",
+                     found(c, at, 0, f, sizeof(f)));
+            return -1;
+        }
+        c->pos += n;
+        if (expect_end(c) < 0) return -1;
+        char *d = dup_range(v, n);
+        if (!d) {
+            rs->oom = 1;
+            error_at(c, at, "expected memory for the stats path, found none (out of memory)");
+            return -1;
+        }
+        free(rs->stats);
+        rs->stats = d;
+        break;
+    }
+    case SET_DEFAULT:
+        t = n ? kms_target_parse(v, n) : KMS_TARGET_INVALID;
+        if (t == KMS_TARGET_INVALID) {
+            error_at(c, at, "expected a target (" KMS_TARGET_WORDS "), found %s",
+                     found(c, at, n, f, sizeof(f)));
+            return -1;
+        }
+        c->pos += n;
+        if (expect_end(c) < 0) return -1;
+        rs->default_target = t;
+        break;
+    }
+    rs->line_of_[which] = c->line;
+    return 0;
+}
+
+static int is_keyword_upper(const struct cursor *c, size_t at, size_t n)
+{
+    static const char *const all[] = {"policy", "nodes", "threshold", "stats", "default", "route"};
+    for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
+        size_t len = strlen(all[k]);
+        if (len != n) continue;
+        size_t i = 0;
+        while (i < n && (c->buf[at + i] | 0x20) == all[k][i])
+            i++;
+        if (i == n) return 1;
+    }
+    return 0;
+}
+
+static void parse_line(struct cursor *c)
+{
+    char f[64];
+    const char *b = c->buf;
+    /* Control bytes mean a binary or corrupted file: one error, skip the line. */
+    for (size_t i = c->start; i < c->end; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+            if (ch == 0)
+                error_at(c, i, "expected text, found a NUL byte");
+            else
+                error_at(c, i, "expected text, found the control byte 0x%02x", ch);
+            return;
+        }
+    }
+    if (c->end - c->start > KMS_RULES_MAX_LINE) {
+        error_at(c, c->start + KMS_RULES_MAX_LINE,
+                 "expected a %s of at most %d bytes, found %zu bytes", c->env ? "rule" : "line",
+                 KMS_RULES_MAX_LINE, c->end - c->start);
+        return;
+    }
+    c->pos = c->start;
+    skip_ws(c);
+    if (at_end(c)) return;
+    size_t at = c->pos, n = ident_len(c, at);
+    size_t w = word_len(c, at);
+    int which = -1;
+    for (int k = 0; k < 5; k++)
+        if (word_is(c, at, n, set_names[k])) which = k;
+    int route = word_is(c, at, n, "route");
+    if ((which >= 0 || route) && n < w) {
+        error_at(c, at + n, "expected a space after '%.*s', found '%c'", (int)n, b + at, b[at + n]);
+        return;
+    }
+    c->pos = at + n;
+    if (route) {
+        parse_route(c, at);
+    } else if (which >= 0) {
+        parse_setting(c, which, at);
+    } else if (c->env) {
+        error_at(c, at, "expected 'route', found %s%s", found(c, at, w, f, sizeof(f)),
+                 is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
+    } else {
+        error_at(c, at, "expected %s, found %s%s", keyword_words, found(c, at, w, f, sizeof(f)),
+                 is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
+    }
+}
+
+size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
+                       enum kms_rules_mode mode)
+{
+    struct cursor c = {.rs = rs, .origin = origin, .env = mode == KMS_RULES_ENV, .buf = buf};
+    size_t i = 0;
+    while (i < len) {
+        size_t e = i;
+        if (c.env)
+            while (e < len && buf[e] != ';' && buf[e] != '\n')
+                e++;
+        else
+            while (e < len && buf[e] != '\n')
+                e++;
+        c.start = i;
+        c.end = e;
+        c.line++;
+        parse_line(&c);
+        i = e + 1;
+    }
+    return c.errors;
+}
+
+size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
+{
+    char msg[640];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found %s", path,
+                 strerror(errno));
+        add_error_text(rs, msg);
+        return 1;
+    }
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found a directory", path);
+        add_error_text(rs, msg);
+        close(fd);
+        return 1;
+    }
+    /* Read up to one byte past the limit, so a pipe or /proc file works as well as a file. */
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) goto oom;
+    for (;;) {
+        if (len == cap) {
+            if (cap > KMS_RULES_MAX_FILE) break;
+            size_t ncap = cap * 2 > KMS_RULES_MAX_FILE + 1 ? KMS_RULES_MAX_FILE + 1 : cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb) goto oom;
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found %s", path,
+                     strerror(errno));
+            add_error_text(rs, msg);
+            free(buf);
+            close(fd);
+            return 1;
+        }
+        if (r == 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (len > KMS_RULES_MAX_FILE) {
+        snprintf(msg, sizeof(msg),
+                 "%s: expected a rules file of at most %u bytes, found a larger one", path,
+                 KMS_RULES_MAX_FILE);
+        add_error_text(rs, msg);
+        free(buf);
+        return 1;
+    }
+    size_t n = kms_rules_parse(rs, buf, len, path, KMS_RULES_FILE);
+    free(buf);
+    return n;
+oom:
+    free(buf);
+    close(fd);
+    rs->oom = 1;
+    snprintf(msg, sizeof(msg), "%s: expected memory to read the rules file, found none", path);
+    add_error_text(rs, msg);
+    return 1;
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+struct out {
+    char *buf;
+    size_t len, pos; /* pos may pass len: the full length is still counted */
+};
+
+static void __attribute__((format(printf, 2, 3))) outf(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->pos < o->len ? o->len - o->pos : 0;
+    int n = vsnprintf(room ? o->buf + o->pos : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) o->pos += (size_t)n;
+}
+
+int kms_rule_format(const struct kms_rule *r, char *buf, size_t buflen)
+{
+    struct out o = {buf, buflen, 0};
+    char a[32], b[32];
+    if (buflen) buf[0] = '\0';
+    outf(&o, "route %s", kms_target_name(r->target));
+    if (r->has_size) {
+        kms_format_size(r->size_lo, a, sizeof(a));
+        kms_format_size(r->size_hi, b, sizeof(b));
+        if (r->size_hi == UINT64_MAX)
+            outf(&o, " size >= %s", a);
+        else if (r->size_lo == 0)
+            outf(&o, " size <= %s", b);
+        else
+            outf(&o, " size %s..%s", a, b);
+    }
+    if (r->caller_kind == KMS_CALLER_SYMBOL)
+        outf(&o, " caller %s:%s", r->module_glob, r->func_glob);
+    else if (r->caller_kind == KMS_CALLER_OFFSET)
+        outf(&o, " caller %s+0x%llx", r->module_glob, (unsigned long long)r->offset);
+    if (r->depth) outf(&o, " depth %u", r->depth);
+    return (int)o.pos;
+}
+
+int kms_ruleset_summary(const struct kms_ruleset *rs, char *buf, size_t buflen)
+{
+    struct out o = {buf, buflen, 0};
+    size_t by_size = 0, by_caller = 0, both = 0, none = 0, depth = 0;
+    char s[32];
+    if (buflen) buf[0] = '\0';
+    for (size_t i = 0; i < rs->count; i++) {
+        const struct kms_rule *r = &rs->rules[i];
+        if (r->has_size && r->has_caller)
+            both++;
+        else if (r->has_size)
+            by_size++;
+        else if (r->has_caller)
+            by_caller++;
+        else
+            none++;
+        if (r->depth > 1) depth++;
+    }
+    outf(&o, "%zu route%s", rs->count, rs->count == 1 ? "" : "s");
+    if (rs->count) {
+        const char *sep = " (";
+        if (by_size) {
+            outf(&o, "%s%zu by size", sep, by_size);
+            sep = ", ";
+        }
+        if (by_caller) {
+            outf(&o, "%s%zu by caller", sep, by_caller);
+            sep = ", ";
+        }
+        if (both) {
+            outf(&o, "%s%zu by size and caller", sep, both);
+            sep = ", ";
+        }
+        if (none) {
+            outf(&o, "%s%zu unconditional", sep, none);
+            sep = ", ";
+        }
+        if (depth) outf(&o, "; %zu with depth", depth);
+        outf(&o, ")");
+    }
+    if (rs->policy >= 0) outf(&o, "; policy %s", kms_target_name(rs->policy));
+    if (rs->nodes) outf(&o, "; nodes %s", rs->nodes);
+    if (rs->threshold_set) {
+        kms_format_size(rs->threshold, s, sizeof(s));
+        outf(&o, "; threshold %s", s);
+    }
+    if (rs->stats) outf(&o, "; stats %s", rs->stats);
+    if (rs->default_target >= 0) outf(&o, "; default %s", kms_target_name(rs->default_target));
+    return (int)o.pos;
+}
