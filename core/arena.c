@@ -1,0 +1,114 @@
+#include "core/arena.h"
+
+#include <errno.h>
+#include <mimalloc.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct kms_arena kms_arenas[KMS_MAX_ARENAS];
+_Atomic int kms_narenas;
+struct kms_class kms_classes[KMS_MAX_CLASSES];
+int kms_nclasses;
+uint64_t kms_arena_chunk;
+
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void kms_arena_lock(void) { pthread_mutex_lock(&arena_lock); }
+void kms_arena_unlock(void) { pthread_mutex_unlock(&arena_lock); }
+void kms_arena_reset_lock_in_child(void) { pthread_mutex_init(&arena_lock, NULL); }
+
+int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
+{
+    if (pl->mode == KMS_MODE_DEFAULT)
+        return 0;
+    /* The raw syscall: libnuma's wrapper is the same, but this keeps the
+     * engine free of libnuma's global state after start-up. maxnode counts
+     * one more than the bits the kernel reads. */
+    long rc = syscall(SYS_mbind, start, len, pl->mode, pl->set.w, (unsigned long)KMS_MAX_NODES + 1,
+                      0);
+    return rc == 0 ? 0 : -errno;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+/* Reserves len bytes aligned to KMS_ARENA_ALIGN, PROT_NONE, no swap accounting. */
+static void *reserve(size_t len)
+{
+    size_t span = len + KMS_ARENA_ALIGN;
+    char *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t start = round_up((uintptr_t)raw, KMS_ARENA_ALIGN);
+    size_t head = start - (uintptr_t)raw;
+    if (head)
+        munmap(raw, head);
+    size_t tail = span - head - len;
+    if (tail)
+        munmap((char *)start + len, tail);
+    return (void *)start;
+}
+
+int kms_arena_grow(int cls, size_t min_bytes)
+{
+    struct kms_class *c = &kms_classes[cls];
+    int saved_errno = errno;
+    kms_arena_lock();
+    int n = atomic_load_explicit(&kms_narenas, memory_order_relaxed);
+    if (n >= KMS_MAX_ARENAS) {
+        kms_arena_unlock();
+        errno = ENOMEM;
+        return -1;
+    }
+    uint64_t need = round_up((uint64_t)min_bytes + KMS_ARENA_ALIGN, KMS_ARENA_ALIGN);
+    uint64_t left = c->target_bytes > c->reserved_bytes ? c->target_bytes - c->reserved_bytes : 0;
+    uint64_t want = left;
+    if (kms_arena_chunk && want > kms_arena_chunk)
+        want = kms_arena_chunk;
+    if (want < need)
+        want = need;
+    /* A class never reserves past its target: what a bound node set cannot hold
+     * fails here with ENOMEM instead of an OOM kill later, and a preferred class
+     * falls back to DRAM. */
+    if (c->reserved_bytes + need > c->target_bytes) {
+        kms_arena_unlock();
+        errno = ENOMEM;
+        return -1;
+    }
+    want = round_up(want, KMS_ARENA_ALIGN);
+    void *start = NULL;
+    /* Under `ulimit -v` a large reservation fails: halve until it fits. */
+    while (want >= need && want >= KMS_ARENA_MIN) {
+        start = reserve(want);
+        if (start)
+            break;
+        want = round_up(want / 2, KMS_ARENA_ALIGN);
+    }
+    if (!start) {
+        kms_arena_unlock();
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = kms_mbind(start, want, &c->pl);
+    mi_arena_id_t id;
+    if (rc < 0 || !mi_manage_os_memory_ex(start, want, false, false, true, -1, true, &id)) {
+        munmap(start, want);
+        kms_arena_unlock();
+        errno = rc < 0 ? -rc : ENOMEM;
+        return -1;
+    }
+    kms_arenas[n].start = (uintptr_t)start;
+    kms_arenas[n].end = (uintptr_t)start + want;
+    kms_arenas[n].mi_id = id;
+    kms_arenas[n].cls = cls;
+    c->arenas[c->narenas] = n;
+    c->reserved_bytes += want;
+    /* Publish the arena before the class sees it, so a reader that finds the
+     * class's arena also finds its range in kms_arena_of. */
+    atomic_store_explicit(&kms_narenas, n + 1, memory_order_release);
+    __atomic_store_n(&c->narenas, c->narenas + 1, __ATOMIC_RELEASE);
+    kms_arena_unlock();
+    errno = saved_errno;
+    return n;
+}

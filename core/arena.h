@@ -1,0 +1,66 @@
+/* Arenas: reserved address ranges with one NUMA policy each, handed to
+ * mimalloc as exclusive arenas. A class is one distinct (node set, mode); it
+ * owns one or more arenas (it grows by adding arenas when one is full). */
+#ifndef KMS_CORE_ARENA_H
+#define KMS_CORE_ARENA_H
+#include "core/placement.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* mimalloc 2.0.9 allows 64 arenas per process; leave some to it. */
+#define KMS_MAX_ARENAS 56
+#define KMS_MAX_CLASSES 32
+#define KMS_ARENA_ALIGN (32ull << 20) /* mimalloc's arena block (segment) size */
+#define KMS_ARENA_MIN (64ull << 20)
+
+struct kms_arena {
+    uintptr_t start, end;
+    int mi_id; /* mi_arena_id_t */
+    int cls;
+};
+
+struct kms_class {
+    struct kms_placement pl;
+    uint64_t target_bytes;   /* how much address space the class may reserve in all */
+    uint64_t reserved_bytes; /* what it has reserved */
+    int narenas;
+    int arenas[KMS_MAX_ARENAS];
+    int fallback; /* class (or -1 = the plain DRAM heap) used when this one is exhausted;
+                     -2 = none: the request fails with ENOMEM */
+};
+
+extern struct kms_arena kms_arenas[KMS_MAX_ARENAS];
+extern _Atomic int kms_narenas;
+extern struct kms_class kms_classes[KMS_MAX_CLASSES];
+extern int kms_nclasses;
+
+/* Cap on one reservation (KMEM_ARENA_SIZE); 0 = the class's whole target. */
+extern uint64_t kms_arena_chunk;
+
+/* Adds an arena of at least min_bytes to class cls. Thread-safe. Returns the
+ * arena index, or -1 with errno (ENOMEM: no address space, or the arena limit). */
+int kms_arena_grow(int cls, size_t min_bytes);
+
+/* The arena holding p, or -1 (the plain heap or memory that is not ours). */
+static inline int kms_arena_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (a - kms_arenas[i].start < kms_arenas[i].end - kms_arenas[i].start)
+            return i;
+    return -1;
+}
+
+/* Lock held across fork() so a child never sees a half-added arena. */
+void kms_arena_lock(void);
+void kms_arena_unlock(void);
+void kms_arena_reset_lock_in_child(void);
+
+/* mbind() with a placement on [start, start+len). Returns 0 or -errno. */
+int kms_mbind(void *start, size_t len, const struct kms_placement *pl);
+
+#endif

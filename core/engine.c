@@ -1,0 +1,181 @@
+#include "core/engine.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
+int kms_state;
+bool kms_uniform[KMS_TARGET_COUNT];
+int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
+int16_t kms_cpu_node[KMS_MAX_CPUS];
+
+extern void *__dso_handle __attribute__((weak));
+extern int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso);
+
+void *kms_plain_alloc(size_t size, size_t align, bool zero)
+{
+    void *p = align ? mi_malloc_aligned(size, align) : zero ? mi_zalloc(size) : mi_malloc(size);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+static int find_class(const struct kms_placement *pl)
+{
+    for (int i = 0; i < kms_nclasses; i++)
+        if (kms_classes[i].pl.mode == pl->mode && kms_nodeset_equal(&kms_classes[i].pl.set, &pl->set))
+            return i;
+    return -1;
+}
+
+void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
+                      uint64_t arena_chunk)
+{
+    struct kms_nodeset all_mem = topo->with_memory;
+    uint64_t total = kms_topology_capacity(topo, &all_mem);
+    kms_arena_chunk = arena_chunk;
+    for (int c = 0; c < KMS_MAX_CPUS; c++)
+        kms_cpu_node[c] = (c < topo->ncpus && topo->cpu_node[c] >= 0) ? topo->cpu_node[c] : 0;
+    int dram_cls = -1;
+    for (int t = 0; t < KMS_TARGET_COUNT; t++) {
+        kms_uniform[t] = plan->uniform[t];
+        for (int n = 0; n <= plan->max_node && n < KMS_MAX_NODES; n++) {
+            const struct kms_placement *pl = &plan->at[t][n];
+            int cls = -1;
+            if (pl->mode != KMS_MODE_DEFAULT) {
+                cls = find_class(pl);
+                if (cls < 0 && kms_nclasses < KMS_MAX_CLASSES) {
+                    cls = kms_nclasses++;
+                    struct kms_class *c = &kms_classes[cls];
+                    memset(c, 0, sizeof(*c));
+                    c->pl = *pl;
+                    /* A bound class is sized to what its nodes hold; a preferred one
+                     * spills over, so it may use as much as the machine has. */
+                    c->target_bytes = pl->mode == KMS_MODE_BIND
+                                          ? kms_topology_capacity(topo, &pl->set)
+                                          : total;
+                    if (c->target_bytes < KMS_ARENA_MIN)
+                        c->target_bytes = KMS_ARENA_MIN;
+                    c->fallback = -2;
+                }
+            }
+            if (t == KMS_TARGET_DRAM)
+                dram_cls = cls;
+            kms_route_class[t][n] = (int8_t)cls;
+        }
+    }
+    for (int i = 0; i < kms_nclasses; i++) {
+        int mode = kms_classes[i].pl.mode;
+        if (mode == KMS_MODE_PREFERRED || mode == KMS_MODE_PREFERRED_MANY)
+            kms_classes[i].fallback = dram_cls;
+    }
+}
+
+static void thread_exit(void *arg)
+{
+    (void)arg;
+    /* mimalloc deletes this thread's heaps in its own thread-exit hook, which
+     * runs after this one: from here on the thread allocates from the plain heap. */
+    kms_self.bypass = 1 << 20;
+    memset(kms_self.cur, 0, sizeof(kms_self.cur));
+    memset(kms_self.heap, 0, sizeof(kms_self.heap));
+}
+
+static bool is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }
+
+static mi_heap_t *heap_for_arena(int a)
+{
+    struct kms_thread *self = &kms_self;
+    mi_heap_t *h = self->heap[a];
+    if (h)
+        return h;
+    if (!self->exit_hook && !is_main_thread()) {
+        self->exit_hook = true;
+        __cxa_thread_atexit_impl(thread_exit, NULL, &__dso_handle);
+    }
+    h = mi_heap_new_in_arena(kms_arenas[a].mi_id);
+    self->heap[a] = h;
+    return h;
+}
+
+static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
+{
+    return align ? mi_heap_malloc_aligned(h, size, align)
+           : zero ? mi_heap_zalloc(h, size)
+                  : mi_heap_malloc(h, size);
+}
+
+void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
+{
+    struct kms_thread *self = &kms_self;
+    void *p = NULL;
+    if (size > PTRDIFF_MAX || align > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    self->bypass++;
+    for (int hops = 0; hops < KMS_MAX_CLASSES && cls >= 0; hops++) {
+        struct kms_class *c = &kms_classes[cls];
+        /* Try every arena the class has; add one when all are full. */
+        for (int attempt = 0; attempt < 2 && !p; attempt++) {
+            int n = __atomic_load_n(&c->narenas, __ATOMIC_ACQUIRE);
+            for (int i = n - 1; i >= 0 && !p; i--) {
+                mi_heap_t *h = heap_for_arena(c->arenas[i]);
+                if (h && (p = heap_alloc(h, size, align, zero)))
+                    self->cur[cls] = h;
+            }
+            if (!p && kms_arena_grow(cls, size + align) < 0)
+                break;
+        }
+        if (p)
+            break;
+        if (c->fallback == -2) {
+            errno = ENOMEM;
+            break;
+        }
+        cls = c->fallback;
+    }
+    self->bypass--;
+    if (!p && cls == -1)
+        p = kms_plain_alloc(size, align, zero);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+void *kms_realloc_routed(void *p, size_t size, int target)
+{
+    struct kms_thread *self = &kms_self;
+    if (kms_state != KMS_STATE_READY || self->bypass) {
+        void *q = mi_realloc(p, size);
+        if (!q)
+            errno = ENOMEM;
+        return q;
+    }
+    int cls = kms_class_of_target(target);
+    int a = kms_arena_of(p);
+    int have = a < 0 ? -1 : kms_arenas[a].cls;
+    if (have == cls) {
+        mi_heap_t *h = cls < 0 ? mi_heap_get_default() : self->cur[cls];
+        if (h) {
+            void *q = mi_heap_realloc(h, p, size);
+            if (q)
+                return q;
+        }
+    }
+    /* Another class, or the class is full: allocate through the route (which
+     * grows or falls back as its policy says), copy, free. */
+    void *q = kms_alloc(target, size, 0, false);
+    if (!q)
+        return NULL;
+    size_t old = mi_usable_size(p);
+    memcpy(q, p, old < size ? old : size);
+    mi_free(p);
+    return q;
+}
+
+void kms_engine_after_fork_child(void) { kms_arena_reset_lock_in_child(); }

@@ -1,0 +1,76 @@
+/* The allocation engine: per-thread mimalloc heaps over the arenas of each
+ * class, the route-to-class table, and the fallbacks when a class is full. */
+#ifndef KMS_CORE_ENGINE_H
+#define KMS_CORE_ENGINE_H
+#include "core/arena.h"
+#include "core/placement.h"
+#include "policy/target.h"
+
+#include <mimalloc.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum kms_state {
+    KMS_STATE_EARLY = 0, /* before start-up: everything goes to the plain heap */
+    KMS_STATE_STARTING,  /* start-up running: nested requests go to the plain heap */
+    KMS_STATE_READY,
+};
+
+struct kms_thread {
+    mi_heap_t *cur[KMS_MAX_CLASSES];  /* heap the thread allocates from, per class */
+    mi_heap_t *heap[KMS_MAX_ARENAS];  /* heap per arena, made on first use */
+    int bypass;   /* > 0: inside the engine's own slow path, or the thread is exiting */
+    bool exit_hook;
+};
+
+extern __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
+extern int kms_state;
+extern bool kms_uniform[KMS_TARGET_COUNT];
+extern int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
+extern int16_t kms_cpu_node[KMS_MAX_CPUS];
+
+/* Sets up classes and the route table from a plan. needed[t]: target t can be
+ * reached, so its placement is validated now rather than at first use. */
+void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
+                      uint64_t arena_chunk);
+
+void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero);
+void *kms_plain_alloc(size_t size, size_t align, bool zero);
+void *kms_realloc_routed(void *p, size_t size, int target);
+
+static inline int kms_class_of_target(int target)
+{
+    int node = 0;
+    if (!kms_uniform[target]) {
+        int cpu = sched_getcpu();
+        node = (cpu >= 0 && cpu < KMS_MAX_CPUS) ? kms_cpu_node[cpu] : 0;
+    }
+    return kms_route_class[target][node];
+}
+
+/* The whole hot path: one thread-local read, a class lookup, mimalloc. */
+static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
+{
+    struct kms_thread *self = &kms_self;
+    if (__builtin_expect(kms_state != KMS_STATE_READY || self->bypass, 0))
+        return kms_plain_alloc(size, align, zero);
+    int cls = kms_class_of_target(target);
+    if (cls < 0)
+        return kms_plain_alloc(size, align, zero);
+    mi_heap_t *h = self->cur[cls];
+    if (__builtin_expect(h != NULL, 1)) {
+        void *p = align    ? mi_heap_malloc_aligned(h, size, align)
+                  : zero ? mi_heap_zalloc(h, size)
+                         : mi_heap_malloc(h, size);
+        if (__builtin_expect(p != NULL, 1))
+            return p;
+    }
+    return kms_alloc_slow(cls, size, align, zero);
+}
+
+/* Called in a forked child. */
+void kms_engine_after_fork_child(void);
+
+#endif

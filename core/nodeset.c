@@ -1,0 +1,102 @@
+#include "core/nodeset.h"
+
+#include <stdio.h>
+
+int kms_nodeset_count(const struct kms_nodeset *s)
+{
+    int c = 0;
+    for (size_t i = 0; i < sizeof(s->w) / sizeof(s->w[0]); i++)
+        c += __builtin_popcountll(s->w[i]);
+    return c;
+}
+
+bool kms_nodeset_empty(const struct kms_nodeset *s) { return kms_nodeset_first(s) < 0; }
+
+int kms_nodeset_first(const struct kms_nodeset *s)
+{
+    for (size_t i = 0; i < sizeof(s->w) / sizeof(s->w[0]); i++)
+        if (s->w[i])
+            return (int)(i * 64) + __builtin_ctzll(s->w[i]);
+    return -1;
+}
+
+static int parse_node(const char **p, int *out, char *why, size_t whylen)
+{
+    const char *s = *p;
+    long v = 0;
+    if (*s < '0' || *s > '9') {
+        if (*s == '\0')
+            snprintf(why, whylen, "missing node number at the end");
+        else
+            snprintf(why, whylen, "expected a node number, found '%c'", *s);
+        return -1;
+    }
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (*s - '0');
+        if (v >= KMS_MAX_NODES) {
+            snprintf(why, whylen, "node number too large (the limit is %d)", KMS_MAX_NODES - 1);
+            return -1;
+        }
+        s++;
+    }
+    *out = (int)v;
+    *p = s;
+    return 0;
+}
+
+int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t whylen)
+{
+    kms_nodeset_clear(out);
+    if (*s == '\0') {
+        snprintf(why, whylen, "empty node list");
+        return -1;
+    }
+    for (;;) {
+        int lo, hi;
+        if (parse_node(&s, &lo, why, whylen) < 0)
+            return -1;
+        hi = lo;
+        if (*s == '-') {
+            s++;
+            if (parse_node(&s, &hi, why, whylen) < 0)
+                return -1;
+            if (hi < lo) {
+                snprintf(why, whylen, "range %d-%d runs backwards", lo, hi);
+                return -1;
+            }
+        }
+        for (int n = lo; n <= hi; n++)
+            kms_nodeset_add(out, n);
+        if (*s == '\0')
+            return 0;
+        if (*s != ',') {
+            snprintf(why, whylen, "expected ',' or '-' after a node number, found '%c'", *s);
+            return -1;
+        }
+        s++;
+    }
+}
+
+void kms_nodeset_format(const struct kms_nodeset *s, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int n = 0; n < KMS_MAX_NODES; n++) {
+        if (!kms_nodeset_has(s, n))
+            continue;
+        int end = n;
+        while (end + 1 < KMS_MAX_NODES && kms_nodeset_has(s, end + 1))
+            end++;
+        int w;
+        if (end == n)
+            w = snprintf(buf + used, len - used, "%s%d", used ? "," : "", n);
+        else
+            w = snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", n, end);
+        if (w < 0 || (size_t)w >= len - used)
+            return;
+        used += (size_t)w;
+        n = end;
+    }
+    if (used == 0)
+        snprintf(buf, len, "(none)");
+}

@@ -1,0 +1,38 @@
+/* A set of NUMA node ids, sized for Linux's largest configuration (NODES_SHIFT 10). */
+#ifndef KMS_CORE_NODESET_H
+#define KMS_CORE_NODESET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define KMS_MAX_NODES 1024
+
+struct kms_nodeset {
+    uint64_t w[KMS_MAX_NODES / 64];
+};
+
+static inline void kms_nodeset_clear(struct kms_nodeset *s) { memset(s, 0, sizeof(*s)); }
+static inline void kms_nodeset_add(struct kms_nodeset *s, int n)
+{
+    if (n >= 0 && n < KMS_MAX_NODES)
+        s->w[n / 64] |= 1ull << (n % 64);
+}
+static inline bool kms_nodeset_has(const struct kms_nodeset *s, int n)
+{
+    return n >= 0 && n < KMS_MAX_NODES && (s->w[n / 64] >> (n % 64)) & 1;
+}
+static inline bool kms_nodeset_equal(const struct kms_nodeset *a, const struct kms_nodeset *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+int kms_nodeset_count(const struct kms_nodeset *s);
+bool kms_nodeset_empty(const struct kms_nodeset *s);
+/* Lowest member, or -1. */
+int kms_nodeset_first(const struct kms_nodeset *s);
+/* "2,3" / "2-5" / "0,4-7"; returns -1 and a reason in why[] on error. */
+int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t whylen);
+/* Compact list form "0,2-5"; "(none)" when empty. */
+void kms_nodeset_format(const struct kms_nodeset *s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,121 @@
+/* The C allocation entry points. Each one takes its caller's address (the
+ * callsite rules match on it) and hands the request to the route and engine. */
+#include "core/engine.h"
+#include "policy/route.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define CALLER __builtin_return_address(0)
+
+static inline void *route_alloc(size_t size, size_t align, bool zero, const void *caller)
+{
+    return kms_alloc(kms_route_decide(size, caller), size, align, zero);
+}
+
+EXPORT void *malloc(size_t size) { return route_alloc(size, 0, false, CALLER); }
+
+EXPORT void free(void *p)
+{
+    if (p)
+        mi_free(p);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return route_alloc(total, 0, true, CALLER);
+}
+
+static void *do_realloc(void *p, size_t size, const void *caller)
+{
+    if (!p)
+        return route_alloc(size, 0, false, caller);
+    if (size == 0) {
+        /* glibc's behaviour, which programs rely on: free and return NULL. */
+        mi_free(p);
+        return NULL;
+    }
+    return kms_realloc_routed(p, size, kms_route_decide(size, caller));
+}
+
+EXPORT void *realloc(void *p, size_t size) { return do_realloc(p, size, CALLER); }
+
+EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return do_realloc(p, total, CALLER);
+}
+
+static bool power_of_two(size_t a) { return a && !(a & (a - 1)); }
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!power_of_two(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = route_alloc(size, align, false, CALLER);
+    if (!p)
+        return ENOMEM;
+    errno = saved;
+    *out = p;
+    return 0;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+    if (!power_of_two(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return route_alloc(size, align, false, CALLER);
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+    /* glibc rounds a non-power-of-two alignment up, and takes small ones as is. */
+    if (align <= sizeof(void *) * 2)
+        return route_alloc(size, 0, false, CALLER);
+    if (!power_of_two(align)) {
+        if (align > (SIZE_MAX >> 1) + 1) {
+            errno = EINVAL;
+            return NULL;
+        }
+        size_t a = 1;
+        while (a < align)
+            a <<= 1;
+        align = a;
+    }
+    return route_alloc(size, align, false, CALLER);
+}
+
+EXPORT void *valloc(size_t size)
+{
+    return route_alloc(size, (size_t)sysconf(_SC_PAGESIZE), false, CALLER);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded;
+    if (__builtin_add_overflow(size, page - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    rounded &= ~(page - 1);
+    return route_alloc(rounded ? rounded : page, page, false, CALLER);
+}
+
+EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }

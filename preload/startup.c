@@ -1,0 +1,84 @@
+/* Start-up of the preloaded library: configuration, topology and the engine,
+ * before main. Allocation requests made meanwhile (by libnuma, libdaxctl,
+ * stdio, the dynamic loader) are served by the plain heap. */
+#include "core/engine.h"
+#include "core/setup.h"
+#include "policy/config.h"
+#include "policy/route.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void say(const char *kind, const char *msg)
+{
+    /* write(2), not stdio: stdio may not be usable yet, and must not allocate here. */
+    size_t len = strlen(msg);
+    while (len && msg[len - 1] == '\n')
+        len--;
+    if (!len)
+        return;
+    char line[1024];
+    size_t k = strlen(kind);
+    if (k + len + 12 > sizeof(line))
+        len = sizeof(line) - k - 12;
+    memcpy(line, "kmemshim: ", 10);
+    memcpy(line + 10, kind, k);
+    memcpy(line + 10 + k, msg, len);
+    line[10 + k + len] = '\n';
+    ssize_t rc = write(STDERR_FILENO, line, 10 + k + len + 1);
+    (void)rc;
+}
+
+static void say_lines(const char *kind, const char *text)
+{
+    char buf[1024];
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        size_t n = nl ? (size_t)(nl - text) : strlen(text);
+        if (n >= sizeof(buf))
+            n = sizeof(buf) - 1;
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+        say(kind, buf);
+        text += nl ? (size_t)(nl - text) + 1 : n;
+    }
+}
+
+static __attribute__((noreturn)) void stop(const char *msg)
+{
+    say("error: ", msg);
+    _exit(1);
+}
+
+static void before_fork(void) { kms_arena_lock(); }
+static void after_fork_parent(void) { kms_arena_unlock(); }
+static void after_fork_child(void) { kms_engine_after_fork_child(); }
+
+__attribute__((constructor(101))) static void kms_startup(void)
+{
+    static struct kms_config config;
+    static struct kms_setup setup;
+    char err[512], warn[1024];
+    if (kms_state != KMS_STATE_EARLY)
+        return;
+    kms_state = KMS_STATE_STARTING;
+    kms_self.bypass++;
+
+    if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0)
+        stop(err);
+    say_lines("warning: ", warn);
+    if (kms_routes_build(&config, err, sizeof(err)) < 0)
+        stop(err);
+    if (kms_setup_run(&config, kms_routes.uses[KMS_TARGET_PREFERRED], &setup) < 0)
+        stop(setup.error);
+    if (setup.warning[0])
+        say("warning: ", setup.warning);
+    kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+
+    kms_self.bypass--;
+    __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
+}
