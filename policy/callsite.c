@@ -1,0 +1,442 @@
+/* dl_iterate_phdr, program_invocation_short_name */
+#define _GNU_SOURCE
+
+#include "policy/callsite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sym {
+    uint64_t value, size;
+    uint32_t name; /* offset in the module's string pool */
+    uint8_t rank;  /* binding preference: local 0, weak 1, global 2 */
+};
+
+struct module {
+    struct module *next;
+    uintptr_t base;
+    char *key;        /* dlpi_name as the loader reports it ("" for the main program) */
+    char *file;       /* what to open for the symbols */
+    const char *name; /* basename */
+    char *alt;        /* main program: the name it was started as, if different */
+    int syms_loaded;
+    struct sym *syms; /* sorted by value, then rank (preferred last) */
+    uint64_t *maxend; /* maxend[i] = the largest value + size among syms[0..i] */
+    size_t nsyms;
+    char *strings;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct module *modules;
+/* The engine redirects nested mallocs, but a nested *decision* on the same
+ * thread (libelf allocating while we hold the lock) must not self-deadlock. */
+static __thread int busy;
+
+/* ---- finding the module ----------------------------------------------- */
+
+struct find {
+    uintptr_t addr;
+    uintptr_t base;
+    char name[512];
+    int found;
+};
+
+static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct find *f = data;
+    (void)size;
+    for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (f->addr >= lo && f->addr - lo < ph->p_memsz) {
+            f->base = info->dlpi_addr;
+            snprintf(f->name, sizeof(f->name), "%s", info->dlpi_name ? info->dlpi_name : "");
+            f->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static void free_module(struct module *m)
+{
+    free(m->key);
+    free(m->file);
+    free(m->alt);
+    free(m->syms);
+    free(m->maxend);
+    free(m->strings);
+    free(m);
+}
+
+/* Called with the lock held; the loader was asked before, without it (see
+ * module_of). */
+static struct module *module_get(const struct find *f)
+{
+    for (struct module *m = modules; m; m = m->next)
+        if (m->base == f->base && strcmp(m->key, f->name) == 0) return m;
+    struct module *m = calloc(1, sizeof(*m));
+    if (!m) return NULL;
+    m->base = f->base;
+    m->key = dup_str(f->name);
+    if (f->name[0]) {
+        m->file = dup_str(f->name);
+        m->name = m->file ? base_name(m->file) : NULL;
+    } else {
+        /* The main program: /proc/self/exe names the real file (symbols are
+         * read through it, so a replaced path does not matter). */
+        char path[4096];
+        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+        path[n > 0 ? n : 0] = '\0';
+        static const char deleted[] = " (deleted)";
+        size_t len = strlen(path), dl = sizeof(deleted) - 1;
+        if (len > dl && strcmp(path + len - dl, deleted) == 0) path[len - dl] = '\0';
+        m->file = dup_str(path[0] ? path : "/proc/self/exe");
+        if (m->file) {
+            m->name = base_name(m->file);
+            /* A symlink (python3 -> python3.11) makes the started name differ:
+             * users may write either. */
+            const char *started = program_invocation_short_name;
+            if (started && *started && strcmp(started, m->name) != 0) m->alt = dup_str(started);
+        }
+    }
+    if (!m->key || !m->file || !m->name) {
+        free_module(m);
+        return NULL;
+    }
+    m->next = modules;
+    modules = m;
+    return m;
+}
+
+/* ---- symbols ---------------------------------------------------------- */
+
+static int sym_cmp(const void *a, const void *b)
+{
+    const struct sym *x = a, *y = b;
+    if (x->value != y->value) return x->value < y->value ? -1 : 1;
+    if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+    if (x->size != y->size) return x->size < y->size ? -1 : 1;
+    return x->name < y->name ? -1 : x->name > y->name;
+}
+
+struct pool {
+    char *buf;
+    size_t len, cap;
+};
+
+static int pool_add(struct pool *p, const char *s, uint32_t *off)
+{
+    size_t n = strlen(s) + 1;
+    if (p->len + n > UINT32_MAX) return -1;
+    if (p->len + n > p->cap) {
+        size_t cap = p->cap ? p->cap : 4096;
+        while (cap < p->len + n)
+            cap *= 2;
+        char *b = realloc(p->buf, cap);
+        if (!b) return -1;
+        p->buf = b;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, s, n);
+    *off = (uint32_t)p->len;
+    p->len += n;
+    return 0;
+}
+
+static void read_symbols(struct module *m, Elf *e, struct pool *pool, struct sym **syms, size_t *n,
+                         size_t *cap)
+{
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(e, scn)) != NULL) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+            sh.sh_entsize == 0)
+            continue;
+        Elf_Data *d = elf_getdata(scn, NULL);
+        if (!d) continue;
+        size_t count = sh.sh_size / sh.sh_entsize;
+        for (size_t i = 0; i < count; i++) {
+            GElf_Sym s;
+            if (!gelf_getsym(d, (int)i, &s)) break;
+            int type = GELF_ST_TYPE(s.st_info), bind = GELF_ST_BIND(s.st_info);
+            if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF ||
+                s.st_size == 0 || s.st_value == 0)
+                continue;
+            const char *name = elf_strptr(e, sh.sh_link, s.st_name);
+            if (!name || !*name) continue;
+            if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 256;
+                struct sym *ns = realloc(*syms, nc * sizeof(*ns));
+                if (!ns) return;
+                *syms = ns;
+                *cap = nc;
+            }
+            struct sym *out = &(*syms)[*n];
+            if (pool_add(pool, name, &out->name) < 0) return;
+            out->value = s.st_value;
+            out->size = s.st_size;
+            out->rank = bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0;
+            (*n)++;
+        }
+    }
+    (void)m;
+}
+
+/* With the lock held. A module whose file cannot be read (the vDSO, a deleted
+ * library) simply has no symbols: offsets still match, function names do not. */
+static void ensure_symbols(struct module *m)
+{
+    static int elf_ready;
+    if (m->syms_loaded) return;
+    m->syms_loaded = 1;
+    if (!elf_ready) {
+        if (elf_version(EV_CURRENT) == EV_NONE) return;
+        elf_ready = 1;
+    }
+    const char *path = m->key[0] ? m->file : "/proc/self/exe";
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct pool pool = {0};
+    struct sym *syms = NULL;
+    size_t n = 0, cap = 0;
+    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (e && elf_kind(e) == ELF_K_ELF) read_symbols(m, e, &pool, &syms, &n, &cap);
+    if (e) elf_end(e);
+    close(fd);
+    if (n == 0) {
+        free(syms);
+        free(pool.buf);
+        return;
+    }
+    qsort(syms, n, sizeof(*syms), sym_cmp);
+    /* .symtab and .dynsym both list the exported functions: keep one of each. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && syms[k - 1].value == syms[i].value && syms[k - 1].size == syms[i].size &&
+            strcmp(pool.buf + syms[k - 1].name, pool.buf + syms[i].name) == 0) {
+            if (syms[i].rank > syms[k - 1].rank) syms[k - 1].rank = syms[i].rank;
+            continue;
+        }
+        syms[k++] = syms[i];
+    }
+    n = k;
+    /* Dedup may have raised ranks: restore the order the search relies on. */
+    qsort(syms, n, sizeof(*syms), sym_cmp);
+    uint64_t *maxend = malloc(n * sizeof(*maxend));
+    if (!maxend) {
+        free(syms);
+        free(pool.buf);
+        return;
+    }
+    uint64_t hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t end = syms[i].value + syms[i].size;
+        hi = end > hi ? end : hi;
+        maxend[i] = hi;
+    }
+    m->syms = syms;
+    m->maxend = maxend;
+    m->nsyms = n;
+    m->strings = pool.buf;
+}
+
+/* Index just past the last symbol starting at or before key. */
+static size_t upper_bound(const struct module *m, uint64_t key)
+{
+    size_t lo = 0, hi = m->nsyms;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->syms[mid].value <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Symbols covering key, innermost first: walk down while some earlier symbol
+ * may still reach key (maxend is a running maximum, so this stops early). */
+static int each_covering(const struct module *m, size_t from, uint64_t key,
+                         int (*fn)(const char *name, uint64_t value, void *arg), void *arg)
+{
+    for (size_t i = from; i-- > 0;) {
+        if (m->maxend[i] <= key) break;
+        const struct sym *s = &m->syms[i];
+        if (key - s->value < s->size && fn(m->strings + s->name, s->value, arg)) return 1;
+    }
+    return 0;
+}
+
+struct first {
+    const char *name;
+    uint64_t value;
+};
+
+static int take_first(const char *name, uint64_t value, void *arg)
+{
+    struct first *f = arg;
+    f->name = name;
+    f->value = value;
+    return 1;
+}
+
+static int glob_cb(const char *name, uint64_t value, void *arg)
+{
+    (void)value;
+    return kms_glob_match(arg, name);
+}
+
+/* ---- public ----------------------------------------------------------- */
+
+/* The loader is asked without our lock: dl_iterate_phdr holds the loader's
+ * lock during callbacks, and a callback that mallocs would otherwise wait for
+ * us while we wait for it. */
+static struct module *module_of(uintptr_t addr)
+{
+    struct find f = {.addr = addr};
+    dl_iterate_phdr(find_cb, &f);
+    if (!f.found) return NULL;
+    pthread_mutex_lock(&lock);
+    struct module *m = module_get(&f);
+    pthread_mutex_unlock(&lock);
+    return m;
+}
+
+static void load_symbols(struct module *m)
+{
+    pthread_mutex_lock(&lock);
+    ensure_symbols(m);
+    pthread_mutex_unlock(&lock);
+}
+
+int kms_callsite_resolve(uintptr_t addr, struct kms_callsite *cs)
+{
+    memset(cs, 0, sizeof(*cs));
+    if (busy || addr == 0) return -1;
+    busy = 1;
+    struct module *m = module_of(addr);
+    if (!m) {
+        busy = 0;
+        return -1;
+    }
+    load_symbols(m);
+    busy = 0;
+    cs->module = m->name;
+    cs->module_alt = m->alt;
+    cs->base = m->base;
+    cs->offset = (uint64_t)(addr - m->base);
+    cs->mod_ = m;
+    /* A return address may be the first byte after a noreturn call's function. */
+    uint64_t key = cs->offset ? cs->offset - 1 : 0;
+    cs->sym_ = m->nsyms ? upper_bound(m, key) : 0;
+    struct first f = {0};
+    if (m->nsyms && each_covering(m, cs->sym_, key, take_first, &f)) {
+        cs->func = f.name;
+        cs->func_offset = cs->offset - f.value;
+    }
+    return 0;
+}
+
+static int module_matches(const struct kms_rule *r, const char *name, const char *alt)
+{
+    return kms_glob_match(r->module_glob, name) || (alt && kms_glob_match(r->module_glob, alt));
+}
+
+int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs)
+{
+    if (!r->has_caller) return 1;
+    if (!cs->module || !module_matches(r, cs->module, cs->module_alt)) return 0;
+    if (r->caller_kind == KMS_CALLER_OFFSET) return cs->offset == r->offset;
+    if (strcmp(r->func_glob, "*") == 0) return 1;
+    const struct module *m = cs->mod_;
+    if (!m || !m->nsyms) return 0;
+    uint64_t key = cs->offset ? cs->offset - 1 : 0;
+    /* Any alias counts (glibc's malloc is also __libc_malloc). */
+    return each_covering(m, cs->sym_, key, glob_cb, r->func_glob);
+}
+
+int kms_rule_caller_matches(const struct kms_rule *r, uintptr_t addr)
+{
+    if (!r->has_caller) return 1;
+    if (busy || addr == 0) return 0;
+    busy = 1;
+    int ok = 0;
+    struct module *m = module_of(addr);
+    if (!m || !module_matches(r, m->name, m->alt)) goto out;
+    uint64_t off = (uint64_t)(addr - m->base);
+    if (r->caller_kind == KMS_CALLER_OFFSET) {
+        ok = off == r->offset;
+        goto out;
+    }
+    if (strcmp(r->func_glob, "*") == 0) {
+        ok = 1;
+        goto out;
+    }
+    load_symbols(m);
+    if (m->nsyms) {
+        uint64_t key = off ? off - 1 : 0;
+        ok = each_covering(m, upper_bound(m, key), key, glob_cb, r->func_glob);
+    }
+out:
+    busy = 0;
+    return ok;
+}
+
+int kms_callsite_format(const struct kms_callsite *cs, char *buf, size_t buflen)
+{
+    if (!cs->module) return snprintf(buf, buflen, "?");
+    if (!cs->func)
+        return snprintf(buf, buflen, "%s+0x%llx", cs->module, (unsigned long long)cs->offset);
+    return snprintf(buf, buflen, "%s+0x%llx (%s+0x%llx)", cs->module,
+                    (unsigned long long)cs->offset, cs->func, (unsigned long long)cs->func_offset);
+}
+
+void kms_callsite_fork_prepare(void)
+{
+    pthread_mutex_lock(&lock);
+}
+void kms_callsite_fork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+void kms_callsite_fork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+}
+
+void kms_callsite_reset(void)
+{
+    pthread_mutex_lock(&lock);
+    struct module *m = modules;
+    modules = NULL;
+    pthread_mutex_unlock(&lock);
+    while (m) {
+        struct module *next = m->next;
+        free_module(m);
+        m = next;
+    }
+}
