@@ -1,5 +1,7 @@
-/* dl_iterate_phdr, program_invocation_short_name */
+/* dl_iterate_phdr, program_invocation_short_name (the build may define it already) */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include "policy/callsite.h"
 
