@@ -8,18 +8,17 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: kmemshim check [--list] [--rules 'RULES'] [FILE]\n"
-            "\n"
-            "Validates a kmemshim rules file (what KMEMRC names) and/or a KMEM_RULES\n"
-            "string, exactly as the shim reads them at start-up. Prints every error as\n"
-            "FILE:LINE:COLUMN (KMEM_RULES:COLUMN) and exits 1, or prints a one-line\n"
-            "summary and exits 0.\n"
-            "\n"
-            "  --rules 'RULES'  also check RULES as KMEM_RULES (';'-separated routes);\n"
-            "                   they are tried before the file's\n"
-            "  --list           print every route in order of precedence, with its origin\n"
-            "  -h, --help       this text\n");
+    fprintf(out, "usage: kmemshim check [--list] [--rules 'RULES'] [FILE]\n"
+                 "\n"
+                 "Validates a kmemshim rules file (what KMEMRC names) and/or a KMEM_RULES\n"
+                 "string, exactly as the shim reads them at start-up. Prints every error as\n"
+                 "FILE:LINE:COLUMN (KMEM_RULES:COLUMN) and exits 1, or prints a one-line\n"
+                 "summary and exits 0.\n"
+                 "\n"
+                 "  --rules 'RULES'  also check RULES as KMEM_RULES (';'-separated routes);\n"
+                 "                   they are tried before the file's\n"
+                 "  --list           print every route in order of precedence, with its origin\n"
+                 "  -h, --help       this text\n");
 }
 
 int kms_cmd_check(int argc, char **argv)
@@ -56,10 +55,8 @@ int kms_cmd_check(int argc, char **argv)
     struct kms_ruleset rs;
     kms_ruleset_init(&rs);
     /* Same order as the shim: KMEM_RULES first, so --list shows real precedence. */
-    if (env)
-        kms_rules_parse(&rs, env, strlen(env), "KMEM_RULES", KMS_RULES_ENV);
-    if (file)
-        kms_rules_load(&rs, file);
+    if (env) kms_rules_parse(&rs, env, strlen(env), "KMEM_RULES", KMS_RULES_ENV);
+    if (file) kms_rules_load(&rs, file);
     int status = 0;
     if (rs.nerrors_total) {
         for (size_t i = 0; i < rs.nerrors; i++)

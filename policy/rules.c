@@ -729,8 +729,13 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
-        snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found %s", path,
-                 strerror(errno));
+        if (errno == ENOENT)
+            snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found no such file",
+                     path);
+        else
+            snprintf(msg, sizeof(msg),
+                     "%s: expected a readable rules file, found it unreadable (%s)", path,
+                     strerror(errno));
         add_error_text(rs, msg);
         return 1;
     }
@@ -756,7 +761,8 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found %s", path,
+            snprintf(msg, sizeof(msg),
+                     "%s: expected a readable rules file, found it unreadable (%s)", path,
                      strerror(errno));
             add_error_text(rs, msg);
             free(buf);
