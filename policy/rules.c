@@ -507,23 +507,22 @@ static long check_nodes(const char *s, size_t n, const char **why)
     size_t i = 0;
     for (;;) {
         unsigned lo = 0, hi;
-        size_t d = 0;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
-            if ((lo = lo * 10 + (unsigned)(s[i] - '0')) > KMS_MAX_NODE) break;
-        if (d == 0 || lo > KMS_MAX_NODE) {
-            *why = d ? "node numbers stop at 1023" : "a node number is missing";
-            return (long)i;
+        size_t at = i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9' && lo <= KMS_MAX_NODE; i++)
+            lo = lo * 10 + (unsigned)(s[i] - '0');
+        if (i == at || lo > KMS_MAX_NODE) {
+            *why = i > at ? "node numbers stop at 1023" : "a node number is missing";
+            return (long)at;
         }
         hi = lo;
         if (i < n && s[i] == '-') {
-            size_t at = ++i;
+            at = ++i;
             hi = 0;
-            d = 0;
-            for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++)
-                if ((hi = hi * 10 + (unsigned)(s[i] - '0')) > KMS_MAX_NODE) break;
-            if (d == 0 || hi > KMS_MAX_NODE) {
-                *why = d ? "node numbers stop at 1023" : "a node number is missing";
-                return (long)i;
+            for (; i < n && s[i] >= '0' && s[i] <= '9' && hi <= KMS_MAX_NODE; i++)
+                hi = hi * 10 + (unsigned)(s[i] - '0');
+            if (i == at || hi > KMS_MAX_NODE) {
+                *why = i > at ? "node numbers stop at 1023" : "a node number is missing";
+                return (long)at;
             }
             if (hi < lo) {
                 *why = "the range goes down";
