@@ -220,6 +220,9 @@ static void ensure_symbols(struct module *m)
         elf_ready = 1;
     }
     const char *path = m->key[0] ? m->file : "/proc/self/exe";
+    /* A name without '/' (the vDSO's "linux-vdso.so.1") is no file: opening it
+     * would read whatever the working directory holds under that name. */
+    if (!strchr(path, '/')) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     struct pool pool = {0};
