@@ -9,7 +9,9 @@
  *   alloc=SIZE[xN]    a new group of N blocks (default 1) of SIZE bytes (K, M, G suffixes);
  *                     a NULL from malloc is an error
  *   fill=SIZE:MAX     a new group: SIZE blocks until malloc returns NULL or MAX bytes are held
- *   ended=null|max    the last fill stopped at a NULL from malloc with errno ENOMEM / at MAX
+ *   grab=SIZE:MAX     like fill, but the blocks are not touched (no page is faulted in: this
+ *                     exhausts the allocator's address space, not the node's memory)
+ *   ended=null|max    the last fill/grab stopped at a NULL from malloc with errno ENOMEM / at MAX
  *   expect=SET        every page of the group is on a node of SET; prints the per-node counts and
  *                     the fraction on SET; fails below 100%
  *   require=SET       each node of SET holds at least one page of the group
@@ -48,6 +50,7 @@
 struct block {
     char *p;
     size_t size;
+    int touched; /* holds the pattern */
 };
 
 static struct block *blocks; /* mmap'ed, MAX_BLOCKS entries */
@@ -313,6 +316,7 @@ static void step_full(int node)
     check(total > 0 && free_kb >= 0 && free_kb * 10 < total, "node full (< 10% free)");
 }
 
+/* fill: 0 = alloc= (count blocks), 1 = fill= (up to max bytes), 2 = grab= (same, untouched) */
 static void step_alloc(size_t size, size_t count, size_t max, int fill)
 {
     group_first = nblocks;
@@ -328,8 +332,8 @@ static void step_alloc(size_t size, size_t count, size_t max, int fill)
             if (fill) {
                 fill_ended_null = 1;
                 fill_errno = errno;
-                printf("kms_probe: [%s] fill: malloc(%zu) returned NULL (errno %d %s) after %.1f MiB\n",
-                       label, size, fill_errno, strerror(fill_errno), (double)held / (1 << 20));
+                printf("kms_probe: [%s] %s: malloc(%zu) returned NULL (errno %d %s) after %.1f MiB\n",
+                       label, fill == 2 ? "grab" : "fill", size, fill_errno, strerror(fill_errno), (double)held / (1 << 20));
                 fflush(stdout);
                 return;
             }
@@ -339,12 +343,16 @@ static void step_alloc(size_t size, size_t count, size_t max, int fill)
         }
         blocks[nblocks].p = p;
         blocks[nblocks].size = size;
-        touch(nblocks++);
+        blocks[nblocks].touched = fill != 2;
+        if (fill != 2)
+            touch(nblocks);
+        nblocks++;
         held += size;
     }
     if (fill) {
         fill_ended_null = 0;
-        printf("kms_probe: [%s] fill: reached %.1f MiB without a NULL\n", label, (double)held / (1 << 20));
+        printf("kms_probe: [%s] %s: reached %.1f MiB without a NULL\n", label, fill == 2 ? "grab" : "fill",
+               (double)held / (1 << 20));
         fflush(stdout);
     }
 }
@@ -352,10 +360,13 @@ static void step_alloc(size_t size, size_t count, size_t max, int fill)
 static void step_verify(void)
 {
     size_t bad = 0;
+    unsigned checked = 0;
     for (unsigned b = 0; b < nblocks; b++)
-        if (blocks[b].p)
+        if (blocks[b].p && blocks[b].touched) {
             bad += check_pattern(b);
-    printf("kms_probe: [%s] verify: %u block(s), %zu corrupted page(s)", label, nblocks, bad);
+            checked++;
+        }
+    printf("kms_probe: [%s] verify: %u block(s), %zu corrupted page(s)", label, checked, bad);
     check(bad == 0, "data intact");
 }
 
@@ -405,11 +416,11 @@ static void *worker(void *arg)
         } else if (KEY("alloc")) {
             const char *x = strchr(v, 'x');
             step_alloc(parse_size(v, a), x ? parse_size(x + 1, a) : 1, 0, 0);
-        } else if (KEY("fill")) {
+        } else if (KEY("fill") || KEY("grab")) {
             const char *c = strchr(v, ':');
             if (!c)
-                usage("fill needs SIZE:MAX", a);
-            step_alloc(parse_size(v, a), 0, parse_size(c + 1, a), 1);
+                usage("fill and grab need SIZE:MAX", a);
+            step_alloc(parse_size(v, a), 0, parse_size(c + 1, a), KEY("fill") ? 1 : 2);
         } else if (KEY("ended")) {
             int want_null = strcmp(v, "null") == 0;
             if (!want_null && strcmp(v, "max") != 0)

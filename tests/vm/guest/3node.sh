@@ -30,6 +30,7 @@ for cpu in 0 1; do
 done
 
 section "memkind's variable names"
-probe MEMKIND_DAX_KMEM_NODES=2 KMEM_NODES= KMEM_POLICY=kmem_all label=memkind-nodes cpu=1 alloc=1Mx16 expect=2
+unset KMEM_NODES
+probe MEMKIND_DAX_KMEM_NODES=2 KMEM_POLICY=kmem_all label=memkind-nodes cpu=1 alloc=1Mx16 expect=2
 
 finish
