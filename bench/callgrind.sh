@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Instructions per malloc(32)/free pair on the allocator's fast path, counted by
+# valgrind --tool=callgrind: kmbench's kmbench_pairs() runs N pairs in a tight
+# loop, collection is on only inside it, and a run with a few pairs is
+# subtracted so that first-call set-up (heap creation, page faults) drops out.
+# Unlike times, the counts are exactly repeatable.
+#
+#   bench/callgrind.sh [--build-dir DIR] [--out FILE.tsv] [--pairs N] [--no-shim]
+#
+# Expects the workloads built by bench/run.sh in DIR/bench-workloads (builds
+# them if missing) and the shim in DIR/libkmemshim.so. Writes FILE.tsv (default
+# bench/results/callgrind.tsv) and, beside it, callgrind-functions.tsv: the
+# instructions per pair of each function for every configuration.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(dirname "$here")
+build=$top/build
+out=$here/results/callgrind.tsv
+big=1000000
+small=1000
+use_shim=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --build-dir) build=${2:?}; shift ;;
+    --out) out=${2:?}; shift ;;
+    --pairs) big=${2:?}; shift ;;
+    --no-shim) use_shim=0 ;;
+    *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    esac
+    shift
+done
+if ! [[ "$big" =~ ^[0-9]+$ ]] || [ "$big" -le $((small * 10)) ]; then
+    echo "callgrind.sh: --pairs wants a number above $((small * 10))" >&2
+    exit 2
+fi
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind missing (scripts/deps.sh bench)" >&2; exit 1; }
+build=$(realpath -m "$build")
+out=$(realpath -m "$out")
+mkdir -p "$(dirname "$out")"
+bin=$build/bench-workloads
+if [ ! -x "$bin/kmbench" ]; then
+    cmake -S "$here/workloads" -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$bin" >/dev/null
+fi
+shim=$build/libkmemshim.so
+work=$(mktemp -d /tmp/kmbcg.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"$here/workloads/gen-rules.sh" 1000 >"$work/rules1k"
+
+lib_path() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'; }
+
+configs=(glibc mimalloc jemalloc tcmalloc)
+if [ "$use_shim" = 1 ]; then configs+=(shim-dram shim-kmem shim-rules1k); fi
+envv=()
+set_config() {
+    case "$1" in
+    glibc) envv=() ;;
+    mimalloc) envv=("LD_PRELOAD=$(lib_path libmimalloc.so.2)") ;;
+    jemalloc) envv=("LD_PRELOAD=$(lib_path libjemalloc.so.2)") ;;
+    tcmalloc) envv=("LD_PRELOAD=$(lib_path libtcmalloc_minimal.so.4)") ;;
+    shim-dram) envv=(KMEM_THRESHOLD=1T KMEM_NODES=0 "LD_PRELOAD=$shim") ;;
+    shim-kmem) envv=(KMEM_NODES=0 "LD_PRELOAD=$shim") ;;
+    shim-rules1k) envv=(KMEM_NODES=0 "KMEMRC=$work/rules1k" "LD_PRELOAD=$shim") ;;
+    esac
+}
+
+count() { # CONFIG PAIRS -> total Ir collected inside kmbench_pairs; leaves $work/CONFIG.PAIRS.cg
+    local f=$work/$1.$2.cg
+    # valgrind runs under the same environment as the program; its launcher
+    # is unaffected by the preloaded allocator
+    if ! env "${envv[@]}" valgrind --tool=callgrind --callgrind-out-file="$f" --collect-atstart=no \
+        --toggle-collect=kmbench_pairs "$bin/kmbench" pairs "$2" >"$work/$1.out" 2>"$work/$1.err"; then
+        echo "callgrind.sh: $1 failed:" >&2
+        tail -n 5 "$work/$1.err" >&2
+        return 1
+    fi
+    awk '/^(summary|totals):/ { print $2; exit }' "$f"
+}
+
+printf 'config\tpairs\tIr_total\tIr_baseline\tIr_per_pair\n' >"$out"
+funcs=$(dirname "$out")/callgrind-functions.tsv
+printf 'config\tfunction\tIr_per_pair\n' >"$funcs"
+for c in "${configs[@]}"; do
+    set_config "$c"
+    if ! a=$(count "$c" "$big") || ! b=$(count "$c" "$small") || [ -z "$a" ] || [ -z "$b" ]; then
+        printf '%s\t%s\tfailed\tfailed\tfailed\n' "$c" "$big" >>"$out"
+        continue
+    fi
+    per=$(awk -v a="$a" -v b="$b" -v n="$big" -v m="$small" 'BEGIN { printf "%.2f", (a - b) / (n - m) }')
+    printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$big" "$a" "$b" "$per" >>"$out"
+    echo "$c: $per instructions per malloc/free pair" >&2
+    # self cost per function, per pair, for the functions above 0.5 instruction a pair
+    callgrind_annotate --threshold=100 "$work/$c.$big.cg" 2>/dev/null |
+        awk -v c="$c" -v n="$big" '
+            $1 ~ /^[0-9,]+$/ && $2 ~ /^\(/ && $0 ~ /\[/ && $0 !~ /PROGRAM TOTALS|[0-9]x\)/ {
+                ir = $1; gsub(/,/, "", ir)
+                fn = $0; sub(/^[^ ]+ +(\([^)]*\) +)?/, "", fn); sub(/ \[.*$/, "", fn); sub(/^[^:]*:/, "", fn)
+                if (ir / n >= 0.5) printf "%s\t%s\t%.2f\n", c, fn, ir / n
+            }' >>"$funcs"
+done
