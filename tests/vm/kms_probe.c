@@ -17,6 +17,9 @@
  *   require=SET       each node of SET holds at least one page of the group
  *   require-any=SET   some node of SET holds at least one page of the group
  *   full=NODE         the node has less than 10% of its memory free (read while the blocks are held)
+ *   vma=TEXT          the numa_maps line of the mapping that holds the group's first block
+ *                     contains TEXT (the kernel's name of its policy, e.g. "bind:2" or
+ *                     "prefer (many):2-3"); the line is printed
  *   show              print the per-node counts of the group
  *   verify            every block allocated so far still holds the pattern written into it
  *   free              free every block allocated so far
@@ -317,6 +320,37 @@ static void step_full(int node)
 }
 
 /* fill: 0 = alloc= (count blocks), 1 = fill= (up to max bytes), 2 = grab= (same, untouched) */
+static void step_vma(const char *text)
+{
+    char line[1024], found[1024] = "";
+    uintptr_t addr, best = 0;
+    if (group_first >= nblocks) {
+        fprintf(stderr, "kms_probe: vma= needs a group of blocks\n");
+        exit(2);
+    }
+    addr = (uintptr_t)blocks[group_first].p;
+    FILE *f = fopen("/proc/self/numa_maps", "r");
+    if (!f) {
+        perror("kms_probe: /proc/self/numa_maps");
+        exit(3);
+    }
+    /* Lines start with the mapping's start address, in increasing order: the mapping holding addr
+     * is the last one starting at or below it. */
+    while (fgets(line, sizeof line, f)) {
+        uintptr_t start = (uintptr_t)strtoull(line, NULL, 16);
+        if (start <= addr && start >= best) {
+            best = start;
+            snprintf(found, sizeof found, "%s", line);
+        }
+    }
+    fclose(f);
+    found[strcspn(found, "\n")] = '\0';
+    printf("kms_probe: [%s] numa_maps of the block at %p: %s", label, (void *)addr, found);
+    char what[300];
+    snprintf(what, sizeof what, "mapping policy contains '%s'", text);
+    check(strstr(found, text) != NULL, what);
+}
+
 static void step_alloc(size_t size, size_t count, size_t max, int fill)
 {
     group_first = nblocks;
@@ -439,6 +473,8 @@ static void *worker(void *arg)
             step_require(parse_set(v, a), 1);
         } else if (KEY("full")) {
             step_full(atoi(v));
+        } else if (KEY("vma")) {
+            step_vma(v);
         } else if (KEY("show")) {
             size_t counts[MAX_NODES + 1];
             count_pages(counts);

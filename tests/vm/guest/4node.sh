@@ -16,8 +16,8 @@ shim_nodes
 check "kmemshim nodes names KMEM nodes 2,3 from the environment" grep -qi 'environment' "$KMS_OUT/nodes.txt"
 
 section "dax_kmem: the closest KMEM node of the CPU's node, nothing else"
-probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu0 cpu=0 alloc=4Kx256 expect=2 alloc=64M expect=2 verify
-probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu1 cpu=1 alloc=4Kx256 expect=3 alloc=64M expect=3 verify
+probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu0 cpu=0 alloc=4Kx256 expect=2 'vma=bind:2 ' alloc=64M expect=2 verify
+probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu1 cpu=1 alloc=4Kx256 expect=3 'vma=bind:3 ' alloc=64M expect=3 verify
 
 section "dax_kmem: a thread that moves from CPU 0 to CPU 1 gets its later blocks on node 3"
 probe KMEM_POLICY=dax_kmem label=dax_kmem/migrate \
@@ -26,17 +26,17 @@ probe KMEM_POLICY=dax_kmem label=dax_kmem/two-threads \
     cpu=0 alloc=16M expect=2 thread cpu=1 alloc=16M expect=3 verify
 
 section "kmem_all: all KMEM nodes, the closest first; beyond node 2 the rest on node 3, never DRAM"
-probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=64M expect=2
+probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=64M expect=2 'vma=bind:2-3 '
 probe KMEM_POLICY=kmem_all label=kmem_all/cpu1 cpu=1 alloc=64M expect=3
 probe KMEM_POLICY=kmem_all label=kmem_all/spill cpu=0 alloc=1Mx384 expect=2,3 require=2,3 full=2 verify
 
 section "preferred: the closest KMEM node until it is full, then other nodes"
-probe KMEM_POLICY=preferred label=preferred/cpu0 cpu=0 alloc=64M expect=2
+probe KMEM_POLICY=preferred label=preferred/cpu0 cpu=0 alloc=64M expect=2 'vma=prefer:2 '
 probe KMEM_POLICY=preferred label=preferred/cpu1 cpu=1 alloc=64M expect=3
 probe KMEM_POLICY=preferred label=preferred/overflow cpu=0 alloc=1Mx384 require=2 require-any=0,1,3 full=2 verify
 
 section "dram: never on a KMEM node, even beyond node 0"
-probe KMEM_THRESHOLD=1G label=dram/cpu0 cpu=0 alloc=4Kx256 expect=0,1 alloc=64M expect=0,1
+probe KMEM_THRESHOLD=1G label=dram/cpu0 cpu=0 alloc=4Kx256 expect=0,1 'vma=bind:0-1 ' alloc=64M expect=0,1
 probe KMEM_THRESHOLD=1G label=dram/cpu1 cpu=1 alloc=64M expect=0,1
 probe KMEM_THRESHOLD=1G label=dram/overflow cpu=0 alloc=1Mx640 expect=0,1 require=0,1 verify
 
