@@ -84,7 +84,7 @@ esac
     echo '#!/bin/bash'
     echo "# written by run.sh: runs $script in the $machine VM"
     echo 'set -euo pipefail'
-    printf 'export KMS_MACHINE=%q KMS_OUT=%q\n' "$machine" "$out"
+    printf 'export KMS_MACHINE=%q KMS_TEST=%q KMS_OUT=%q\n' "$machine" "$(basename "$script" .sh)" "$out"
     for kv in "$@"; do
         [[ $kv == [A-Za-z_]*=* ]] || die "not NAME=VALUE: $kv"
         printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"

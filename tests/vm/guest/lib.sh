@@ -1,11 +1,14 @@
 # Helpers for the guest scripts (bash, run by tests/vm/init inside the VM, chroot into the host's /).
-# run.sh exports: KMS_MACHINE, KMS_OUT (writable, this run's directory); CMakeLists.txt passes
+# run.sh exports: KMS_MACHINE, KMS_TEST (the script's name), KMS_OUT (writable, this run's directory); CMakeLists.txt passes
 # KMS_PROBE (kms_probe), KMS_SHIM (libkmemshim.so), KMS_CLI (the kmemshim command).
 # shellcheck shell=bash
 
-: "${KMS_PROBE:?}" "${KMS_SHIM:?}" "${KMS_CLI:?}" "${KMS_MACHINE:?}"
+: "${KMS_PROBE:?}" "${KMS_SHIM:?}" "${KMS_CLI:?}" "${KMS_MACHINE:?}" "${KMS_TEST:?}"
 kms_runs=0
 kms_failed=0
+kms_pages_on=0      # pages on the expected node set, summed over every expect= check
+kms_pages_total=0   # pages checked by expect=
+kms_expects=0
 
 section() {
     printf '\n=== %s\n' "$*"
@@ -26,8 +29,20 @@ probe() {
     local envs=() rc=0
     while [ $# -gt 0 ] && [[ $1 == [A-Z]*=* ]]; do envs+=("$1"); shift; done
     echo "--- ${envs[*]} kms_probe $*"
-    env "${envs[@]}" LD_PRELOAD="$KMS_SHIM" "$KMS_PROBE" "$@" || rc=$?
+    env "${envs[@]}" LD_PRELOAD="$KMS_SHIM" "$KMS_PROBE" "$@" > "$KMS_OUT/probe.out" 2>&1 || rc=$?
+    cat "$KMS_OUT/probe.out"
+    add_placement "$KMS_OUT/probe.out"
     note_result "${envs[*]} kms_probe $*" "$rc"
+}
+
+# add_placement FILE: adds the "placement ON/TOTAL pages" reports of kms_probe output to the sums.
+add_placement() {
+    local on total
+    while read -r on total; do
+        kms_pages_on=$((kms_pages_on + on))
+        kms_pages_total=$((kms_pages_total + total))
+        kms_expects=$((kms_expects + 1))
+    done < <(sed -n 's|.* placement \([0-9]*\)/\([0-9]*\) pages on .*|\1 \2|p' "$1")
 }
 
 # expect_status WANT WHAT CMD...: the command exits with WANT.
@@ -66,6 +81,10 @@ shim_nodes() {
 
 finish() {
     section "summary"
-    echo "vm: $KMS_MACHINE: $((kms_runs - kms_failed)) of $kms_runs checked runs passed"
+    if [ "$kms_pages_total" -gt 0 ]; then
+        awk -v m="$KMS_TEST ($KMS_MACHINE machine)" -v on="$kms_pages_on" -v t="$kms_pages_total" -v n="$kms_expects" \
+            'BEGIN { printf "vm: %s: placement %d/%d pages on the expected node sets = %.2f%% (%d checks)\n", m, on, t, 100 * on / t, n }'
+    fi
+    echo "vm: $KMS_TEST ($KMS_MACHINE machine): $((kms_runs - kms_failed)) of $kms_runs checked runs passed"
     [ "$kms_failed" -eq 0 ]
 }
