@@ -119,6 +119,7 @@ qrc=0
 wait "$qpid" || qrc=$?
 wait "$tpid" 2>/dev/null || true
 trap - INT TERM
+rm -f "$out"/nvdimm*.img   # sparse, but up to 512 MiB each; recreated by every run anyway
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
 if [ "$qrc" = 124 ]; then
