@@ -48,7 +48,7 @@ work=$(mktemp -d /tmp/kmbcg.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$here/workloads/gen-rules.sh" 1000 >"$work/rules1k"
 
-lib_path() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'; }
+lib_path() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !p { print $NF; p = 1 }'; }
 
 configs=(glibc mimalloc jemalloc tcmalloc)
 if [ "$use_shim" = 1 ]; then configs+=(shim-dram shim-kmem shim-rules1k); fi
@@ -90,12 +90,21 @@ for c in "${configs[@]}"; do
     per=$(awk -v a="$a" -v b="$b" -v n="$big" -v m="$small" 'BEGIN { printf "%.2f", (a - b) / (n - m) }')
     printf '%s\t%s\t%s\t%s\t%s\n' "$c" "$big" "$a" "$b" "$per" >>"$out"
     echo "$c: $per instructions per malloc/free pair" >&2
-    # self cost per function, per pair, for the functions above 0.5 instruction a pair
-    callgrind_annotate --threshold=100 "$work/$c.$big.cg" 2>/dev/null |
+    # self cost per function, per pair, for the functions above 0.5 instruction
+    # a pair; code inlined from another file is listed under that file's name
+    callgrind_annotate --auto=no --threshold=100 "$work/$c.$big.cg" 2>/dev/null |
+        sed -n '/file:function/,$p' |
         awk -v c="$c" -v n="$big" '
-            $1 ~ /^[0-9,]+$/ && $2 ~ /^\(/ && $0 ~ /\[/ && $0 !~ /PROGRAM TOTALS|[0-9]x\)/ {
+            match($0, /^ *[0-9,]+ +\( *[0-9.]+%\) +/) {
                 ir = $1; gsub(/,/, "", ir)
-                fn = $0; sub(/^[^ ]+ +(\([^)]*\) +)?/, "", fn); sub(/ \[.*$/, "", fn); sub(/^[^:]*:/, "", fn)
-                if (ir / n >= 0.5) printf "%s\t%s\t%.2f\n", c, fn, ir / n
+                rest = substr($0, RLENGTH + 1)
+                loc = rest; sub(/ .*/, "", loc)
+                obj = ""
+                if (rest ~ / \[/) { obj = rest; sub(/^[^[]*\[/, "", obj); sub(/\].*$/, "", obj); sub(/.*\//, "", obj) }
+                fn = loc; sub(/^.*:/, "", fn)
+                file = loc; sub(/:[^:]*$/, "", file); sub(/.*\//, "", file)
+                name = obj != "" ? fn " (" obj ")" : fn " (inlined from " file ")"
+                if (fn == "kmbench_pairs") name = fn
+                if (ir / n >= 0.5) printf "%s\t%s\t%.2f\n", c, name, ir / n
             }' >>"$funcs"
 done

@@ -108,7 +108,7 @@ fi
 [ "$shim_ok" = 1 ] || log "kmemshim unavailable ($shim_note); its configurations are recorded as such"
 
 lib_path() { # SONAME -> absolute path from the linker cache
-    ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
+    ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !p { print $NF; p = 1 }'
 }
 declare -A lib
 for so in libmimalloc.so.2 libjemalloc.so.2 libtcmalloc_minimal.so.4 libmemtier.so.0; do
@@ -168,11 +168,17 @@ raw=$out/raw.tsv
 failures=$out/failures.txt
 printf 'round\tworkload\tconfig\tstatus\twall_s\tcpu_s\tmaxrss_kib\toutput\n' >"$raw"
 : >"$failures"
+rm -rf "$out/outputs"
+mkdir -p "$out/outputs"
 declare -A failed_once
 
 record() { # ROUND WORKLOAD CONFIG STATUS WALL CPU RSS OUTPUT-FILE ERR-FILE
     local h=-
-    if [ "$4" = ok ]; then h=$(sha256sum <"$8" | cut -c1-16); fi
+    if [ "$4" = ok ]; then
+        h=$(sha256sum <"$8" | cut -c1-16)
+        # every distinct output is kept, so a mismatch can be looked at
+        [ -e "$out/outputs/$2.$h.txt" ] || cp "$8" "$out/outputs/$2.$h.txt"
+    fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$h" >>"$raw"
     if [ "$4" != ok ] && [ -z "${failed_once[$2/$3]:-}" ]; then
         failed_once[$2/$3]=1

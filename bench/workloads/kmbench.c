@@ -12,8 +12,7 @@
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,47 +127,69 @@ static uint64_t w_churn(double scale)
 
 /* ---- two threads, each freeing what the other allocated -------------- */
 
-enum { RING = 1024 };
-struct ring {
-    _Alignas(64) _Atomic size_t head; /* written by the consumer */
-    _Alignas(64) _Atomic size_t tail; /* written by the producer */
-    _Alignas(64) void *item[RING];
+/* Blocks travel in batches through a small bounded queue per thread. The
+ * threads sleep on a condition variable, never spin, so a thread whose peer
+ * is not running does not burn the CPU the peer needs. */
+enum { BATCH = 128, QCAP = 16 };
+struct batch {
+    void *item[BATCH];
 };
+struct queue {
+    struct batch *b[QCAP];
+    unsigned head, count;
+};
+static pthread_mutex_t xt_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t xt_cond = PTHREAD_COND_INITIALIZER;
 
 struct xt {
-    struct ring *out, *in;
-    uint64_t n, seed, sum;
+    struct queue *out, *in;
+    uint64_t batches, seed, sum;
 };
 
 static void *xt_main(void *arg)
 {
     struct xt *t = arg;
     rng_t r = {t->seed};
-    uint64_t made = 0, got = 0, sum = 0;
-    while (made < t->n || got < t->n) {
-        int progress = 0;
-        /* produce a batch */
-        size_t tail = atomic_load_explicit(&t->out->tail, memory_order_relaxed);
-        size_t head = atomic_load_explicit(&t->out->head, memory_order_acquire);
-        for (int k = 0; k < 64 && made < t->n && tail - head < RING; k++) {
-            t->out->item[tail % RING] = obj_new(small_size(&r), made++);
-            tail++;
-            progress = 1;
+    uint64_t sent = 0, got = 0, sum = 0, tag = 0;
+    struct batch *todo[QCAP];
+    while (sent < t->batches || got < t->batches) {
+        unsigned n = 0;
+        bool can_send;
+        pthread_mutex_lock(&xt_lock);
+        for (;;) {
+            can_send = sent < t->batches && t->out->count < QCAP;
+            if (can_send || t->in->count || got == t->batches)
+                break;
+            pthread_cond_wait(&xt_cond, &xt_lock);
         }
-        atomic_store_explicit(&t->out->tail, tail, memory_order_release);
-        /* consume everything the peer has sent */
-        head = atomic_load_explicit(&t->in->head, memory_order_relaxed);
-        tail = atomic_load_explicit(&t->in->tail, memory_order_acquire);
-        while (head != tail) {
-            void *p = t->in->item[head % RING];
-            sum += obj_check(p); /* order of arrival is fixed per ring, but add anyway */
-            free(p);
-            head++, got++;
-            progress = 1;
+        while (t->in->count) {
+            todo[n++] = t->in->b[t->in->head];
+            t->in->head = (t->in->head + 1) % QCAP;
+            t->in->count--;
         }
-        atomic_store_explicit(&t->in->head, head, memory_order_release);
-        if (!progress)
-            sched_yield();
+        pthread_mutex_unlock(&xt_lock);
+        if (n)
+            pthread_cond_broadcast(&xt_cond);
+        /* free what the peer allocated */
+        for (unsigned i = 0; i < n; i++) {
+            for (int k = 0; k < BATCH; k++) {
+                sum += obj_check(todo[i]->item[k]);
+                free(todo[i]->item[k]);
+            }
+            free(todo[i]);
+            got++;
+        }
+        if (can_send) {
+            struct batch *b = xmalloc(sizeof *b);
+            for (int k = 0; k < BATCH; k++)
+                b->item[k] = obj_new(small_size(&r), tag++);
+            pthread_mutex_lock(&xt_lock);
+            t->out->b[(t->out->head + t->out->count) % QCAP] = b;
+            t->out->count++;
+            sent++;
+            pthread_mutex_unlock(&xt_lock);
+            pthread_cond_broadcast(&xt_cond);
+        }
     }
     t->sum = sum;
     return NULL;
@@ -176,9 +197,9 @@ static void *xt_main(void *arg)
 
 static uint64_t w_xthread(double scale)
 {
-    static struct ring a, b;
-    uint64_t n = (uint64_t)(10e6 * scale);
-    struct xt t1 = {&a, &b, n, 0xabcdef, 0}, t2 = {&b, &a, n, 0x777777, 0};
+    static struct queue a, b;
+    uint64_t batches = (uint64_t)(10e6 / BATCH * scale);
+    struct xt t1 = {&a, &b, batches, 0xabcdef, 0}, t2 = {&b, &a, batches, 0x777777, 0};
     pthread_t th;
     if (pthread_create(&th, NULL, xt_main, &t2))
         die("pthread_create");
