@@ -415,6 +415,15 @@ static int parse_depth(struct cursor *c, struct kms_rule *r)
     return 0;
 }
 
+/* Case-insensitive word_is, to hint at "Size" or "CALLER". */
+static int ieq(const struct cursor *c, size_t at, size_t len, const char *w)
+{
+    if (strlen(w) != len) return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((c->buf[at + i] | 0x20) != w[i]) return 0;
+    return 1;
+}
+
 static void free_rule(struct kms_rule *r)
 {
     free(r->module_glob);
@@ -471,6 +480,8 @@ static int parse_route(struct cursor *c, size_t kw_at)
             else if (word_is(c, at, n, "size") || word_is(c, at, n, "caller") ||
                      word_is(c, at, n, "depth"))
                 note = " (each clause at most once)";
+            else if (ieq(c, at, n, "size") || ieq(c, at, n, "caller") || ieq(c, at, n, "depth"))
+                note = " (keywords are lower case)";
             error_at(c, at, "expected %send of %s, found %s%s", list, c->env ? "rule" : "line",
                      found_word(c, at, f, sizeof(f)), note);
             goto fail;

@@ -167,6 +167,8 @@ static const struct {
      "rc:1:31: expected 'size' or end of line, found 'depth' (each clause at most once)\n"},
     {0, "route kmem size >= 1 caller a:b depth 2 extra",
      "rc:1:41: expected end of line, found 'extra'\n"},
+    {0, "route kmem Size >= 1M",
+     "rc:1:12: expected 'size', 'caller' or end of line, found 'Size' (keywords are lower case)\n"},
     {0, "route kmem fast", "rc:1:12: expected 'size', 'caller' or end of line, found 'fast'\n"},
     /* settings */
     {0, "nodes 3-1",
