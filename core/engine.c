@@ -120,16 +120,23 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
     self->bypass++;
     for (int hops = 0; hops < KMS_MAX_CLASSES && cls >= 0; hops++) {
         struct kms_class *c = &kms_classes[cls];
-        /* Try every arena the class has; add one when all are full. */
-        for (int attempt = 0; attempt < 2 && !p; attempt++) {
+        /* Try every arena the class has; add one when all are full. mimalloc
+         * can miss free blocks of an arena while other threads claim blocks
+         * of it at the same moment, so a miss is retried before it counts. */
+        bool grown = false;
+        for (int attempt = 0; attempt < 4 && !p; attempt++) {
             int n = __atomic_load_n(&c->narenas, __ATOMIC_ACQUIRE);
             for (int i = n - 1; i >= 0 && !p; i--) {
                 mi_heap_t *h = heap_for_arena(c->arenas[i]);
                 if (h && (p = heap_alloc(h, size, align, zero)))
                     self->cur[cls] = h;
             }
-            if (!p && kms_arena_grow(cls, size + align) < 0)
+            if (p)
                 break;
+            if (attempt == 0 && kms_arena_grow(cls, size + align) >= 0)
+                grown = true;
+            else if (!grown)
+                sched_yield();
         }
         if (p)
             break;

@@ -85,7 +85,7 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
             in_distances = true;
             continue;
         }
-        if (in_distances && strncmp(p, "node", 4) == 0 && !isdigit((unsigned char)p[5])) {
+        if (in_distances && strncmp(p, "node", 4) == 0) {
             /* header row: "node   0   1   2" */
             p += 4;
             nheader = 0;

@@ -86,7 +86,7 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 EXPORT void *memalign(size_t align, size_t size)
 {
     /* glibc rounds a non-power-of-two alignment up, and takes small ones as is. */
-    if (align <= sizeof(void *) * 2)
+    if (align <= sizeof(void *))
         return route_alloc(size, 0, false, CALLER);
     if (!power_of_two(align)) {
         if (align > (SIZE_MAX >> 1) + 1) {
@@ -115,7 +115,8 @@ EXPORT void *pvalloc(size_t size)
         return NULL;
     }
     rounded &= ~(page - 1);
-    return route_alloc(rounded ? rounded : page, page, false, CALLER);
+    /* Routed by the size asked for, like every other entry point. */
+    return kms_alloc(kms_route_decide(size, CALLER), rounded ? rounded : page, page, false);
 }
 
 EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }
