@@ -60,30 +60,22 @@ kernel_package() {
     echo "$pkg"
 }
 
-pkg=$(kernel_package)
-if [ -z "$pkg" ]; then
-    # No package information (offline?): fall back to the newest kernel already in the cache.
-    kdir=$(find "$cache" -maxdepth 1 -type d -name 'kernel-*' -exec test -e '{}/.complete' ';' -print | sort -V | tail -n1)
-    [ -n "$kdir" ] || die "cannot resolve the kernel package of linux-image-amd64 and nothing is cached in $cache"
-    kver=${kdir##*/kernel-}
-    echo "prepare.sh: no package information, using cached kernel $kver" >&2
-else
-    kver=${pkg#linux-image-}
-    # Signed and unsigned images have the same release; the modules live under the release name.
-    kver=${kver%-unsigned}
-    kdir=$cache/kernel-$kver
-fi
+newest_cached() {
+    find "$cache" -maxdepth 1 -type d -name 'kernel-*' -exec test -e '{}/.complete' ';' -print | sort -V | tail -n1
+}
 
-# --- fetch and unpack the kernel (once per version) ----------------------------------------------
-if [ ! -e "$kdir/.complete" ]; then
+# fetch PKG: downloads and unpacks PKG into $kdir (release $kver). Fails if the download fails.
+fetch() {
+    local pkg=$1 tmp line off m f mdir vmlinuz
     echo "prepare.sh: fetching $pkg into $kdir" >&2
     tmp=$(mktemp -d "$cache/tmp.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
+    # shellcheck disable=SC2064  # expand now: $tmp is local
+    trap "rm -rf '$tmp'" EXIT
     chown _apt "$tmp" 2>/dev/null || true    # lets apt download sandboxed, without a warning
-    (cd "$tmp" && apt-get download -q "$pkg" >&2) || {
-        apt-get update -qq >&2 || true
-        (cd "$tmp" && apt-get download -q "$pkg" >&2)
-    } || die "apt-get download $pkg failed"
+    if ! (cd "$tmp" && apt-get download -q "$pkg" >&2); then
+        rm -rf "$tmp"
+        return 1
+    fi
     dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/root"
     # The .deb ships no modules.dep (its postinst makes it).
     depmod -b "$tmp/root" "$kver"
@@ -118,20 +110,57 @@ if [ ! -e "$kdir/.complete" ]; then
     touch "$kdir/.complete"
     rm -rf "$tmp"
     trap - EXIT
+}
+
+# release PKG: the kernel release (the name of lib/modules/*) of a linux-image package
+release() {
+    local r=${1#linux-image-}
+    echo "${r%-unsigned}"
+}
+
+pkg=$(kernel_package)
+if [ -n "$pkg" ]; then
+    kver=$(release "$pkg")
+    kdir=$cache/kernel-$kver
+    if [ ! -e "$kdir/.complete" ] && ! fetch "$pkg"; then
+        # Stale package lists name a package the archive no longer has: refresh, resolve again.
+        apt-get update -qq >&2 || true
+        pkg=$(kernel_package)
+        kver=$(release "$pkg")
+        kdir=$cache/kernel-$kver
+        if [ ! -e "$kdir/.complete" ] && ! fetch "$pkg"; then
+            kdir=$(newest_cached)
+            [ -n "$kdir" ] || die "apt-get download $pkg failed and nothing is cached in $cache"
+            kver=${kdir##*/kernel-}
+            echo "prepare.sh: cannot download $pkg, using the cached kernel $kver" >&2
+        fi
+    fi
+else
+    # No package information (offline?): the newest kernel already in the cache.
+    kdir=$(newest_cached)
+    [ -n "$kdir" ] || die "cannot resolve the kernel package of linux-image-amd64 and nothing is cached in $cache"
+    kver=${kdir##*/kernel-}
+    echo "prepare.sh: no package information, using the cached kernel $kver" >&2
 fi
 
-# --- initramfs (rebuilt every time: about a second, and it follows tests/vm/init) ---------------
+# --- initramfs (about a second; rebuilt when the kernel or tests/vm/init changes) ----------------
+stamp="$kver $(md5sum < "$here/init") $(md5sum < "$busybox")"
+if [ -f "$out/initramfs.cpio.gz" ] && [ "$(cat "$out/initramfs.stamp" 2>/dev/null)" = "$stamp" ]; then
+    ln -sf "$kdir/vmlinux" "$out/vmlinux"
+    echo "$kver" > "$out/kver"
+    echo "prepare.sh: kernel $kver, initramfs in $out up to date" >&2
+    exit 0
+fi
 root=$(mktemp -d "$out/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,run,tmp,newroot,lib/modules}
 cp "$busybox" "$root/bin/busybox"
-for applet in $("$root/bin/busybox" --list); do
-    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-done
+ln -s busybox "$root/bin/sh"      # init installs the other applet links itself
 cp -a "$kdir/lib/modules/$kver" "$root/lib/modules/"
 install -m 0755 "$here/init" "$root/init"
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz.new"
 mv "$out/initramfs.cpio.gz.new" "$out/initramfs.cpio.gz"
+echo "$stamp" > "$out/initramfs.stamp"
 ln -sf "$kdir/vmlinux" "$out/vmlinux"
 echo "$kver" > "$out/kver"
 echo "prepare.sh: kernel $kver, $(du -h "$out/initramfs.cpio.gz" | cut -f1) initramfs in $out" >&2
