@@ -9,15 +9,26 @@
 
 __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 int kms_state;
-bool kms_uniform[KMS_TARGET_COUNT];
+int8_t kms_target_class[KMS_TARGET_COUNT] = {-1, -1, -1, -1};
 int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
 int16_t kms_cpu_node[KMS_MAX_CPUS];
 
 extern void *__dso_handle __attribute__((weak));
 extern int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso);
 
+int kms_class_by_cpu(int target)
+{
+    int cpu = sched_getcpu();
+    int node = (cpu >= 0 && cpu < KMS_MAX_CPUS) ? kms_cpu_node[cpu] : 0;
+    return kms_route_class[target][node];
+}
+
 void *kms_plain_alloc(size_t size, size_t align, bool zero)
 {
+    if (size > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
     void *p = align ? mi_malloc_aligned(size, align) : zero ? mi_zalloc(size) : mi_malloc(size);
     if (!p)
         errno = ENOMEM;
@@ -42,7 +53,6 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
         kms_cpu_node[c] = (c < topo->ncpus && topo->cpu_node[c] >= 0) ? topo->cpu_node[c] : 0;
     int dram_cls = -1;
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
-        kms_uniform[t] = plan->uniform[t];
         for (int n = 0; n <= plan->max_node && n < KMS_MAX_NODES; n++) {
             const struct kms_placement *pl = &plan->at[t][n];
             int cls = -1;
@@ -72,6 +82,10 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
         int mode = kms_classes[i].pl.mode;
         if (mode == KMS_MODE_PREFERRED || mode == KMS_MODE_PREFERRED_MANY)
             kms_classes[i].fallback = dram_cls;
+    }
+    for (int t = 0; t < KMS_TARGET_COUNT; t++) {
+        int8_t cls = plan->uniform[t] ? kms_route_class[t][0] : KMS_CLASS_BY_CPU;
+        __atomic_store_n(&kms_target_class[t], cls, __ATOMIC_RELEASE);
     }
 }
 
@@ -157,7 +171,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
 void *kms_realloc_routed(void *p, size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
-    if (kms_state != KMS_STATE_READY || self->bypass) {
+    if (self->bypass) {
         void *q = mi_realloc(p, size);
         if (!q)
             errno = ENOMEM;

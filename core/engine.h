@@ -27,47 +27,51 @@ struct kms_thread {
 
 extern __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 extern int kms_state;
-extern bool kms_uniform[KMS_TARGET_COUNT];
+/* The class of each target: -1 for the plain heap (also before start-up has
+ * finished, so the hot path needs no state check), KMS_CLASS_BY_CPU when it
+ * depends on the CPU the thread runs on. */
+#define KMS_CLASS_BY_CPU 127
+extern int8_t kms_target_class[KMS_TARGET_COUNT];
 extern int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
 extern int16_t kms_cpu_node[KMS_MAX_CPUS];
 
-/* Sets up classes and the route table from a plan. needed[t]: target t can be
- * reached, so its placement is validated now rather than at first use. */
+/* Sets up classes and the route tables from a plan; the tables go live last. */
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk);
 
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero);
 void *kms_plain_alloc(size_t size, size_t align, bool zero);
 void *kms_realloc_routed(void *p, size_t size, int target);
+int kms_class_by_cpu(int target);
 
 static inline int kms_class_of_target(int target)
 {
-    int node = 0;
-    if (!kms_uniform[target]) {
-        int cpu = sched_getcpu();
-        node = (cpu >= 0 && cpu < KMS_MAX_CPUS) ? kms_cpu_node[cpu] : 0;
-    }
-    return kms_route_class[target][node];
+    int cls = kms_target_class[target];
+    if (__builtin_expect(cls == KMS_CLASS_BY_CPU, 0))
+        cls = kms_class_by_cpu(target);
+    return cls;
 }
 
-/* The whole hot path: one thread-local read, a class lookup, mimalloc. */
+/* The whole hot path: a class lookup, one thread-local read, mimalloc. */
 static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
 {
-    struct kms_thread *self = &kms_self;
-    if (__builtin_expect(kms_state != KMS_STATE_READY || self->bypass, 0))
-        return kms_plain_alloc(size, align, zero);
     int cls = kms_class_of_target(target);
-    if (cls < 0)
-        return kms_plain_alloc(size, align, zero);
-    mi_heap_t *h = self->cur[cls];
-    if (__builtin_expect(h != NULL, 1)) {
-        void *p = align    ? mi_heap_malloc_aligned(h, size, align)
-                  : zero ? mi_heap_zalloc(h, size)
-                         : mi_heap_malloc(h, size);
-        if (__builtin_expect(p != NULL, 1))
-            return p;
+    struct kms_thread *self = &kms_self;
+    if (__builtin_expect(cls >= 0 && !self->bypass, 1)) {
+        mi_heap_t *h = self->cur[cls];
+        if (__builtin_expect(h != NULL, 1)) {
+            void *p = align  ? mi_heap_malloc_aligned(h, size, align)
+                      : zero ? mi_heap_zalloc(h, size)
+                             : mi_heap_malloc(h, size);
+            if (__builtin_expect(p != NULL, 1))
+                return p;
+        }
+        return kms_alloc_slow(cls, size, align, zero);
     }
-    return kms_alloc_slow(cls, size, align, zero);
+    /* mimalloc's own NULL for an impossible size leaves errno alone. */
+    if (__builtin_expect(size <= PTRDIFF_MAX && !align && !zero, 1))
+        return mi_malloc(size);
+    return kms_plain_alloc(size, align, zero);
 }
 
 /* Called in a forked child. */

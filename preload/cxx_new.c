@@ -74,9 +74,7 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void 
 
 /* operator delete: every form frees the same way; sizes and alignments are
  * known to mimalloc already. */
-#define DELETE_BODY                                                                                \
-    if (p)                                                                                         \
-        mi_free(p);
+#define DELETE_BODY mi_free(p);
 EXPORT void _ZdlPv(void *p) { DELETE_BODY }
 EXPORT void _ZdaPv(void *p) { DELETE_BODY }
 EXPORT void _ZdlPvm(void *p, size_t n)

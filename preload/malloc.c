@@ -19,11 +19,7 @@ static inline void *route_alloc(size_t size, size_t align, bool zero, const void
 
 EXPORT void *malloc(size_t size) { return route_alloc(size, 0, false, CALLER); }
 
-EXPORT void free(void *p)
-{
-    if (p)
-        mi_free(p);
-}
+EXPORT void free(void *p) { mi_free(p); }
 
 EXPORT void *calloc(size_t n, size_t size)
 {

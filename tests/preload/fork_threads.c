@@ -64,11 +64,11 @@ static int child_work(void)
 
 int main(void)
 {
-    pthread_t t[3];
-    for (int i = 0; i < 3; i++)
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, churn, (void *)(size_t)(16 + i * 1000));
     int failures = 0;
-    for (int f = 0; f < 20; f++) {
+    for (int f = 0; f < 10; f++) {
         pid_t pid = fork();
         if (pid == 0)
             _exit(child_work());
@@ -81,8 +81,8 @@ int main(void)
         usleep(2000);
     }
     stop = 1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
-    printf("fork_threads: 20 children, %d failed\n", failures);
+    printf("fork_threads: 10 children, %d failed\n", failures);
     return failures ? 1 : 0;
 }

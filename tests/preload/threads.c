@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { THREADS = 8, PER_THREAD = 20000, QCAP = 4096 };
+enum { THREADS = 8, PER_THREAD = 5000, QCAP = 4096 };
 
 struct block {
     size_t size;
