@@ -1,34 +1,406 @@
 #include "policy/route.h"
 
+#include "core/engine.h"
+#include "policy/callsite.h"
+#include "policy/size.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unwind.h>
+
 struct kms_routes kms_routes = {
     .threshold = 0,
     .above = KMS_TARGET_DRAM,
     .below = KMS_TARGET_DRAM,
+    .max_frames = 1,
 };
+
+/* Settings from the rules file, under the environment's. */
+static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *rs, char *err,
+                               size_t errlen)
+{
+    if (!c->policy_set && rs->policy >= 0) {
+        c->kmem_policy = rs->policy;
+        c->policy_set = true;
+    }
+    if (!c->threshold_set && rs->threshold_set) {
+        c->threshold = rs->threshold;
+        c->threshold_set = true;
+    }
+    if (!c->nodes_set && rs->nodes) {
+        char why[128];
+        if (kms_nodeset_parse(rs->nodes, &c->nodes, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "%s: %s", rs->nodes_origin, why);
+            return -1;
+        }
+        c->nodes_set = true;
+        c->nodes_source = KMS_NODES_FILE;
+    }
+    if (!c->stats && rs->stats)
+        c->stats = rs->stats;
+    return 0;
+}
 
 static int resolve(const struct kms_config *c, int target)
 {
     return target == KMS_TARGET_KMEM ? c->kmem_policy : target;
 }
 
-int kms_routes_build(const struct kms_config *c, char *err, size_t errlen)
+static void join_errors(const struct kms_ruleset *rs, char *err, size_t errlen)
 {
-    (void)err;
-    (void)errlen;
-    struct kms_routes r = {0};
-    r.below = KMS_TARGET_DRAM;
-    r.above = resolve(c, KMS_TARGET_KMEM);
+    size_t used = 0;
+    err[0] = '\0';
+    for (size_t i = 0; i < rs->nerrors && used + 1 < errlen; i++) {
+        int w = snprintf(err + used, errlen - used, "%s%s", i ? "\n" : "", rs->errors[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w < errlen - used ? (size_t)w : errlen - used - 1;
+    }
+    if (rs->nerrors_total > rs->nerrors && used + 1 < errlen)
+        snprintf(err + used, errlen - used, "\n... and %zu more errors",
+                 rs->nerrors_total - rs->nerrors);
+}
+
+int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
+{
+    struct kms_routes *r = &kms_routes;
+    kms_ruleset_init(&r->rules);
+    size_t nerr = 0;
+    if (c->rules)
+        nerr += kms_rules_parse(&r->rules, c->rules, strlen(c->rules), "KMEM_RULES",
+                                KMS_RULES_ENV);
+    if (c->rcfile)
+        nerr += kms_rules_load(&r->rules, c->rcfile);
+    if (nerr || r->rules.oom) {
+        join_errors(&r->rules, err, errlen);
+        if (!err[0])
+            snprintf(err, errlen, "out of memory reading the rules");
+        return -1;
+    }
+    if (merge_file_settings(c, &r->rules, err, errlen) < 0)
+        return -1;
+
+    int deflt = r->rules.default_target >= 0 ? resolve(c, r->rules.default_target)
+                                              : KMS_TARGET_DRAM;
+    r->above = resolve(c, KMS_TARGET_KMEM);
+    r->below = deflt;
+    r->has_rules = r->rules.count > 0;
     /* With no threshold and no rule, the whole heap goes to kmem. */
-    r.threshold = c->threshold_set ? c->threshold : 0;
-    r.uses[r.above] = true;
-    if (r.threshold > 0)
-        r.uses[r.below] = true;
-    kms_routes = r;
+    if (c->threshold_set)
+        r->threshold = c->threshold;
+    else if (r->has_rules)
+        r->threshold = UINT64_MAX; /* no threshold step: unmatched requests take the default */
+    else
+        r->threshold = 0;
+    r->max_frames = 1;
+    r->depth_lo = UINT64_MAX;
+    r->depth_hi = 0;
+    memset(r->uses, 0, sizeof(r->uses));
+    if (r->threshold < UINT64_MAX)
+        r->uses[r->above] = true;
+    if (r->threshold > 0)
+        r->uses[r->below] = true;
+    for (size_t i = 0; i < r->rules.count; i++) {
+        struct kms_rule *rule = &r->rules.rules[i];
+        rule->target = resolve(c, rule->target);
+        r->uses[rule->target] = true;
+        if (rule->has_caller)
+            r->by_caller = true;
+        if (rule->has_caller && kms_rule_frames(rule) > 1) {
+            if (kms_rule_frames(rule) > r->max_frames)
+                r->max_frames = kms_rule_frames(rule);
+            if (rule->size_lo < r->depth_lo)
+                r->depth_lo = rule->size_lo;
+            if (rule->size_hi > r->depth_hi)
+                r->depth_hi = rule->size_hi;
+        }
+    }
+    if (r->has_rules && !r->by_caller &&
+        kms_decision_compile(r, NULL, 0, true, &r->global) < 0) {
+        snprintf(err, errlen, "out of memory compiling the rules");
+        return -1;
+    }
     return 0;
+}
+
+/* ---- compiling a decision ------------------------------------------------ */
+
+struct piece {
+    uint64_t lo, hi;
+    int target; /* -1: not decided yet */
+};
+
+struct pieces {
+    struct piece *p;
+    size_t n, cap;
+};
+
+static int pieces_insert(struct pieces *ps, size_t at, struct piece v)
+{
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 16;
+        struct piece *np = realloc(ps->p, cap * sizeof(*np));
+        if (!np)
+            return -1;
+        ps->p = np;
+        ps->cap = cap;
+    }
+    memmove(&ps->p[at + 1], &ps->p[at], (ps->n - at) * sizeof(*ps->p));
+    ps->p[at] = v;
+    ps->n++;
+    return 0;
+}
+
+/* Gives [lo, hi] to target wherever no earlier rule decided. */
+static int assign(struct pieces *ps, uint64_t lo, uint64_t hi, int target)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        struct piece *q = &ps->p[i];
+        if (q->target >= 0 || q->hi < lo || q->lo > hi)
+            continue;
+        if (q->lo < lo) { /* split off the part below */
+            struct piece below = {q->lo, lo - 1, -1};
+            q->lo = lo;
+            if (pieces_insert(ps, i, below) < 0)
+                return -1;
+            continue; /* the same piece, now at i + 1 */
+        }
+        if (q->hi > hi) { /* split off the part above */
+            struct piece above = {hi + 1, q->hi, -1};
+            q->hi = hi;
+            if (pieces_insert(ps, i + 1, above) < 0)
+                return -1;
+            q = &ps->p[i];
+        }
+        q->target = target;
+    }
+    return 0;
+}
+
+static bool frame_matches(const struct kms_rule *rule, const struct kms_callsite *cs,
+                          const bool *resolved, unsigned nframes)
+{
+    unsigned depth = kms_rule_frames(rule);
+    for (unsigned f = 0; f < depth && f < nframes; f++)
+        if (resolved[f] && kms_callsite_matches(rule, &cs[f]))
+            return true;
+    return false;
+}
+
+int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, unsigned nframes,
+                         bool with_depth_rules, struct kms_decision *out)
+{
+    struct pieces ps = {0};
+    struct kms_callsite *cs = NULL;
+    bool *resolved = NULL;
+    int rc = -1;
+    memset(out, 0, sizeof(*out));
+    if (pieces_insert(&ps, 0, (struct piece){0, UINT64_MAX, -1}) < 0)
+        goto done;
+    if (nframes) {
+        cs = calloc(nframes, sizeof(*cs));
+        resolved = calloc(nframes, sizeof(*resolved));
+        if (!cs || !resolved)
+            goto done;
+        for (unsigned f = 0; f < nframes; f++)
+            resolved[f] = kms_callsite_resolve(frames[f], &cs[f]) == 0;
+    }
+    for (size_t i = 0; i < r->rules.count; i++) {
+        const struct kms_rule *rule = &r->rules.rules[i];
+        if (rule->has_caller) {
+            if (!with_depth_rules && kms_rule_frames(rule) > 1)
+                continue;
+            if (!frame_matches(rule, cs, resolved, nframes))
+                continue;
+        }
+        if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0)
+            goto done;
+    }
+    if (r->threshold < UINT64_MAX && assign(&ps, r->threshold, UINT64_MAX, r->above) < 0)
+        goto done;
+    if (assign(&ps, 0, UINT64_MAX, r->below) < 0)
+        goto done;
+    /* Merge neighbours with the same target. */
+    size_t n = 0;
+    for (size_t i = 0; i < ps.n; i++) {
+        if (n && ps.p[n - 1].target == ps.p[i].target)
+            ps.p[n - 1].hi = ps.p[i].hi;
+        else
+            ps.p[n++] = ps.p[i];
+    }
+    out->n = (unsigned)n;
+    out->bound = malloc(sizeof(*out->bound) * (n > 1 ? n - 1 : 1));
+    out->target = malloc(n);
+    if (!out->bound || !out->target)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        out->target[i] = (int8_t)ps.p[i].target;
+        if (i + 1 < n)
+            out->bound[i] = ps.p[i].hi + 1;
+    }
+    rc = 0;
+done:
+    if (rc < 0)
+        kms_decision_free(out);
+    free(ps.p);
+    free(cs);
+    free(resolved);
+    return rc;
+}
+
+void kms_decision_free(struct kms_decision *d)
+{
+    free(d->bound);
+    free(d->target);
+    free(d->frames);
+    memset(d, 0, sizeof(*d));
+}
+
+/* ---- the per-callsite cache ---------------------------------------------- */
+
+/* Open addressing, never shrinks, entries are never removed: a callsite is
+ * decided once. A full table still decides correctly, just without caching. */
+#define CACHE_SLOTS (1u << 16)
+struct slot {
+    uintptr_t key; /* 0 = empty */
+    struct kms_decision *d;
+};
+static struct slot cache[CACHE_SLOTS];
+
+static inline size_t slot_of(uintptr_t key)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 48) & (CACHE_SLOTS - 1);
+}
+
+static const struct kms_decision *cache_find(uintptr_t key, const uintptr_t *frames,
+                                             unsigned nframes)
+{
+    size_t i = slot_of(key);
+    for (unsigned probe = 0; probe < 32; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
+        uintptr_t k = __atomic_load_n(&cache[i].key, __ATOMIC_ACQUIRE);
+        if (k == 0)
+            return NULL;
+        if (k != key)
+            continue;
+        const struct kms_decision *d = __atomic_load_n(&cache[i].d, __ATOMIC_ACQUIRE);
+        if (!d)
+            return NULL; /* being filled in by another thread */
+        if (d->nframes != nframes ||
+            (nframes && memcmp(d->frames, frames, nframes * sizeof(*frames)) != 0))
+            continue; /* another stack with the same hash, or a stack's key equal to an address */
+        return d;
+    }
+    return NULL;
+}
+
+static void cache_insert(uintptr_t key, struct kms_decision *d)
+{
+    size_t i = slot_of(key);
+    for (unsigned probe = 0; probe < 32; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
+        uintptr_t expected = 0;
+        if (__atomic_compare_exchange_n(&cache[i].key, &expected, key, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&cache[i].d, d, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    /* No room: the decision is kept nowhere, the next request decides again. */
+    kms_decision_free(d);
+    free(d);
+}
+
+/* ---- stacks, for depth rules --------------------------------------------- */
+
+struct unwind_state {
+    uintptr_t *frames;
+    unsigned max, n;
+    uintptr_t first; /* the allocator's return address: frames start there */
+    unsigned skipped;
+};
+
+static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
+{
+    struct unwind_state *s = arg;
+    uintptr_t ip = _Unwind_GetIP(ctx);
+    if (s->n == 0 && ip != s->first) {
+        /* still inside the shim's own frames */
+        if (++s->skipped > 16)
+            return _URC_END_OF_STACK;
+        return _URC_NO_REASON;
+    }
+    s->frames[s->n++] = ip;
+    return s->n == s->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
+/* libgcc's unwinder: no extra library, and with glibc 2.35+ it finds each
+ * frame's unwind table through _dl_find_object, without locks. */
+static unsigned unwind(uintptr_t first, uintptr_t *frames, unsigned max)
+{
+    struct unwind_state s = {frames, max, 0, first, 0};
+    _Unwind_Backtrace(unwind_cb, &s);
+    if (s.n == 0) {
+        frames[0] = first;
+        return 1;
+    }
+    return s.n;
+}
+
+static uintptr_t hash_frames(const uintptr_t *frames, unsigned n)
+{
+    uintptr_t h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < n; i++)
+        h = (h ^ frames[i]) * 0x100000001b3ull;
+    return h | 1; /* never 0, the empty key */
 }
 
 int kms_route_decide_rules(size_t size, const void *caller)
 {
-    (void)caller;
-    return size >= kms_routes.threshold ? kms_routes.above : kms_routes.below;
+    const struct kms_routes *r = &kms_routes;
+    if (!r->by_caller)
+        return kms_decision_apply(&r->global, size);
+    /* Inside the shim's own work (resolving symbols allocates): no decision
+     * is possible without recursion, and the request goes to the plain heap anyway. */
+    if (kms_self.bypass)
+        return r->below;
+    uintptr_t frames[KMS_RULES_MAX_DEPTH];
+    unsigned nframes = 1;
+    uintptr_t key = (uintptr_t)caller;
+    bool stack = r->max_frames > 1 && size >= r->depth_lo && size <= r->depth_hi;
+    frames[0] = (uintptr_t)caller;
+    if (stack) {
+        nframes = unwind((uintptr_t)caller, frames, r->max_frames);
+        key = hash_frames(frames, nframes);
+    }
+    const struct kms_decision *d = cache_find(key, stack ? frames : NULL, stack ? nframes : 0);
+    if (__builtin_expect(d != NULL, 1))
+        return kms_decision_apply(d, size);
+
+    kms_self.bypass++;
+    int target = r->below;
+    struct kms_decision *nd = calloc(1, sizeof(*nd));
+    if (nd && kms_decision_compile(r, frames, nframes, stack, nd) == 0) {
+        target = kms_decision_apply(nd, size);
+        if (stack) {
+            nd->frames = malloc(nframes * sizeof(*frames));
+            if (nd->frames) {
+                memcpy(nd->frames, frames, nframes * sizeof(*frames));
+                nd->nframes = nframes;
+            }
+        }
+        if (!stack || nd->frames)
+            cache_insert(key, nd);
+        else {
+            kms_decision_free(nd);
+            free(nd);
+        }
+    } else {
+        free(nd);
+    }
+    kms_self.bypass--;
+    return target;
 }
+
+void kms_routes_fork_prepare(void) { kms_callsite_fork_prepare(); }
+void kms_routes_fork_parent(void) { kms_callsite_fork_parent(); }
+void kms_routes_fork_child(void) { kms_callsite_fork_child(); }

@@ -49,19 +49,32 @@ static void say_lines(const char *kind, const char *text)
 
 static __attribute__((noreturn)) void stop(const char *msg)
 {
-    say("error: ", msg);
+    say_lines("error: ", msg);
     _exit(1);
 }
 
-static void before_fork(void) { kms_arena_lock(); }
-static void after_fork_parent(void) { kms_arena_unlock(); }
-static void after_fork_child(void) { kms_engine_after_fork_child(); }
+static void before_fork(void)
+{
+    kms_routes_fork_prepare();
+    kms_arena_lock();
+}
+static void after_fork_parent(void)
+{
+    kms_arena_unlock();
+    kms_routes_fork_parent();
+}
+static void after_fork_child(void)
+{
+    kms_engine_after_fork_child();
+    kms_routes_fork_child();
+}
 
 __attribute__((constructor(101))) static void kms_startup(void)
 {
     static struct kms_config config;
     static struct kms_setup setup;
-    char err[512], warn[1024];
+    static char err[8192];
+    char warn[1024];
     if (kms_state != KMS_STATE_EARLY)
         return;
     kms_state = KMS_STATE_STARTING;
