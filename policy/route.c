@@ -260,50 +260,78 @@ void kms_decision_free(struct kms_decision *d)
 /* ---- the per-callsite cache ---------------------------------------------- */
 
 /* Open addressing, never shrinks, entries are never removed: a callsite is
- * decided once. A full table still decides correctly, just without caching. */
-#define CACHE_SLOTS (1u << 16)
+ * decided once. A full table still decides correctly, just without caching.
+ * Most callsites need at most one size bound, which lives in the slot itself;
+ * others point to their compiled decision. */
+#define CACHE_SLOTS (1u << 15)
+#define CACHE_PROBES 16
+enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
 struct slot {
-    uintptr_t key; /* 0 = empty */
-    struct kms_decision *d;
+    uintptr_t key;  /* 0 = empty */
+    uint64_t bound; /* SLOT_SIMPLE: size < bound -> below, else above */
+    int8_t below, above;
+    uint8_t kind;
+    const struct kms_decision *d; /* SLOT_COMPILED */
 };
 static struct slot cache[CACHE_SLOTS];
 
 static inline size_t slot_of(uintptr_t key)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 48) & (CACHE_SLOTS - 1);
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 49) & (CACHE_SLOTS - 1);
 }
 
-static const struct kms_decision *cache_find(uintptr_t key, const uintptr_t *frames,
-                                             unsigned nframes)
+static const struct slot *cache_find(uintptr_t key, const uintptr_t *frames, unsigned nframes)
 {
     size_t i = slot_of(key);
-    for (unsigned probe = 0; probe < 32; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
+    for (unsigned probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
         uintptr_t k = __atomic_load_n(&cache[i].key, __ATOMIC_ACQUIRE);
         if (k == 0)
             return NULL;
         if (k != key)
             continue;
-        const struct kms_decision *d = __atomic_load_n(&cache[i].d, __ATOMIC_ACQUIRE);
-        if (!d)
+        uint8_t kind = __atomic_load_n(&cache[i].kind, __ATOMIC_ACQUIRE);
+        if (kind == SLOT_FILLING)
             return NULL; /* being filled in by another thread */
-        if (d->nframes != nframes ||
-            (nframes && memcmp(d->frames, frames, nframes * sizeof(*frames)) != 0))
-            continue; /* another stack with the same hash, or a stack's key equal to an address */
-        return d;
+        /* Stack keys are hashes: the frames confirm them (and a stack's key
+         * never stands for a plain address). */
+        unsigned have = kind == SLOT_COMPILED ? cache[i].d->nframes : 0;
+        if (have != nframes ||
+            (nframes && memcmp(cache[i].d->frames, frames, nframes * sizeof(*frames)) != 0))
+            continue;
+        return &cache[i];
     }
     return NULL;
 }
 
+static inline int slot_apply(const struct slot *sl, uint64_t size)
+{
+    if (sl->kind == SLOT_SIMPLE)
+        return size < sl->bound ? sl->below : sl->above;
+    return kms_decision_apply(sl->d, size);
+}
+
+/* Takes ownership of d. */
 static void cache_insert(uintptr_t key, struct kms_decision *d)
 {
     size_t i = slot_of(key);
-    for (unsigned probe = 0; probe < 32; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
+    for (unsigned probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
         uintptr_t expected = 0;
-        if (__atomic_compare_exchange_n(&cache[i].key, &expected, key, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {
-            __atomic_store_n(&cache[i].d, d, __ATOMIC_RELEASE);
-            return;
+        if (!__atomic_compare_exchange_n(&cache[i].key, &expected, key, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            continue;
+        struct slot *sl = &cache[i];
+        if (d->nframes == 0 && d->n <= 2) {
+            sl->below = d->target[0];
+            sl->above = d->target[d->n - 1];
+            sl->bound = d->n == 2 ? d->bound[0] : 0;
+            kms_decision_free(d);
+            free(d);
+            __atomic_store_n(&sl->kind, SLOT_SIMPLE, __ATOMIC_RELEASE);
+        } else {
+            sl->d = d;
+            __atomic_store_n(&sl->kind, SLOT_COMPILED, __ATOMIC_RELEASE);
         }
+        return;
     }
     /* No room: the decision is kept nowhere, the next request decides again. */
     kms_decision_free(d);
@@ -354,11 +382,11 @@ static uintptr_t hash_frames(const uintptr_t *frames, unsigned n)
     return h | 1; /* never 0, the empty key */
 }
 
-int kms_route_decide_rules(size_t size, const void *caller)
+/* A callsite seen for the first time, or a request that depth rules may
+ * match: unwind if needed, compile, cache. */
+static __attribute__((noinline)) int decide_slow(size_t size, const void *caller)
 {
     const struct kms_routes *r = &kms_routes;
-    if (!r->by_caller)
-        return kms_decision_apply(&r->global, size);
     /* Inside the shim's own work (resolving symbols allocates): no decision
      * is possible without recursion, and the request goes to the plain heap anyway. */
     if (kms_self.bypass)
@@ -371,10 +399,10 @@ int kms_route_decide_rules(size_t size, const void *caller)
     if (stack) {
         nframes = unwind((uintptr_t)caller, frames, r->max_frames);
         key = hash_frames(frames, nframes);
+        const struct slot *sl = cache_find(key, frames, nframes);
+        if (sl)
+            return slot_apply(sl, size);
     }
-    const struct kms_decision *d = cache_find(key, stack ? frames : NULL, stack ? nframes : 0);
-    if (__builtin_expect(d != NULL, 1))
-        return kms_decision_apply(d, size);
 
     kms_self.bypass++;
     int target = r->below;
@@ -388,9 +416,9 @@ int kms_route_decide_rules(size_t size, const void *caller)
                 nd->nframes = nframes;
             }
         }
-        if (!stack || nd->frames)
+        if (!stack || nd->frames) {
             cache_insert(key, nd);
-        else {
+        } else {
             kms_decision_free(nd);
             free(nd);
         }
@@ -399,6 +427,32 @@ int kms_route_decide_rules(size_t size, const void *caller)
     }
     kms_self.bypass--;
     return target;
+}
+
+int kms_route_decide_rules(size_t size, const void *caller)
+{
+    const struct kms_routes *r = &kms_routes;
+    if (!r->by_caller)
+        return kms_decision_apply(&r->global, size);
+    if (__builtin_expect(r->max_frames == 1 || size < r->depth_lo || size > r->depth_hi, 1)) {
+        uintptr_t key = (uintptr_t)caller;
+        size_t i = slot_of(key);
+        for (unsigned probe = 0; probe < CACHE_PROBES; probe++) {
+            const struct slot *sl = &cache[i];
+            uintptr_t k = __atomic_load_n(&sl->key, __ATOMIC_ACQUIRE);
+            if (k == key) {
+                uint8_t kind = __atomic_load_n(&sl->kind, __ATOMIC_ACQUIRE);
+                if (kind == SLOT_SIMPLE)
+                    return size < sl->bound ? sl->below : sl->above;
+                if (kind == SLOT_COMPILED && sl->d->nframes == 0)
+                    return kms_decision_apply(sl->d, size);
+            } else if (k == 0) {
+                break;
+            }
+            i = (i + 1) & (CACHE_SLOTS - 1);
+        }
+    }
+    return decide_slow(size, caller);
 }
 
 void kms_routes_fork_prepare(void) { kms_callsite_fork_prepare(); }
