@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # the sh -c scripts expand their own $1 and $2
+# Injected faults: each case runs a program under the shim in a hostile
+# environment and checks what the program saw and what the shim printed.
+# usage: faults.sh SHIM BUILD_TESTS_DIR CASE
+set -uo pipefail
+shim=$1 bin=$2 case=$3
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+fail() { echo "FAIL [$case] $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
+
+run() { "$@" >"$out" 2>"$err"; }
+expect_rc() { [ "$rc" = "$1" ] || fail "exit status $rc, want $1"; }
+expect_out() { grep -qF -- "$1" "$out" || fail "stdout lacks '$1'"; }
+expect_err_only() { # the shim's whole stderr is this one line
+    [ "$(cat "$err")" = "$1" ] || fail "stderr is not exactly: $1"
+}
+
+SECCOMP_WARN="kmemshim: warning: mbind() is not permitted (Operation not permitted: a seccomp filter, as in containers started without CAP_SYS_NICE?); every route uses DRAM"
+NO_KMEM="no KMEM nodes: KMEM_NODES is not set and libdaxctl found no dax device in system-ram mode with online memory"
+
+case "$case" in
+seccomp)
+    # Docker's default profile: the NUMA policy calls fail with EPERM.
+    run "$bin/deny_numa_exec" mbind,set_mempolicy,get_mempolicy \
+        env KMEM_NODES=0 LD_PRELOAD="$shim" "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "api_semantics: 0 failures"; expect_err_only "$SECCOMP_WARN"
+    # move_pages denied too: nothing changes for the program.
+    run "$bin/deny_numa_exec" mbind,set_mempolicy,get_mempolicy,move_pages,migrate_pages \
+        env KMEM_NODES=0 KMEM_POLICY=preferred LD_PRELOAD="$shim" "$bin/threads"; rc=$?
+    expect_rc 0; expect_out "corrupted 0"; expect_err_only "$SECCOMP_WARN"
+    # Everything lands with the default policy, as it says.
+    run "$bin/deny_numa_exec" mbind env KMEM_NODES=0 LD_PRELOAD="$shim" \
+        "$bin/entry_points" 65536 default default; rc=$?
+    expect_rc 0; expect_out "0 failures"
+    ;;
+seccomp_strict)
+    run "$bin/deny_numa_exec" mbind env KMEM_STRICT=1 KMEM_NODES=0 LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 1
+    expect_err_only "kmemshim: error: mbind() is not permitted (Operation not permitted: a seccomp filter, as in containers started without CAP_SYS_NICE?) (KMEM_STRICT=1)"
+    [ ! -s "$out" ] || fail "main ran"
+    ;;
+no_dax_bus)
+    # A container without /sys/bus/dax: the "no KMEM nodes" path.
+    run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "0 failures"; expect_err_only "kmemshim: warning: $NO_KMEM; every route uses DRAM"
+    run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env KMEM_STRICT=1 LD_PRELOAD="$1" /bin/echo main-ran' sh "$shim"; rc=$?
+    expect_rc 1; expect_err_only "kmemshim: error: $NO_KMEM (KMEM_STRICT=1)"
+    ;;
+no_proc)
+    # A bare chroot without /proc: allocation still works, placement too.
+    run unshare -m sh -c 'umount -l /proc && exec env KMEM_NODES=0 LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "0 failures"; [ ! -s "$err" ] || fail "unexpected stderr"
+    run unshare -m sh -c 'umount -l /proc && exec env KMEM_NODES=0 KMEM_THRESHOLD=1M LD_PRELOAD="$1" "$2" 8' sh "$shim" "$bin/grow_until_enomem"; rc=$?
+    expect_rc 0; expect_out "8 blocks of 64 MiB"
+    ;;
+address_limit_growth)
+    # ulimit -v: the route grows until the limit, then NULL with ENOMEM; the program goes on.
+    run prlimit --as=$((1 << 30)) env KMEM_NODES=0 KMEM_THRESHOLD=1M LD_PRELOAD="$shim" "$bin/grow_until_enomem" 64; rc=$?
+    expect_rc 0; expect_out "then NULL with ENOMEM; allocating again works"
+    grep -qE 'policies: bind:0=[1-9]' "$out" || fail "no block on the kmem route before the limit"
+    ;;
+address_limit_startup)
+    # A limit below the smallest reservation: every kmem request fails with
+    # ENOMEM from the start, small requests on the DRAM route still work.
+    run prlimit --as=$((160 << 20)) env KMEM_NODES=0 KMEM_THRESHOLD=1M LD_PRELOAD="$shim" "$bin/grow_until_enomem" 4; rc=$?
+    expect_rc 0; expect_out "0 blocks of 64 MiB, then NULL with ENOMEM"
+    ;;
+arena_limit)
+    # Many small reservations (KMEM_ARENA_SIZE): at the arena limit a bound
+    # route says ENOMEM, a preferred one goes on in DRAM.
+    run env KMEM_ARENA_SIZE=64M KMEM_NODES=0 KMEM_THRESHOLD=1M LD_PRELOAD="$shim" "$bin/grow_until_enomem" 120; rc=$?
+    expect_rc 0; expect_out "then NULL with ENOMEM"
+    run env KMEM_ARENA_SIZE=64M KMEM_NODES=0 KMEM_POLICY=preferred KMEM_THRESHOLD=1M LD_PRELOAD="$shim" "$bin/grow_until_enomem" 120; rc=$?
+    expect_rc 0; expect_out "120 blocks of 64 MiB"
+    grep -qE 'policies: prefer:0=[1-9][0-9]* default=[1-9]' "$out" || fail "preferred did not continue in DRAM"
+    ;;
+*)
+    echo "faults.sh: unknown case $case" >&2; exit 2 ;;
+esac
+echo "ok   [$case] $(head -c 300 "$out" | tr '\n' ' ')| stderr: $(head -c 300 "$err" | tr '\n' ' ')"
