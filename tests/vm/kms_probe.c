@@ -9,8 +9,9 @@
  *   alloc=SIZE[xN]    a new group of N blocks (default 1) of SIZE bytes (K, M, G suffixes);
  *                     a NULL from malloc is an error
  *   fill=SIZE:MAX     a new group: SIZE blocks until malloc returns NULL or MAX bytes are held
- *   grab=SIZE:MAX     like fill, but the blocks are not touched (no page is faulted in: this
- *                     exhausts the allocator's address space, not the node's memory)
+ *   grab=SIZE:MAX     like fill, but the probe writes nothing into the blocks, so that this
+ *                     exhausts the allocator's address space rather than the node's memory (the
+ *                     allocator's own header words still fault pages in: 2 MiB each with THP)
  *   ended=null|max    the last fill/grab stopped at a NULL from malloc with errno ENOMEM / at MAX
  *   expect=SET        every page of the group is on a node of SET; prints the per-node counts and
  *                     the fraction on SET; fails below 100%
@@ -26,8 +27,9 @@
  *   thread            join the worker; the remaining steps run in a new thread
  *
  * SET is a node list such as 2 or 2,3 or 0-1. Blocks are freed by the main thread at exit (frees
- * from another thread). The probe's own bookkeeping uses mmap, never malloc, so that only the test
- * blocks go through the allocator under test.
+ * from another thread). The probe's own bookkeeping uses mmap, never malloc, so that the test
+ * blocks are almost all that goes through the allocator under test (stdio and libnuma make a few
+ * small requests).
  *
  * Exit status: 0 every check passed, 1 a check failed, 2 bad usage, 3 malloc failed in alloc=.
  */
