@@ -130,6 +130,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     c->secure = getauxval(AT_SECURE) != 0;
     static const char *const file_vars[] = {"KMEMRC", "KMEM_STATS", "KMEM_PROFILE"};
     const char **dest[] = {&c->rcfile, &c->stats, &c->profile};
+    char ignored[64] = "";
     for (int i = 0; i < 3; i++) {
         if (!(v = lookup(envp, file_vars[i])))
             continue;
@@ -137,14 +138,17 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             return bad(err, errlen, file_vars[i], v,
                        i == 1 ? "empty; expected stderr or a path" : "empty; expected a path");
         if (c->secure) {
-            append(warn, warnlen,
-                   "%s ignored: secure-execution mode (setuid program or system-wide preload) "
-                   "does not read or write files named by the environment\n",
-                   file_vars[i]);
+            snprintf(ignored + strlen(ignored), sizeof(ignored) - strlen(ignored), "%s%s",
+                     ignored[0] ? ", " : "", file_vars[i]);
             continue;
         }
         *dest[i] = v;
     }
+    if (ignored[0])
+        append(warn, warnlen,
+               "%s ignored: secure-execution mode (setuid program or system-wide preload) "
+               "does not read or write files named by the environment\n",
+               ignored);
 
     for (char *const *e = envp; e && *e; e++) {
         if (strncmp(*e, "KMEM", 4) != 0)
