@@ -495,6 +495,26 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Whether a file with the basename of path (the first of a LD_PRELOAD list) is mapped. */
+static int mapped(const char *path)
+{
+    char want[256], line[1024];
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(want, sizeof want, "/%.*s", (int)strcspn(base, " :"), base);
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        size_t n = strlen(line), w = strlen(want);
+        found = n >= w && strcmp(line + n - w, want) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -514,6 +534,12 @@ int main(int argc, char **argv)
     printf("kms_probe: pid %d, LD_PRELOAD=%s KMEM_POLICY=%s KMEM_NODES=%s\n", (int)getpid(),
            pre ? pre : "", getenv("KMEM_POLICY") ? getenv("KMEM_POLICY") : "",
            getenv("KMEM_NODES") ? getenv("KMEM_NODES") : "");
+    /* The dynamic loader only warns when it cannot preload a library: make sure it is mapped, or
+     * the checks below would measure glibc's malloc. */
+    if (pre && *pre && !mapped(pre)) {
+        fprintf(stderr, "kms_probe: LD_PRELOAD=%s is not loaded into this process\n", pre);
+        return 2;
+    }
 
     int pos = 0;
     while (pos < nsteps) {

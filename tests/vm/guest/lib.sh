@@ -4,6 +4,9 @@
 # shellcheck shell=bash
 
 : "${KMS_PROBE:?}" "${KMS_SHIM:?}" "${KMS_CLI:?}" "${KMS_MACHINE:?}" "${KMS_TEST:?}"
+for f in "$KMS_PROBE" "$KMS_SHIM" "$KMS_CLI"; do
+    [ -e "$f" ] || { echo "vm: $f does not exist: build the tree first (cmake --build)"; exit 1; }
+done
 kms_runs=0
 kms_failed=0
 kms_pages_on=0      # pages on the expected node set, summed over every expect= check
