@@ -8,7 +8,7 @@
 #                 of the host's / read-only. console.log and status end up there.
 #   GUEST_SCRIPT  a bash script run inside the guest (chroot into the host's /, as root)
 #   NAME=VALUE    exported to the guest script
-# Environment: KMEMSHIM_VM_TIMEOUT (seconds, default 240) bounds the whole VM run.
+# Environment: KMEMSHIM_VM_TIMEOUT (seconds, default 420) bounds the whole VM run.
 #
 # Always TCG (-accel tcg,thread=multi): KVM hangs on this kind of machine.
 set -euo pipefail
@@ -110,7 +110,7 @@ qemu=(qemu-system-x86_64 -accel "tcg,thread=multi" -cpu max -machine "$machine_o
 
 start=$(date +%s.%N)
 echo "run.sh: booting the $machine machine for $(basename "$script") (console: $out/console.log)"
-timeout --foreground "${KMEMSHIM_VM_TIMEOUT:-240}" "${qemu[@]}" </dev/null >"$out/console.log" 2>&1 &
+timeout --foreground "${KMEMSHIM_VM_TIMEOUT:-420}" "${qemu[@]}" </dev/null >"$out/console.log" 2>&1 &
 qpid=$!
 trap 'kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; exit 130' INT TERM
 tail -n +1 --pid="$qpid" -f "$out/console.log" 2>/dev/null &
@@ -123,7 +123,7 @@ rm -f "$out"/nvdimm*.img   # sparse, but up to 512 MiB each; recreated by every 
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
 if [ "$qrc" = 124 ]; then
-    die "the VM did not finish within ${KMEMSHIM_VM_TIMEOUT:-240} s ($elapsed s)"
+    die "the VM did not finish within ${KMEMSHIM_VM_TIMEOUT:-420} s ($elapsed s)"
 fi
 if [ ! -s "$out/status" ]; then
     die "the guest did not report a status (QEMU exit status $qrc after $elapsed s)"
