@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Cost of 1,000 callsite rules against none, on a malloc-heavy workload
+# (callsite_cost: malloc/free of 8..511 bytes from eight callsites), in one
+# run: the two configurations interleaved, ROUNDS times, medians of the loop's
+# wall time and of the whole process's; then callgrind instructions of each
+# (the loop alone, and the whole process with start-up and the rules parse).
+# Both route every request to kmem_all (KMEM_NODES=0), so only the decision differs:
+#   none:  KMEM_POLICY=kmem_all, no rule (threshold 0, the fast decision)
+#   rules: KMEMRC = 1,000 "route kmem_all caller nosuchmod_N.so:fn_N" + "route kmem_all"
+# Not a ctest test. usage: callsite_cost.sh BUILD_DIR [ROUNDS [ITERATIONS]]
+set -euo pipefail
+build=$1 rounds=${2:-7} iters=${3:-20000000}
+shim=$build/libkmemshim.so prog=$build/tests/preload/callsite_cost
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+rc=$work/kmemrc
+for i in $(seq 1 1000); do echo "route kmem_all caller nosuchmod_$i.so:fn_$i"; done >"$rc"
+echo "route kmem_all" >>"$rc"
+
+declare -A envs=(
+    [none]="KMEM_NODES=0 KMEM_POLICY=kmem_all LD_PRELOAD=$shim"
+    [rules]="KMEM_NODES=0 KMEM_POLICY=kmem_all KMEMRC=$rc LD_PRELOAD=$shim"
+)
+configs=(none rules)
+
+now() { date +%s%N; }
+for ((r = 1; r <= rounds; r++)); do
+    # Alternate which configuration goes first, against drift on a loaded machine.
+    order=("${configs[@]}")
+    ((r % 2 == 0)) && order=(rules none)
+    for c in "${order[@]}"; do
+        t0=$(now)
+        loop=$(env ${envs[$c]} "$prog" "$iters")
+        t1=$(now)
+        echo "$c $r $loop $((t1 - t0))" >>"$work/times"
+    done
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "rounds $rounds, $iters malloc/free pairs per run"
+printf '%-6s %14s %14s   %s\n' config "loop ms (med)" "process ms" "loop ms per round"
+for c in "${configs[@]}"; do
+    lm=$(awk -v c=$c '$1 == c { print $3 }' "$work/times" | median)
+    pm=$(awk -v c=$c '$1 == c { print $4 }' "$work/times" | median)
+    all=$(awk -v c=$c '$1 == c { printf "%.0f ", $3 / 1e6 }' "$work/times")
+    printf '%-6s %14.1f %14.1f   %s\n' "$c" "$(echo "$lm / 1000000" | bc -l)" \
+        "$(echo "$pm / 1000000" | bc -l)" "$all"
+    eval "med_loop_$c=$lm med_proc_$c=$pm"
+done
+printf 'rules vs none: loop %+.2f%%, process %+.2f%%\n' \
+    "$(echo "($med_loop_rules / $med_loop_none - 1) * 100" | bc -l)" \
+    "$(echo "($med_proc_rules / $med_proc_none - 1) * 100" | bc -l)"
+
+# Instructions: deterministic, so one run each (fewer iterations).
+if command -v valgrind >/dev/null; then
+    cg_iters=$((iters / 20))
+    for c in "${configs[@]}"; do
+        for scope in loop process; do
+            opt=()
+            [[ $scope == loop ]] && opt=(--toggle-collect=workload)
+            env ${envs[$c]} valgrind --tool=callgrind "${opt[@]}" \
+                --callgrind-out-file="$work/cg.$c.$scope" "$prog" "$cg_iters" >/dev/null 2>&1
+            ir=$(callgrind_annotate "$work/cg.$c.$scope" 2>/dev/null |
+                awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1 }')
+            eval "ir_${c}_$scope=$ir"
+        done
+        [[ -n ${KEEP_CALLGRIND:-} ]] && cp "$work"/cg.$c.* "$KEEP_CALLGRIND"/
+    done
+    echo "callgrind, $cg_iters pairs: instructions"
+    printf '%-6s %16s %16s\n' config loop process
+    for c in "${configs[@]}"; do
+        eval "printf '%-6s %16s %16s\n' $c \$ir_${c}_loop \$ir_${c}_process"
+    done
+    printf 'rules vs none: loop %+.2f%%, process %+.2f%%; per pair: %.1f vs %.1f instructions\n' \
+        "$(echo "($ir_rules_loop / $ir_none_loop - 1) * 100" | bc -l)" \
+        "$(echo "($ir_rules_process / $ir_none_process - 1) * 100" | bc -l)" \
+        "$(echo "$ir_rules_loop / $cg_iters" | bc -l)" "$(echo "$ir_none_loop / $cg_iters" | bc -l)"
+fi
