@@ -60,7 +60,9 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
     if (__builtin_expect(cls >= 0 && !self->bypass, 1)) {
         mi_heap_t *h = self->cur[cls];
         if (__builtin_expect(h != NULL, 1)) {
-            void *p = align  ? mi_heap_malloc_aligned(h, size, align)
+            /* _at(..., 0), not mi_heap_malloc_aligned: mimalloc 2.0.9's fast path
+             * there returns misaligned blocks for sizes 256..1024 (mimalloc #700). */
+            void *p = align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
                       : zero ? mi_heap_zalloc(h, size)
                              : mi_heap_malloc(h, size);
             if (__builtin_expect(p != NULL, 1))
