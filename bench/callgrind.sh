@@ -6,11 +6,15 @@
 # Unlike times, the counts are exactly repeatable.
 #
 #   bench/callgrind.sh [--build-dir DIR] [--out FILE.tsv] [--pairs N] [--no-shim]
+#                      [--workload-scale S]
 #
 # Expects the workloads built by bench/run.sh in DIR/bench-workloads (builds
 # them if missing) and the shim in DIR/libkmemshim.so. Writes FILE.tsv (default
 # bench/results/callgrind.tsv) and, beside it, callgrind-functions.tsv: the
-# instructions per pair of each function for every configuration.
+# instructions per pair of each function for every configuration, and
+# callgrind-workloads.tsv: all user-space instructions of each synthetic
+# workload run at SCALE S (default 0.05; 0 skips them), a noise-free view of
+# what the allocator costs the whole program.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,13 +24,15 @@ out=$here/results/callgrind.tsv
 big=1000000
 small=1000
 use_shim=1
+wscale=0.05
 while [ $# -gt 0 ]; do
     case "$1" in
     --build-dir) build=${2:?}; shift ;;
     --out) out=${2:?}; shift ;;
     --pairs) big=${2:?}; shift ;;
     --no-shim) use_shim=0 ;;
-    *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    --workload-scale) wscale=${2:?}; shift ;;
+    *) sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
     esac
     shift
 done
@@ -107,4 +113,32 @@ for c in "${configs[@]}"; do
                 if (fn == "kmbench_pairs") name = fn
                 if (ir / n >= 0.5) printf "%s\t%s\t%.2f\n", c, name, ir / n
             }' >>"$funcs"
+done
+
+[ "$wscale" != 0 ] || exit 0
+wout=$(dirname "$out")/callgrind-workloads.tsv
+printf 'workload\tconfig\tscale\tIr\n' >"$wout"
+wconfigs=(glibc mimalloc)
+if [ "$use_shim" = 1 ]; then wconfigs+=(shim-dram shim-kmem shim-rules1k); fi
+# "startup": a whole process that makes one malloc/free pair: loader, libc and
+# allocator start-up (for the shim: topology, node sets, rules).
+for w in startup churn xthread larson realloc mixed aligned; do
+    case "$w" in
+    startup) args=(pairs 1) ;;
+    mixed) args=(mixed "$(awk -v s="$wscale" 'BEGIN { print s * 20 }')") ;; # mostly page touching: more of it
+    *) args=("$w" "$wscale") ;;
+    esac
+    for c in "${wconfigs[@]}"; do
+        set_config "$c"
+        f=$work/w.$w.$c.cg
+        if env "${envv[@]}" valgrind --tool=callgrind --callgrind-out-file="$f" "$bin/kmbench" "${args[@]}" \
+            >/dev/null 2>"$work/w.err"; then
+            ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$f")
+        else
+            ir=failed
+        fi
+        printf '%s\t%s\t%s\t%s\n' "$w" "$c" "${args[1]}" "${ir:-failed}" >>"$wout"
+        rm -f "$f"
+    done
+    echo "$w: instruction counts done" >&2
 done

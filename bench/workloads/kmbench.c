@@ -103,7 +103,7 @@ static uint64_t w_churn(double scale)
     enum { SLOTS = 8192 };
     static void *slot[SLOTS];
     rng_t r = {0x1234567};
-    uint64_t sum = 0, n = (uint64_t)(40e6 * scale);
+    uint64_t sum = 0, n = (uint64_t)(30e6 * scale);
     for (uint64_t i = 0; i < n; i++) {
         uint64_t x = rnd(&r);
         size_t j = x % SLOTS;
@@ -234,7 +234,7 @@ static void *larson_main(void *arg)
 static uint64_t w_larson(double scale)
 {
     static struct lane lane[LANES];
-    uint64_t epochs = (uint64_t)(400 * scale), sum = 0;
+    uint64_t epochs = (uint64_t)(250 * scale), sum = 0;
     if (epochs < 4)
         epochs = 4;
     for (int k = 0; k < LANES; k++)

@@ -3,7 +3,7 @@ sorted and dropped in a loop. Prints a checksum that depends only on SCALE."""
 import sys
 
 scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-rounds = max(1, int(30 * scale))
+rounds = max(1, int(25 * scale))
 total = 0
 for r in range(rounds):
     d = {}
