@@ -15,6 +15,7 @@
 #define KMS_MAX_CLASSES 32
 #define KMS_ARENA_ALIGN (32ull << 20) /* mimalloc's arena block (segment) size */
 #define KMS_ARENA_MIN (64ull << 20)
+#define KMS_ARENA_MAX_ALIGN (16ull << 20) /* largest alignment mimalloc gives inside an arena */
 
 struct kms_arena {
     uintptr_t start, end;

@@ -134,6 +134,17 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
     self->bypass++;
     for (int hops = 0; hops < KMS_MAX_CLASSES && cls >= 0; hops++) {
         struct kms_class *c = &kms_classes[cls];
+        /* mimalloc cannot align inside an exclusive arena past half its block
+         * size; no new arena would help, so such a request takes the fallback
+         * (DRAM for preferred, ENOMEM for bound routes) at once. */
+        if (align > KMS_ARENA_MAX_ALIGN) {
+            if (c->fallback == -2) {
+                errno = ENOMEM;
+                break;
+            }
+            cls = c->fallback;
+            continue;
+        }
         /* Try every arena the class has; add one when all are full. mimalloc
          * can miss free blocks of an arena while other threads claim blocks
          * of it at the same moment, so a miss is retried before it counts. */

@@ -143,6 +143,20 @@ static void alignment(void)
         EXPECT(p && (uintptr_t)p % a == 0, "memalign(%zu): %p", a, p);
         free(p);
     }
+    /* Past 16 MiB, mimalloc cannot align inside a routed arena: bound routes
+     * say ENOMEM (never a misaligned block), DRAM and preferred still work. */
+    const char *pol = getenv("KMEM_POLICY");
+    int routed_bound = getenv("KMEM_NODES") && !(pol && strcmp(pol, "preferred") == 0) &&
+                       !getenv("KMEM_THRESHOLD");
+    for (size_t a = 32u << 20; a <= (1u << 30); a <<= 2) {
+        p = NULL;
+        rc = posix_memalign(&p, a, 100);
+        if (routed_bound)
+            EXPECT(rc == ENOMEM && p == NULL, "posix_memalign(%zu) on a bound route: %d", a, rc);
+        else
+            EXPECT(rc == 0 && (uintptr_t)p % a == 0, "posix_memalign(%zu): rc %d %p", a, rc, p);
+        free(p);
+    }
     p = memalign(24, 10); /* glibc rounds up to 32 */
     EXPECT(p && (uintptr_t)p % 32 == 0, "memalign(24): %p", p);
     free(p);
