@@ -84,7 +84,7 @@ section "python3"
 run_both python3 /usr/bin/python3 "$here/workload.py"
 cat "$KMS_OUT/python3.shim.out"
 same_output python3
-numa_maps_check python3 "$KMS_OUT/python3.numa_maps" 40
+numa_maps_check python3 "$KMS_OUT/python3.numa_maps" 24
 
 section "sqlite3"
 # An in-memory database of 100k rows: its pages live in sqlite's page cache, on the heap. The

@@ -1,6 +1,6 @@
 """A deterministic python3 workload for the VM tests (guest/programs.sh).
 
-Builds about 80 MB of objects (a dict of small objects and a list of 4 KiB bytes objects, which
+Builds about 50 MB of objects (a dict of small objects and a list of 4 KiB bytes objects, which
 CPython allocates with malloc), prints digests of them, and, when KMS_NUMA_MAPS names a file,
 copies /proc/self/numa_maps there while everything is still alive. stdout does not depend on
 where memory is, so it must be identical with and without the shim.
@@ -9,9 +9,9 @@ import hashlib
 import os
 
 table = {}
-for i in range(100_000):
+for i in range(50_000):
     table[f"key{i:06d}"] = (i, str(i * 7919), [i % 13, i % 17])
-blobs = [hashlib.sha256(str(i).encode()).digest() * 128 for i in range(16_000)]
+blobs = [hashlib.sha256(str(i).encode()).digest() * 128 for i in range(10_000)]
 
 h = hashlib.sha256()
 for k in sorted(table)[::97]:
@@ -19,7 +19,7 @@ for k in sorted(table)[::97]:
 print("dict entries:", len(table), "digest:", h.hexdigest())
 print("blobs:", len(blobs), "bytes:", sum(map(len, blobs)),
       "digest:", hashlib.sha256(b"".join(blobs[::101])).hexdigest())
-words = " ".join(f"w{i % 1000}" for i in range(200_000)).split()
+words = " ".join(f"w{i % 1000}" for i in range(100_000)).split()
 print("words:", len(words), "distinct:", len(set(words)))
 
 out = os.environ.get("KMS_NUMA_MAPS")
