@@ -262,48 +262,44 @@ void kms_decision_free(struct kms_decision *d)
 /* Open addressing, never shrinks, entries are never removed: a callsite is
  * decided once. A full table still decides correctly, just without caching.
  * Most callsites need at most one size bound, which lives in the slot itself;
- * others point to their compiled decision. */
-#define CACHE_SLOTS (1u << 15)
+ * others point to their compiled decision. The layout is in route.h: the
+ * allocator's inline path reads a callsite's home slot. */
+#define CACHE_SLOTS (1u << KMS_ROUTE_CACHE_BITS)
 #define CACHE_PROBES 16
 enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
-struct slot {
-    uintptr_t key;  /* 0 = empty */
-    uint64_t bound; /* SLOT_SIMPLE: size < bound -> below, else above */
-    int8_t below, above;
-    uint8_t kind;
-    const struct kms_decision *d; /* SLOT_COMPILED */
-};
-static struct slot cache[CACHE_SLOTS];
+struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64)));
 
 static inline size_t slot_of(uintptr_t key)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 49) & (CACHE_SLOTS - 1);
+    return kms_route_slot_of(key);
 }
 
-static const struct slot *cache_find(uintptr_t key, const uintptr_t *frames, unsigned nframes)
+static const struct kms_route_slot *cache_find(uintptr_t key, const uintptr_t *frames,
+                                               unsigned nframes)
 {
     size_t i = slot_of(key);
     for (unsigned probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
-        uintptr_t k = __atomic_load_n(&cache[i].key, __ATOMIC_ACQUIRE);
+        uintptr_t k = __atomic_load_n(&kms_route_cache[i].key, __ATOMIC_ACQUIRE);
         if (k == 0)
             return NULL;
         if (k != key)
             continue;
-        uint8_t kind = __atomic_load_n(&cache[i].kind, __ATOMIC_ACQUIRE);
+        uint8_t kind = __atomic_load_n(&kms_route_cache[i].kind, __ATOMIC_ACQUIRE);
         if (kind == SLOT_FILLING)
             return NULL; /* being filled in by another thread */
         /* Stack keys are hashes: the frames confirm them (and a stack's key
          * never stands for a plain address). */
-        unsigned have = kind == SLOT_COMPILED ? cache[i].d->nframes : 0;
+        unsigned have = kind == SLOT_COMPILED ? kms_route_cache[i].d->nframes : 0;
         if (have != nframes ||
-            (nframes && memcmp(cache[i].d->frames, frames, nframes * sizeof(*frames)) != 0))
+            (nframes &&
+             memcmp(kms_route_cache[i].d->frames, frames, nframes * sizeof(*frames)) != 0))
             continue;
-        return &cache[i];
+        return &kms_route_cache[i];
     }
     return NULL;
 }
 
-static inline int slot_apply(const struct slot *sl, uint64_t size)
+static inline int slot_apply(const struct kms_route_slot *sl, uint64_t size)
 {
     if (sl->kind == SLOT_SIMPLE)
         return size < sl->bound ? sl->below : sl->above;
@@ -316,10 +312,10 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
     size_t i = slot_of(key);
     for (unsigned probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
         uintptr_t expected = 0;
-        if (!__atomic_compare_exchange_n(&cache[i].key, &expected, key, false, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_ACQUIRE))
+        if (!__atomic_compare_exchange_n(&kms_route_cache[i].key, &expected, key, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
-        struct slot *sl = &cache[i];
+        struct kms_route_slot *sl = &kms_route_cache[i];
         if (d->nframes == 0 && d->n <= 2) {
             sl->below = d->target[0];
             sl->above = d->target[d->n - 1];
@@ -327,6 +323,10 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
             kms_decision_free(d);
             free(d);
             __atomic_store_n(&sl->kind, SLOT_SIMPLE, __ATOMIC_RELEASE);
+            /* The inline path: the home slot of a plain callsite, and no depth
+             * rule that could ask for this callsite's stack. */
+            if (probe == 0 && kms_routes.max_frames == 1)
+                __atomic_store_n(&sl->fast, key, __ATOMIC_RELEASE);
         } else {
             sl->d = d;
             __atomic_store_n(&sl->kind, SLOT_COMPILED, __ATOMIC_RELEASE);
@@ -399,7 +399,7 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
     if (stack) {
         nframes = unwind((uintptr_t)caller, frames, r->max_frames);
         key = hash_frames(frames, nframes);
-        const struct slot *sl = cache_find(key, frames, nframes);
+        const struct kms_route_slot *sl = cache_find(key, frames, nframes);
         if (sl)
             return slot_apply(sl, size);
     }
@@ -438,7 +438,7 @@ int kms_route_decide_rules(size_t size, const void *caller)
         uintptr_t key = (uintptr_t)caller;
         size_t i = slot_of(key);
         for (unsigned probe = 0; probe < CACHE_PROBES; probe++) {
-            const struct slot *sl = &cache[i];
+            const struct kms_route_slot *sl = &kms_route_cache[i];
             uintptr_t k = __atomic_load_n(&sl->key, __ATOMIC_ACQUIRE);
             if (k == key) {
                 uint8_t kind = __atomic_load_n(&sl->kind, __ATOMIC_ACQUIRE);

@@ -43,10 +43,41 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen);
 
 int kms_route_decide_rules(size_t size, const void *caller);
 
+/* The per-callsite decision cache (open addressing on the callsite, or on a
+ * stack's hash for depth rules). A slot whose decision is one size bound, for
+ * a callsite looked up at its home slot, also carries `fast`: the callsite,
+ * stored last, which lets the allocator's inline path use the slot with one
+ * compare (without depth rules only: with them a plain callsite key is not
+ * the whole story for some sizes). */
+#define KMS_ROUTE_CACHE_BITS 15
+struct kms_route_slot {
+    uintptr_t fast; /* the callsite, once the slot may be used inline; 0 otherwise */
+    union {
+        uint64_t bound;               /* SIMPLE: size < bound -> below, else above */
+        const struct kms_decision *d; /* COMPILED */
+    };
+    uintptr_t key; /* 0 = empty */
+    int8_t below, above;
+    uint8_t kind;
+};
+extern struct kms_route_slot kms_route_cache[1u << KMS_ROUTE_CACHE_BITS];
+
+/* The low bits: callsites are distinct code addresses, spread like random
+ * keys here, and stack keys are hashes already. One AND on the hot path. */
+static inline size_t kms_route_slot_of(uintptr_t key)
+{
+    return (size_t)key & ((1u << KMS_ROUTE_CACHE_BITS) - 1);
+}
+
 static inline int kms_route_decide(size_t size, const void *caller)
 {
     if (__builtin_expect(!kms_routes.has_rules, 1))
         return size >= kms_routes.threshold ? kms_routes.above : kms_routes.below;
+    /* A callsite seen before: one probe of its home slot (a callsite is never
+     * 0, an empty slot's `fast` is). */
+    const struct kms_route_slot *sl = &kms_route_cache[kms_route_slot_of((uintptr_t)caller)];
+    if (__builtin_expect(__atomic_load_n(&sl->fast, __ATOMIC_ACQUIRE) == (uintptr_t)caller, 1))
+        return size < sl->bound ? sl->below : sl->above;
     return kms_route_decide_rules(size, caller);
 }
 
