@@ -60,13 +60,31 @@ struct kms_route_slot {
     int8_t below, above;
     uint8_t kind;
 };
-extern struct kms_route_slot kms_route_cache[1u << KMS_ROUTE_CACHE_BITS];
+extern struct kms_route_slot kms_route_cache[1u << KMS_ROUTE_CACHE_BITS]
+    __attribute__((visibility("hidden")));
 
 /* The low bits: callsites are distinct code addresses, spread like random
  * keys here, and stack keys are hashes already. One AND on the hot path. */
 static inline size_t kms_route_slot_of(uintptr_t key)
 {
     return (size_t)key & ((1u << KMS_ROUTE_CACHE_BITS) - 1);
+}
+
+/* Whether sl->fast is the callsite, with acquire order for the slot's other
+ * fields. On x86 every load is an acquire in hardware, so a plain load and a
+ * compiler barrier do: the compare then takes the load as its operand (an
+ * __atomic load stays a separate instruction), which is two instructions of
+ * the eight this path adds to a malloc. `fast` is written once, aligned. */
+static inline bool kms_route_fast_is(const struct kms_route_slot *sl, uintptr_t caller)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (*(const uintptr_t *)&sl->fast != caller)
+        return false;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+    return true;
+#else
+    return __atomic_load_n(&sl->fast, __ATOMIC_ACQUIRE) == caller;
+#endif
 }
 
 static inline int kms_route_decide(size_t size, const void *caller)
@@ -76,7 +94,7 @@ static inline int kms_route_decide(size_t size, const void *caller)
     /* A callsite seen before: one probe of its home slot (a callsite is never
      * 0, an empty slot's `fast` is). */
     const struct kms_route_slot *sl = &kms_route_cache[kms_route_slot_of((uintptr_t)caller)];
-    if (__builtin_expect(__atomic_load_n(&sl->fast, __ATOMIC_ACQUIRE) == (uintptr_t)caller, 1))
+    if (__builtin_expect(kms_route_fast_is(sl, (uintptr_t)caller), 1))
         return size < sl->bound ? sl->below : sl->above;
     return kms_route_decide_rules(size, caller);
 }
