@@ -5,12 +5,16 @@
  *
  * usage: callsite_prog NAME=POLICY...   (e.g. global=bind:0 static=prefer:0 plain=default)
  * Names: global static shared dlopen cxx_new cxx_vector wrapper realloc calloc
- * posix_memalign sized_small sized_big offset plain plain_small. */
+ * posix_memalign sized_small sized_big offset plain plain_small, and
+ * threads / threads_wrapper: 8 threads released at once make the first
+ * requests from alloc_threaded (or via_wrapper), so the callsite's first
+ * decision is made concurrently; every block must share one policy. */
 #include "callsite_prog.h"
 #include "vma_policy.h"
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +94,49 @@ CS_KEEP int never_allocates(int x)
     return x * 3 + 1;
 }
 
+/* Only the threads check calls it. */
+CS_KEEP void *alloc_threaded(size_t n)
+{
+    return touch(malloc(n), n);
+}
+
+#define NTHREADS 8
+static pthread_barrier_t start;
+static void *thread_main(void *arg)
+{
+    void *(*fn)(size_t) = (void *(*)(size_t))arg;
+    pthread_barrier_wait(&start);
+    void *keep = NULL;
+    for (int i = 0; i < 20; i++) {
+        free(keep);
+        keep = fn(BIG);
+    }
+    return keep;
+}
+
+static void *threads(void *(*fn)(size_t))
+{
+    pthread_t t[NTHREADS];
+    void *got[NTHREADS];
+    char first[256] = "", pol[256];
+    pthread_barrier_init(&start, NULL, NTHREADS);
+    for (int i = 0; i < NTHREADS; i++)
+        if (pthread_create(&t[i], NULL, thread_main, (void *)fn) != 0) return NULL;
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(t[i], &got[i]);
+    pthread_barrier_destroy(&start);
+    for (int i = 0; i < NTHREADS; i++) {
+        if (!got[i] || vma_policy(got[i], pol, sizeof(pol)) < 0) return NULL;
+        if (i == 0)
+            snprintf(first, sizeof(first), "%s", pol);
+        else if (strcmp(pol, first) != 0) {
+            printf("FAIL thread %d's block is %s, thread 0's %s\n", i, pol, first);
+            return NULL;
+        }
+    }
+    return got[0];
+}
+
 static void *dl_alloc(size_t n)
 {
     char path[PATH_MAX];
@@ -125,6 +172,8 @@ static void *make(const char *name)
     if (!strcmp(name, "offset")) return alloc_offset(BIG);
     if (!strcmp(name, "plain")) return alloc_plain(BIG);
     if (!strcmp(name, "plain_small")) return alloc_plain(SMALL);
+    if (!strcmp(name, "threads")) return threads(alloc_threaded);
+    if (!strcmp(name, "threads_wrapper")) return threads(via_wrapper);
     printf("FAIL unknown allocation name %s\n", name);
     return NULL;
 }

@@ -4,7 +4,7 @@
 # node 0 declared KMEM, and checks the kernel policy of each block's mapping:
 # dram -> "default", dax_kmem / kmem_all -> "bind:0", preferred -> "prefer:0".
 # usage: callsite_routes.sh SHIM CALLSITE_PROG CASE
-#   CASE: file env depth precedence threshold negative
+#   CASE: file env depth precedence threshold negative symlink
 set -euo pipefail
 shim=$1 prog=$2 case=$3
 work=$(mktemp -d)
@@ -55,8 +55,9 @@ all_rules=(
     "route preferred size >= 512K caller $mod:alloc_sized" # both conditions must hold
     "route kmem_all  caller $mod+$offset"                  # MODULE+0xOFFSET
     "route kmem_all  caller $mod:never_allocates"          # matches nothing
+    "route preferred caller $mod:alloc_threaded"           # first decision in 8 threads at once
 )
-all_checks=(global=bind:0 static=prefer:0 shared=bind:0 dlopen=prefer:0 cxx_new=bind:0
+all_checks=(threads=prefer:0 global=bind:0 static=prefer:0 shared=bind:0 dlopen=prefer:0 cxx_new=bind:0
     cxx_vector=prefer:0 wrapper=prefer:0 realloc=bind:0 calloc=prefer:0 posix_memalign=bind:0
     sized_big=prefer:0 sized_small=default offset=bind:0 plain=default plain_small=default)
 
@@ -94,6 +95,9 @@ depth)
         wrapper=default
     run "depth and size (match)" - "route preferred size 128K..512K caller $mod:via_wrapper depth 2" \
         wrapper=prefer:0 global=default
+    # The stack's first decision made by 8 threads at once.
+    run "depth 2, threads" - "route kmem_all caller $mod:via_wrapper depth 2" \
+        threads_wrapper=bind:0 threads=default
     # A depth rule among plain callsite rules: the cache keeps them apart.
     run "depth with other rules" - \
         "route kmem_all caller $mod:alloc_global;route preferred caller *:via_wrapper depth 3" \
@@ -119,6 +123,15 @@ precedence)
     # Then the default line.
     rc=$(rcfile p3 "default preferred" "route dram caller $mod:alloc_global")
     run "default line" "$rc" - global=default plain=prefer:0 shared=prefer:0
+    ;;
+symlink)
+    # The executable started under another name (a symlink, as python3 ->
+    # python3.11): rules may name either.
+    ln -s "$prog" "$work/cs_alias"
+    prog=$work/cs_alias
+    run "started as a symlink" - \
+        "route preferred caller cs_alias:alloc_global;route kmem_all caller $mod:alloc_static" \
+        global=prefer:0 static=bind:0 plain=default
     ;;
 threshold)
     # Rules, then KMEM_THRESHOLD (or the file's threshold), then the default.
