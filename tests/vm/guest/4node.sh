@@ -28,17 +28,17 @@ probe KMEM_POLICY=dax_kmem label=dax_kmem/two-threads \
 section "kmem_all: all KMEM nodes, the closest first; beyond node 2 the rest on node 3, never DRAM"
 probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=64M expect=2 'vma=bind:2-3 '
 probe KMEM_POLICY=kmem_all label=kmem_all/cpu1 cpu=1 alloc=64M expect=3
-probe KMEM_POLICY=kmem_all label=kmem_all/spill cpu=0 alloc=1Mx384 expect=2,3 require=2,3 full=2 verify
+probe KMEM_POLICY=kmem_all label=kmem_all/spill cpu=0 alloc=1Mx320 expect=2,3 require=2,3 full=2 verify
 
 section "preferred: the closest KMEM node until it is full, then other nodes"
 probe KMEM_POLICY=preferred label=preferred/cpu0 cpu=0 alloc=64M expect=2 'vma=prefer:2 '
 probe KMEM_POLICY=preferred label=preferred/cpu1 cpu=1 alloc=64M expect=3
-probe KMEM_POLICY=preferred label=preferred/overflow cpu=0 alloc=1Mx384 require=2 require-any=0,1,3 full=2 verify
+probe KMEM_POLICY=preferred label=preferred/overflow cpu=0 alloc=1Mx320 require=2 require-any=0,1,3 full=2 verify
 
 section "dram: never on a KMEM node, even beyond node 0"
 probe KMEM_THRESHOLD=1G label=dram/cpu0 cpu=0 alloc=4Kx256 expect=0,1 'vma=bind:0-1 ' alloc=64M expect=0,1
 probe KMEM_THRESHOLD=1G label=dram/cpu1 cpu=1 alloc=64M expect=0,1
-probe KMEM_THRESHOLD=1G label=dram/overflow cpu=0 alloc=1Mx640 expect=0,1 require=0,1 verify
+probe KMEM_THRESHOLD=1G label=dram/overflow cpu=0 alloc=1Mx512 expect=0,1 require=0,1 verify
 
 section "routing by size in one process: below the threshold DRAM, above it KMEM"
 probe KMEM_THRESHOLD=1M KMEM_POLICY=dax_kmem label=threshold cpu=1 \

@@ -48,10 +48,10 @@ check "the OOM kill names the memory policy and node 2 only" \
 
 section "kmem_all beyond node 2: spills to node 3"
 probe KMEM_POLICY=kmem_all label=kmem_all/exhaust cpu=0 \
-    fill=1M:400M ended=max expect=2,3 require=2,3 full=2 alloc=4Kx256 expect=0,1 verify
+    fill=1M:320M ended=max expect=2,3 require=2,3 full=2 alloc=4Kx256 expect=0,1 verify
 
 section "preferred beyond node 2: falls back to DRAM"
 probe KMEM_POLICY=preferred label=preferred/exhaust cpu=0 \
-    fill=1M:400M ended=max expect=0,1,2 require=2 require-any=0,1 full=2 verify
+    fill=1M:320M ended=max expect=0,1,2 require=2 require-any=0,1 full=2 verify
 
 finish

@@ -44,7 +44,7 @@ export KMEM_STRICT=1
 probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu0 cpu=0 alloc=4Kx256 expect=2 'vma=bind:2 ' alloc=1Mx64 expect=2 verify
 probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu1 cpu=1 alloc=4Kx256 expect=3 alloc=1Mx64 expect=3 verify
 probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=1Mx64 expect=2 'vma=bind:2-3 '
-probe KMEM_POLICY=kmem_all label=kmem_all/spill cpu=0 alloc=1Mx512 expect=2,3 require=2,3 full=2 verify
+probe KMEM_POLICY=kmem_all label=kmem_all/spill cpu=0 alloc=1Mx448 expect=2,3 require=2,3 full=2 verify
 probe KMEM_POLICY=preferred label=preferred/cpu1 cpu=1 alloc=1Mx64 expect=3 'vma=prefer:3 '
 probe KMEM_THRESHOLD=1M label=threshold cpu=0 alloc=64Kx64 expect=0,1 alloc=4Mx4 expect=2 verify
 

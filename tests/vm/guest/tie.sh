@@ -21,13 +21,13 @@ check "kmemshim nodes: dax_kmem from node 0 binds 2-3" \
     grep -qE '^ *dax_kmem +cpu-node 0: +bind +2-3 *$' "$KMS_OUT/nodes.txt"
 
 section "dax_kmem from CPU 0: bound to both tied nodes"
-probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu0 cpu=0 alloc=4Kx256 expect=2,3 'vma=bind:2-3 ' alloc=1Mx384 expect=2,3 require=2,3 verify
+probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu0 cpu=0 alloc=4Kx256 expect=2,3 'vma=bind:2-3 ' alloc=1Mx320 expect=2,3 require=2,3 verify
 section "preferred from CPU 0: prefers both tied nodes, nothing on DRAM while they have room"
-probe KMEM_POLICY=preferred label=preferred/cpu0 cpu=0 alloc=4Kx256 expect=2,3 'vma=prefer (many):2-3 ' alloc=1Mx384 expect=2,3 require=2,3 verify
+probe KMEM_POLICY=preferred label=preferred/cpu0 cpu=0 alloc=4Kx256 expect=2,3 'vma=prefer (many):2-3 ' alloc=1Mx320 expect=2,3 require=2,3 verify
 section "from CPU 1 there is no tie: node 3"
 probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu1 cpu=1 alloc=1Mx64 expect=3
 probe KMEM_POLICY=preferred label=preferred/cpu1 cpu=1 alloc=1Mx64 expect=3 'vma=prefer:3 '
 section "kmem_all: both"
-probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=1Mx384 expect=2,3 require=2,3
+probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=1Mx320 expect=2,3 require=2,3
 
 finish
