@@ -4,5 +4,7 @@
 
 int kms_cmd_nodes(int argc, char **argv);
 int kms_cmd_check(int argc, char **argv);
+int kms_cmd_run(int argc, char **argv);
+int kms_cmd_suggest(int argc, char **argv);
 
 #endif

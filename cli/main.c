@@ -11,6 +11,8 @@ static const struct {
 } commands[] = {
     {"nodes", kms_cmd_nodes, "topology, KMEM nodes and the node set of each policy"},
     {"check", kms_cmd_check, "validate a rules file (KMEMRC) and/or KMEM_RULES"},
+    {"run", kms_cmd_run, "run a command under the shim (sets LD_PRELOAD and KMEM_*)"},
+    {"suggest", kms_cmd_suggest, "a rules file from a KMEM_PROFILE profile and a DRAM budget"},
 };
 
 static void usage(FILE *out)
@@ -18,7 +20,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: kmemshim COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].what);
-    fprintf(out, "\n'kmemshim COMMAND --help' describes a command.\n");
+    fprintf(out, "\n'kmemshim COMMAND --help' describes a command; man kmemshim(1) and\n"
+                 "kmemshim(7) describe the command and the library.\n");
 }
 
 int main(int argc, char **argv)

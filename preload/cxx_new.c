@@ -5,6 +5,7 @@
  * libstdc++'s own thrower, found at run time (a program that calls operator
  * new has libstdc++ loaded). */
 #include "core/engine.h"
+#include "core/stats.h"
 #include "policy/route.h"
 
 #include <dlfcn.h>
@@ -40,7 +41,9 @@ static __attribute__((noinline)) void *new_failed(size_t size, size_t align, con
 
 static inline void *cxx_new(size_t size, size_t align, const void *caller, bool nothrow)
 {
-    void *p = kms_alloc(kms_route_decide(size, caller), size, align, false);
+    void *p = __builtin_expect(kms_stats_on, 0) /* KMEM_STATS / KMEM_PROFILE */
+                  ? kms_stats_alloc(size, align, false, caller)
+                  : kms_alloc(kms_route_decide(size, caller), size, align, false);
     if (__builtin_expect(p != NULL, 1))
         return p;
     return new_failed(size, align, caller, nothrow);
@@ -74,7 +77,11 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void 
 
 /* operator delete: every form frees the same way; sizes and alignments are
  * known to mimalloc already. */
-#define DELETE_BODY mi_free(p);
+#define DELETE_BODY                                                                        \
+    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */                    \
+        kms_stats_free(p);                                                                     \
+    else                                                                                       \
+        mi_free(p);
 EXPORT void _ZdlPv(void *p) { DELETE_BODY }
 EXPORT void _ZdaPv(void *p) { DELETE_BODY }
 EXPORT void _ZdlPvm(void *p, size_t n)

@@ -1,6 +1,7 @@
 /* The C allocation entry points. Each one takes its caller's address (the
  * callsite rules match on it) and hands the request to the route and engine. */
 #include "core/engine.h"
+#include "core/stats.h"
 #include "policy/route.h"
 
 #include <errno.h>
@@ -12,14 +13,24 @@
 #define EXPORT __attribute__((visibility("default")))
 #define CALLER __builtin_return_address(0)
 
-static inline void *route_alloc(size_t size, size_t align, bool zero, const void *caller)
+static inline __attribute__((always_inline)) void *route_alloc(size_t size, size_t align, bool zero,
+                                                              const void *caller)
 {
+    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
+        return kms_stats_alloc(size, align, zero, caller);
     return kms_alloc(kms_route_decide(size, caller), size, align, zero);
 }
 
 EXPORT void *malloc(size_t size) { return route_alloc(size, 0, false, CALLER); }
 
-EXPORT void free(void *p) { mi_free(p); }
+EXPORT void free(void *p)
+{
+    if (__builtin_expect(kms_stats_on, 0)) { /* KMEM_STATS / KMEM_PROFILE */
+        kms_stats_free(p);
+        return;
+    }
+    mi_free(p);
+}
 
 EXPORT void *calloc(size_t n, size_t size)
 {
@@ -33,6 +44,8 @@ EXPORT void *calloc(size_t n, size_t size)
 
 static void *do_realloc(void *p, size_t size, const void *caller)
 {
+    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
+        return kms_stats_realloc(p, size, caller);
     if (!p)
         return route_alloc(size, 0, false, caller);
     if (size == 0) {
@@ -111,8 +124,15 @@ EXPORT void *pvalloc(size_t size)
         return NULL;
     }
     rounded &= ~(page - 1);
+    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
+        return kms_stats_alloc_page(size, rounded ? rounded : page, page, CALLER);
     /* Routed by the size asked for, like every other entry point. */
     return kms_alloc(kms_route_decide(size, CALLER), rounded ? rounded : page, page, false);
 }
 
-EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }
+EXPORT size_t malloc_usable_size(void *p)
+{
+    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE: the tag is not usable */
+        return kms_stats_usable_size(p);
+    return p ? mi_usable_size(p) : 0;
+}

@@ -3,6 +3,7 @@
  * stdio, the dynamic loader) are served by the plain heap. */
 #include "core/engine.h"
 #include "core/setup.h"
+#include "core/stats.h"
 #include "policy/config.h"
 #include "policy/route.h"
 
@@ -91,6 +92,7 @@ __attribute__((constructor(101))) static void kms_startup(void)
         say("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
 
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);

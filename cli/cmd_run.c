@@ -1,0 +1,226 @@
+/* kmemshim run: sets the KMEM_* variables and LD_PRELOAD, then execs the
+ * command. The library is looked for beside this executable (the build tree),
+ * then in the install's library directory relative to it, then in the one
+ * baked in at build time, so a relocated install still finds its own copy. */
+#include "cli/commands.h"
+#include "policy/size.h"
+#include "policy/target.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef KMS_INSTALL_LIBDIR
+#define KMS_INSTALL_LIBDIR "lib"
+#endif
+#ifndef KMS_INSTALL_FULL_LIBDIR
+#define KMS_INSTALL_FULL_LIBDIR "/usr/local/lib"
+#endif
+#ifndef KMS_MULTIARCH
+#define KMS_MULTIARCH ""
+#endif
+
+#define SHIM_NAME "libkmemshim.so"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kmemshim run [OPTIONS] -- COMMAND [ARGS...]\n"
+            "\n"
+            "Runs COMMAND with libkmemshim.so preloaded (an existing LD_PRELOAD is kept,\n"
+            "after it) and the KMEM_* variables the options set. Without options the\n"
+            "whole heap goes to KMEM, as with LD_PRELOAD=libkmemshim.so alone.\n"
+            "\n"
+            "  --policy P         KMEM_POLICY: dax_kmem, kmem_all or preferred\n"
+            "  --threshold SIZE   KMEM_THRESHOLD: requests of at least SIZE go to kmem\n"
+            "  --rules FILE       KMEMRC: a rules file (see kmemshim check)\n"
+            "  --nodes LIST       KMEM_NODES: the KMEM nodes, such as 2,3 or 2-5\n"
+            "  --stats[=PATH]     KMEM_STATS: a report at exit, on stderr or in PATH\n"
+            "                     (%%p: the process id; a .json suffix: JSON)\n"
+            "  --profile PATH     KMEM_PROFILE: a per-callsite profile at exit, the\n"
+            "                     input of kmemshim suggest\n"
+            "  --library FILE     preload FILE instead of the libkmemshim.so found\n"
+            "  -n, --dry-run      print the environment and command instead of running it\n"
+            "  -h, --help         this text\n"
+            "\n"
+            "The library is found beside this program, else in ../%s/ or\n"
+            "../lib/%s/ relative to it, else in %s.\n",
+            KMS_INSTALL_LIBDIR, KMS_MULTIARCH[0] ? KMS_MULTIARCH : "<multiarch>",
+            KMS_INSTALL_FULL_LIBDIR);
+}
+
+static int exists(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* Fills out with the library's path; returns 0, or -1 with every place tried in tried. */
+static int find_library(char *out, size_t outlen, char *tried, size_t triedlen)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    tried[0] = '\0';
+    const char *cands[5];
+    char bufs[4][PATH_MAX + 64];
+    int nc = 0;
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        snprintf(bufs[0], sizeof(bufs[0]), "%s/" SHIM_NAME, exe);
+        snprintf(bufs[1], sizeof(bufs[1]), "%s/../%s/" SHIM_NAME, exe, KMS_INSTALL_LIBDIR);
+        cands[nc++] = bufs[0];
+        cands[nc++] = bufs[1];
+        if (KMS_MULTIARCH[0]) {
+            snprintf(bufs[2], sizeof(bufs[2]), "%s/../lib/%s/" SHIM_NAME, exe, KMS_MULTIARCH);
+            cands[nc++] = bufs[2];
+        }
+        snprintf(bufs[3], sizeof(bufs[3]), "%s/../lib/" SHIM_NAME, exe);
+        cands[nc++] = bufs[3];
+    }
+    cands[nc++] = KMS_INSTALL_FULL_LIBDIR "/" SHIM_NAME;
+    for (int i = 0; i < nc; i++) {
+        if (exists(cands[i])) {
+            /* An absolute, clean path: LD_PRELOAD is read by every child. */
+            if (!realpath(cands[i], out)) snprintf(out, outlen, "%s", cands[i]);
+            return 0;
+        }
+        size_t used = strlen(tried);
+        snprintf(tried + used, triedlen - used, "  %s\n", cands[i]);
+    }
+    return -1;
+}
+
+static int set(const char *var, const char *val)
+{
+    if (setenv(var, val, 1) < 0) {
+        fprintf(stderr, "kmemshim run: cannot set %s: %s\n", var, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns the option's value (for --opt VALUE and --opt=VALUE), advancing *i. */
+static const char *value(int argc, char **argv, int *i, const char *opt)
+{
+    size_t n = strlen(opt);
+    if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (strcmp(argv[*i], opt) == 0) {
+        if (*i + 1 < argc) {
+            (*i)++;
+            return argv[*i];
+        }
+        fprintf(stderr, "kmemshim run: %s needs a value (see --help)\n", opt);
+        exit(2);
+    }
+    return NULL;
+}
+
+int kms_cmd_run(int argc, char **argv)
+{
+    const char *policy = NULL, *threshold = NULL, *rules = NULL, *nodes = NULL, *stats = NULL,
+               *profile = NULL, *library = NULL;
+    int dry = 0, i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0) {
+            dry = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            stats = "stderr";
+        } else if (strncmp(a, "--stats=", 8) == 0) {
+            stats = a + 8;
+        } else if ((v = value(argc, argv, &i, "--policy"))) {
+            policy = v;
+        } else if ((v = value(argc, argv, &i, "--threshold"))) {
+            threshold = v;
+        } else if ((v = value(argc, argv, &i, "--rules"))) {
+            rules = v;
+        } else if ((v = value(argc, argv, &i, "--nodes"))) {
+            nodes = v;
+        } else if ((v = value(argc, argv, &i, "--profile"))) {
+            profile = v;
+        } else if ((v = value(argc, argv, &i, "--library"))) {
+            library = v;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "kmemshim run: unknown option '%s' (see --help)\n", a);
+            return 2;
+        } else {
+            break; /* the command, without "--" */
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "kmemshim run: no command to run (kmemshim run [OPTIONS] -- COMMAND)\n");
+        return 2;
+    }
+    /* Values are checked here, where the message can name the option; the
+     * library checks them again. */
+    if (policy && kms_policy_parse(policy, strlen(policy)) == KMS_TARGET_INVALID) {
+        fprintf(stderr, "kmemshim run: --policy '%s': expected %s\n", policy, KMS_POLICY_WORDS);
+        return 2;
+    }
+    uint64_t sz;
+    const char *why;
+    if (threshold && kms_parse_size(threshold, strlen(threshold), &sz, &why) < 0) {
+        fprintf(stderr, "kmemshim run: --threshold '%s': %s\n", threshold, why);
+        return 2;
+    }
+    if (rules && access(rules, R_OK) < 0) {
+        fprintf(stderr, "kmemshim run: --rules '%s': %s\n", rules, strerror(errno));
+        return 2;
+    }
+    char lib[PATH_MAX + 64], tried[4 * PATH_MAX];
+    if (library) {
+        if (!exists(library)) {
+            fprintf(stderr, "kmemshim run: --library '%s': %s\n", library, strerror(errno));
+            return 2;
+        }
+        if (!realpath(library, lib)) snprintf(lib, sizeof(lib), "%s", library);
+    } else if (find_library(lib, sizeof(lib), tried, sizeof(tried)) < 0) {
+        fprintf(stderr, "kmemshim run: cannot find " SHIM_NAME "; tried:\n%s", tried);
+        return 127;
+    }
+    if ((policy && set("KMEM_POLICY", policy)) || (threshold && set("KMEM_THRESHOLD", threshold)) ||
+        (rules && set("KMEMRC", rules)) || (nodes && set("KMEM_NODES", nodes)) ||
+        (stats && set("KMEM_STATS", stats)) || (profile && set("KMEM_PROFILE", profile)))
+        return 1;
+    /* Keep what is preloaded already, unless it is this library. The shim
+     * goes first so that its malloc is the one every module binds to. */
+    const char *old = getenv("LD_PRELOAD");
+    size_t cap = strlen(lib) + (old ? strlen(old) : 0) + 2;
+    char *pre = malloc(cap);
+    if (!pre) return 1;
+    snprintf(pre, cap, "%s", lib);
+    if (old) {
+        char *copy = strdup(old), *save = NULL;
+        for (char *t = copy ? strtok_r(copy, ": ", &save) : NULL; t;
+             t = strtok_r(NULL, ": ", &save)) {
+            if (strcmp(t, lib) == 0) continue;
+            strcat(pre, ":");
+            strcat(pre, t);
+        }
+        free(copy);
+    }
+    if (set("LD_PRELOAD", pre)) return 1;
+    if (dry) {
+        static const char *const vars[] = {"LD_PRELOAD", "KMEM_POLICY", "KMEM_THRESHOLD", "KMEMRC",
+                                           "KMEM_NODES", "KMEM_STATS",  "KMEM_PROFILE"};
+        for (size_t k = 0; k < sizeof(vars) / sizeof(vars[0]); k++)
+            if (getenv(vars[k])) printf("%s=%s\n", vars[k], getenv(vars[k]));
+        for (int k = i; k < argc; k++)
+            printf("%s%s", argv[k], k + 1 < argc ? " " : "\n");
+        return 0;
+    }
+    execvp(argv[i], argv + i);
+    fprintf(stderr, "kmemshim run: cannot run '%s': %s\n", argv[i], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
+}

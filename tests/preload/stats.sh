@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
+# usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
+# CASE: off | text | json | fork | profile | cxx | roundtrip | run | help
+set -euo pipefail
+shim=$1 cli=$2 bin=$3 case=$4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+prog=$bin/stats_prog
+# Node 0 stands in for a KMEM node, as in the other preload tests.
+export KMEM_NODES=0
+
+case $case in
+off)
+    # No variable, no report: the output is the program's own.
+    LD_PRELOAD=$shim $prog >out 2>err
+    [ "$(cat out)" = ok ] || fail "stdout: $(cat out)"
+    [ ! -s err ] || fail "stderr without KMEM_STATS: $(cat err)"
+    ;;
+text)
+    KMEM_THRESHOLD=64K KMEM_STATS=stderr LD_PRELOAD=$shim $prog >out 2>err
+    cat err
+    [ "$(cat out)" = ok ] || fail "stdout: $(cat out)"
+    grep -q '^kmemshim stats: pid [0-9]*' err || fail "no header"
+    # 8 blocks of 1 MiB to dax_kmem, all live at once.
+    grep -Eq '^dax_kmem +8 +8\.0 MiB +0 B +8\.0 MiB$' err || fail "dax_kmem line"
+    grep -Eq '^dram +[0-9]+ ' err || fail "dram line"
+    grep -Eq 'arena bind 0 .*resident node 0 [0-9.]+ MiB' err || fail "resident by node"
+    grep -q 'resident bytes measured with move_pages(2)' err || fail "method"
+    grep -Eq '8\.0 MiB +8 +8\.0 MiB +dax_kmem +stats_prog\+0x[0-9a-f]+ big_buffers\+0x[0-9a-f]+ at .*stats_prog\.c:[0-9]+' err ||
+        fail "top callsite big_buffers"
+    grep -Eq '100000 +.* dram +stats_prog\+0x[0-9a-f]+ small_nodes' err || fail "small_nodes"
+    ;;
+json)
+    KMEM_THRESHOLD=64K KMEM_STATS=$work/s.%p.json LD_PRELOAD=$shim $prog >out
+    f=$(ls s.*.json)
+    [ "$(echo "$f" | wc -l)" = 1 ] || fail "expected one report: $f"
+    python3 -m json.tool "$f" >/dev/null || fail "JSON does not parse: $(cat "$f")"
+    python3 - "$f" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+routes = {x["route"]: x for x in r["routes"]}
+k = routes["dax_kmem"]
+assert k["allocations"] == 8 and k["bytes_requested"] == 8 << 20, k
+assert k["peak_live_bytes"] == 8 << 20 and k["live_bytes"] == 0, k
+res = k["resident"][0]
+assert res["policy"] == "bind" and res["nodes"] == "0", res
+assert res["by_node"]["0"] >= 8 << 20, res
+assert routes["dram"]["allocations"] >= 100001, routes["dram"]
+top = r["top_callsites"][0]
+assert top["symbol"].startswith("big_buffers+"), top
+assert top["callsite"].startswith("stats_prog+0x"), top
+assert "stats_prog.c:" in top["source"], top
+assert len(r["top_callsites"]) <= 10
+print("json ok:", sys.argv[1])
+PY
+    ;;
+fork)
+    KMEM_THRESHOLD=64K KMEM_STATS=$work/f.%p.txt LD_PRELOAD=$shim $prog fork >out
+    [ "$(ls f.*.txt | wc -l)" = 2 ] || fail "expected two reports: $(ls)"
+    parent=$(grep -l 'child_work' f.*.txt || true)
+    [ -n "$parent" ] || fail "no report names child_work"
+    [ "$(echo "$parent" | wc -l)" = 1 ] || fail "child_work in both reports"
+    child=$parent
+    par=$(ls f.*.txt | grep -v "^$child\$")
+    cat "$child"
+    # The child inherits the parent's blocks (8 MiB live) and adds 3 MiB at once.
+    grep -Eq '^dax_kmem +9 +11\.0 MiB +8\.0 MiB +11\.0 MiB$' "$child" || fail "child's dax_kmem"
+    grep -Eq '^dax_kmem +8 +8\.0 MiB +0 B +8\.0 MiB$' "$par" || fail "parent's dax_kmem: $(cat "$par")"
+    pc=$(sed -n 's/^kmemshim stats: pid \([0-9]*\),.*/\1/p' "$child")
+    [ "f.$pc.txt" = "$child" ] || fail "%p is not the child's pid"
+    ;;
+profile)
+    KMEM_PROFILE=$work/p.prof LD_PRELOAD=$shim $prog >out
+    cat p.prof
+    head -1 p.prof | grep -qx '# kmemshim profile 1' || fail "header"
+    grep -qx '# peak_live.count.bytes.live_at_exit.routes.callsite.symbol.source.sizes' p.prof ||
+        fail "columns"
+    # Everything to kmem (no threshold): big_buffers first, exact numbers.
+    line=$(grep -v '^#' p.prof | head -1)
+    IFS=$'\t' read -r peak count bytes live routes site sym src sizes <<<"$line"
+    [ "$peak $count $bytes $live $routes" = "8388608 8 8388608 0 dax_kmem" ] || fail "big_buffers: $line"
+    case $site in stats_prog+0x*) ;; *) fail "site $site" ;; esac
+    case $sym in big_buffers+0x*) ;; *) fail "symbol $sym" ;; esac
+    case $src in */stats_prog.c:[0-9]*) ;; *) fail "source $src" ;; esac
+    [ "$sizes" = "1048576:8" ] || fail "histogram $sizes"
+    small=$(grep -P '\tsmall_nodes\+' p.prof) || fail "no small_nodes"
+    IFS=$'\t' read -r peak count bytes live routes site sym src sizes <<<"$small"
+    [ "$count $bytes $live $sizes" = "100000 4800000 0 64:100000" ] || fail "small_nodes: $small"
+    [ "$peak" -le 48000 ] && [ "$peak" -ge 40000 ] || fail "small_nodes peak $peak"
+    ;;
+cxx)
+    KMEM_PROFILE=$work/c.prof LD_PRELOAD=$shim $bin/stats_cxx >out
+    cat c.prof
+    # new[] and std::allocator: the callers are in the program, never libstdc++.
+    grep -P '^4194304\t4\t4194304\t0\tdax_kmem\tstats_cxx\+0x[0-9a-f]+\tmake_blobs\(?' c.prof ||
+        grep -P '^4194304\t4\t4194304\t0\tdax_kmem\tstats_cxx\+0x[0-9a-f]+\t' c.prof | grep -q make_blobs ||
+        fail "make_blobs not named"
+    grep -P '^2097152\t1\t2097152\t0\tdax_kmem\tstats_cxx\+0x[0-9a-f]+\t[^\t]*make_vector' c.prof ||
+        fail "vector<double> not named make_vector"
+    # Never operator new itself. (std::string's constructor is compiled into
+    # libstdc++, so its callsite rightly is libstdc++.)
+    if grep -P '\t_Zn[wa]m' c.prof; then fail "operator new named as a caller"; fi
+    ;;
+roundtrip)
+    # 1. Profile with everything in DRAM (threshold above every request).
+    KMEM_THRESHOLD=1T KMEM_PROFILE=$work/r.prof LD_PRELOAD=$shim $prog >out
+    # 2. A budget of 1 MiB: only big_buffers (8 MiB at peak) has to move.
+    "$cli" suggest --dram-budget 1M -o rules r.prof
+    cat rules
+    "$cli" check rules || fail "kmemshim check rejects the suggestion"
+    [ "$(grep -c '^route ' rules)" = 1 ] || fail "expected one rule"
+    grep -B2 '^route kmem caller stats_prog+0x' rules | grep -q 'big_buffers' || fail "comment"
+    # 3. Rerun with the rules: the 8 MiB and nothing else go to kmem.
+    KMEMRC=$work/rules KMEM_STATS=$work/r.json LD_PRELOAD=$shim $prog >out
+    python3 - r.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+routes = {x["route"]: x for x in r["routes"]}
+k = routes["dax_kmem"]
+assert k["allocations"] == 8 and k["bytes_requested"] == 8 << 20 and k["peak_live_bytes"] == 8 << 20, k
+d = routes["dram"]
+assert d["peak_live_bytes"] < 1 << 20, d
+print("round trip ok: dax_kmem", k["peak_live_bytes"], "dram peak", d["peak_live_bytes"])
+PY
+    # A budget of everything: no rule.
+    "$cli" suggest --dram-budget 1G r.prof >rules2
+    "$cli" check rules2
+    ! grep -q '^route' rules2 || fail "rules under a large budget"
+    ;;
+run)
+    "$cli" run --threshold 64K --stats="$work/run.%p.json" -- $prog >out
+    python3 -m json.tool run.*.json >/dev/null || fail "run --stats"
+    grep -q '"dax_kmem"' run.*.json || fail "run: no dax_kmem route"
+    "$cli" run --profile "$work/run.prof" --nodes 0 -- $prog >out
+    head -1 run.prof | grep -q 'kmemshim profile' || fail "run --profile"
+    # An existing LD_PRELOAD is kept; the shim comes first, once.
+    other=$(ls /lib/*/libc.so.6 | head -1)
+    got=$(LD_PRELOAD="$other:$shim" "$cli" run -- sh -c 'echo "$LD_PRELOAD"')
+    [ "$got" = "$(realpath "$shim"):$other" ] || fail "LD_PRELOAD: $got"
+    # The library the command found is the one preloaded.
+    "$cli" run -n --policy preferred --rules /dev/null -- true >dry
+    grep -qx "LD_PRELOAD=$(realpath "$shim")" dry || fail "dry run: $(cat dry)"
+    grep -qx 'KMEM_POLICY=preferred' dry || fail "policy"
+    grep -qx 'KMEMRC=/dev/null' dry || fail "rules"
+    ! "$cli" run --policy fast -- true 2>err || fail "bad policy accepted"
+    grep -q "policy 'fast'" err || fail "message: $(cat err)"
+    ! "$cli" run -- /nonexistent/cmd 2>err || fail "missing command"
+    grep -q "cannot run '/nonexistent/cmd'" err || fail "message: $(cat err)"
+    ;;
+help)
+    "$cli" --help | grep -q 'suggest' || fail "kmemshim --help"
+    for c in nodes check run suggest; do
+        "$cli" $c --help >h || fail "$c --help status"
+        grep -q "usage: kmemshim $c" h || fail "$c --help text"
+    done
+    ;;
+*)
+    fail "unknown case $case"
+    ;;
+esac
+echo "stats.$case: ok"
