@@ -63,11 +63,17 @@ struct kms_route_slot {
 extern struct kms_route_slot kms_route_cache[1u << KMS_ROUTE_CACHE_BITS]
     __attribute__((visibility("hidden")));
 
-/* The low bits: callsites are distinct code addresses, spread like random
- * keys here, and stack keys are hashes already. One AND on the hot path. */
+/* Fibonacci hashing of the low 32 bits (the offset in the module and 20 bits
+ * of its randomized base; stack keys are hashes already): the top bits of a
+ * 32-bit product, one multiply by an immediate. Not the callsite's low bits,
+ * as cheap: shared objects are loaded at page granularity, so the low 12 bits
+ * of a callsite are its offset in the page and only 3 more bits are random;
+ * similar modules (many small extensions with the same boilerplate) would pile
+ * callsites into a few slots and overflow the probe window, and an uncached
+ * callsite is decided again on every request. */
 static inline size_t kms_route_slot_of(uintptr_t key)
 {
-    return (size_t)key & ((1u << KMS_ROUTE_CACHE_BITS) - 1);
+    return (size_t)(((uint32_t)key * 0x9E3779B1u) >> (32 - KMS_ROUTE_CACHE_BITS));
 }
 
 /* Whether sl->fast is the callsite, with acquire order for the slot's other
