@@ -43,10 +43,10 @@ struct tag {
 
 static inline uint32_t tag_check(const void *p, uint64_t size, uint32_t site_rt)
 {
-    uint64_t h = (uintptr_t)p ^ (size * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)site_rt << 29) ^
-                 0x6b6d656d73686d21ull;
-    h = (h ^ (h >> 31)) * 0xff51afd7ed558ccdull;
-    return (uint32_t)(h >> 32) | 1; /* 0 is a cleared tag */
+    /* Cheap on purpose (it runs twice per block); random bytes pass it with
+     * probability 2^-32, and the other fields must be in range too. */
+    uint64_t h = ((uintptr_t)p >> 3) ^ size ^ ((uint64_t)site_rt << 32) ^ 0x6b6d656d73686d21ull;
+    return (uint32_t)(h ^ (h >> 32)) | 1; /* 0 is a cleared tag */
 }
 
 /* Request size plus the tag, rounded to 16 so that blocks of 16 bytes or more
@@ -80,13 +80,12 @@ static inline void clear_tag(void *p, size_t usable)
 
 int kms_stats_bucket(uint64_t size)
 {
-    int b = 0;
-    uint64_t limit = 16;
-    while (b < KMS_STATS_HIST - 1 && size > limit) {
-        b++;
-        limit <<= 2;
-    }
-    return b;
+    if (size <= 16)
+        return 0;
+    /* Bits needed for size - 1, from 5 (17..32) up: two per bucket. */
+    int bits = 64 - __builtin_clzll(size - 1);
+    int b = (bits - 3) / 2;
+    return b < KMS_STATS_HIST - 1 ? b : KMS_STATS_HIST - 1;
 }
 
 uint64_t kms_stats_bucket_limit(int bucket)
@@ -144,13 +143,19 @@ struct local_site {
     int64_t count, bytes, live;
 };
 
+#define LOCAL_BYTES (LOCAL_SLOTS * (sizeof(struct local_site) + sizeof(uint16_t)))
+
 enum { TS_NONE = 0, TS_ACTIVE, TS_EXITED };
 struct tstate {
     int64_t count[KMS_TARGET_COUNT], bytes[KMS_TARGET_COUNT], live[KMS_TARGET_COUNT];
     uint64_t churn;
     uint32_t ops;
     int state;
+    uintptr_t last_caller; /* the last callsite and its id: loops skip the lookup */
+    uint32_t last_id;
+    uint32_t nused;
     struct local_site *sites; /* LOCAL_SLOTS, mmap-ed: never through malloc */
+    uint16_t *used;           /* slots in use, so a flush touches only those */
 };
 
 static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
@@ -192,6 +197,7 @@ static void flush_locked(struct tstate *s)
                 g->hist[b] += l->hist[b];
             memset(l, 0, sizeof(*l));
         }
+        s->nused = 0;
     }
     s->churn = 0;
     s->ops = 0;
@@ -217,13 +223,14 @@ static void thread_exit(void *arg)
 static bool activate(struct tstate *s)
 {
     if (s->state == TS_EXITED) return false;
-    void *m = mmap(NULL, LOCAL_SLOTS * sizeof(struct local_site), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, LOCAL_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         s->state = TS_EXITED; /* counts go straight to the totals */
         return false;
     }
     s->sites = m;
+    s->used = (uint16_t *)(s->sites + LOCAL_SLOTS);
+    s->nused = 0;
     s->state = TS_ACTIVE;
     /* glibc allocates the destructor's record: that request must not come back here. */
     kms_self.bypass++;
@@ -240,6 +247,7 @@ static inline struct local_site *local_find(struct tstate *s, uint32_t id)
         if (l->id == id) return l;
         if (l->id == 0) {
             l->id = id;
+            s->used[s->nused++] = (uint16_t)i;
             return l;
         }
     }
@@ -270,7 +278,9 @@ static __attribute__((noinline)) void account_direct(uint32_t id, int route, uin
     pthread_mutex_unlock(&lock);
 }
 
-static void account(uint32_t id, int route, uint64_t size, bool alloc)
+/* Inlined into each caller, so the alloc and free variants have no branch on alloc. */
+static inline __attribute__((always_inline)) void account(uint32_t id, int route, uint64_t size,
+                                                          bool alloc)
 {
     struct tstate *s = &ts;
     if (__builtin_expect(s->state != TS_ACTIVE, 0) && !activate(s)) {
@@ -308,7 +318,13 @@ static void account(uint32_t id, int route, uint64_t size, bool alloc)
 
 static void record(void *p, size_t size, int route, const void *caller)
 {
-    uint32_t id = site_id((uintptr_t)caller);
+    struct tstate *s = &ts;
+    uint32_t id = s->last_id;
+    if ((uintptr_t)caller != s->last_caller) {
+        id = site_id((uintptr_t)caller);
+        s->last_caller = (uintptr_t)caller;
+        s->last_id = id;
+    }
     struct tag t = {size, id << 3 | (uint32_t)route, 0};
     t.check = tag_check(p, size, t.site_rt);
     write_tag(p, mi_usable_size(p), &t);

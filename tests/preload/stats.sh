@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
 # usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
-# CASE: off | text | json | fork | profile | cxx | roundtrip | run | help
+# CASE: off | text | json | fork | threads | profile | cxx | roundtrip | run | help
 set -euo pipefail
 shim=$1 cli=$2 bin=$3 case=$4
 work=$(mktemp -d)
@@ -71,6 +71,31 @@ fork)
     grep -Eq '^dax_kmem +8 +8\.0 MiB +0 B +8\.0 MiB$' "$par" || fail "parent's dax_kmem: $(cat "$par")"
     pc=$(sed -n 's/^kmemshim stats: pid \([0-9]*\),.*/\1/p' "$child")
     [ "f.$pc.txt" = "$child" ] || fail "%p is not the child's pid"
+    ;;
+threads)
+    # Exact totals after cross-thread frees and thread exits: 8 x 200 blocks of
+    # 100000 bytes to dax_kmem, 8 x 2000 of 40 to dram, nothing live at exit.
+    KMEM_THRESHOLD=64K KMEM_STATS=$work/t.json KMEM_PROFILE=$work/t.prof LD_PRELOAD=$shim \
+        $bin/stats_threads >out
+    python3 - t.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+routes = {x["route"]: x for x in r["routes"]}
+k = routes["dax_kmem"]
+assert k["allocations"] == 1600 and k["bytes_requested"] == 1600 * 100000, k
+assert k["live_bytes"] == 0, k
+# Peaks are sampled at flushes; every block here is above 64K, so each
+# allocation flushes and the peak is exact: all 1600 blocks were live at once.
+assert k["peak_live_bytes"] == 1600 * 100000, k
+top = r["top_callsites"][0]
+assert top["symbol"].startswith("thread_alloc+"), top
+assert top["allocations"] == 17600, top
+print("threads ok")
+PY
+    line=$(grep -P '\tthread_alloc\+' t.prof) || fail "profile: no thread_alloc"
+    IFS=$'\t' read -r peak count bytes live routes site sym src sizes <<<"$line"
+    [ "$count $bytes $live $routes" = "17600 160640000 0 dram,dax_kmem" ] || fail "thread_alloc: $line"
+    [ "$sizes" = "64:16000,262144:1600" ] || fail "histogram $sizes"
     ;;
 profile)
     KMEM_PROFILE=$work/p.prof LD_PRELOAD=$shim $prog >out
