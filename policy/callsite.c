@@ -338,6 +338,26 @@ static void load_symbols(struct module *m)
     pthread_mutex_unlock(&lock);
 }
 
+/* A callsite located but not looked up in the symbols (kms_callsite_locate). */
+#define SYM_NOT_LOOKED_UP ((size_t)-1)
+
+int kms_callsite_locate(uintptr_t addr, struct kms_callsite *cs)
+{
+    memset(cs, 0, sizeof(*cs));
+    if (busy || addr == 0) return -1;
+    busy = 1;
+    struct module *m = module_of(addr);
+    busy = 0;
+    if (!m) return -1;
+    cs->module = m->name;
+    cs->module_alt = m->alt;
+    cs->base = m->base;
+    cs->offset = (uint64_t)(addr - m->base);
+    cs->mod_ = m;
+    cs->sym_ = SYM_NOT_LOOKED_UP;
+    return 0;
+}
+
 int kms_callsite_resolve(uintptr_t addr, struct kms_callsite *cs)
 {
     memset(cs, 0, sizeof(*cs));
@@ -378,7 +398,8 @@ int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs
     if (r->caller_kind == KMS_CALLER_OFFSET) return cs->offset == r->offset;
     if (strcmp(r->func_glob, "*") == 0) return 1;
     const struct module *m = cs->mod_;
-    if (!m || !m->nsyms) return 0;
+    /* Located only: no function name to match (the caller resolves first). */
+    if (!m || cs->sym_ == SYM_NOT_LOOKED_UP || !m->nsyms) return 0;
     uint64_t key = cs->offset ? cs->offset - 1 : 0;
     /* Any alias counts (glibc's malloc is also __libc_malloc). */
     return each_covering(m, cs->sym_, key, glob_cb, r->func_glob);

@@ -31,6 +31,11 @@ struct kms_callsite {
  * kms_callsite_reset(). */
 int kms_callsite_resolve(uintptr_t addr, struct kms_callsite *cs);
 
+/* The same without the symbol lookup (func NULL; the module's symbol tables
+ * are not read): enough for rules on a module's offsets or on any of its
+ * functions (`lib*.so:*`), and for kms_callsite_matches of those. */
+int kms_callsite_locate(uintptr_t addr, struct kms_callsite *cs);
+
 /* Whether rule r's caller pattern matches a resolved callsite; 1 when the
  * rule has no caller condition. Lock-free: resolve once, test every rule. */
 int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs);
