@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The sanitizer builds (tests/sanitize/CMakeLists.txt), each in its own build directory:
+#   build-asan   ASan + UBSan: the unit tests and engine_driver (the engine linked directly,
+#                live and on the 4-node topology), labels unit and sanitize
+#   build-tsan   TSan: engine_driver, label sanitize (tests/sanitize/tsan.supp: mimalloc only)
+#   build-ubsan  UBSan in everything, libkmemshim.so included: the preload tests preload it,
+#                and the stress test runs 10 s under it; labels preload and stress
+# Fails if a test fails or if any sanitizer report appears in a test's output.
+# usage: scripts/sanitize.sh [asan] [tsan] [ubsan]     (default: all three)
+# KMS_SANITIZE_DIR: where the build directories go (default: the source tree, like build/).
+# KMS_SANITIZE_SECONDS: how long each engine_driver run and the stress run last (default 10).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=${KMS_SANITIZE_DIR:-$src}
+secs=${KMS_SANITIZE_SECONDS:-10}
+jobs=$(nproc)
+builds=("$@")
+[ ${#builds[@]} -gt 0 ] || builds=(asan tsan ubsan)
+
+# -Werror stays in the regular build (test.sh): gcc's warnings under -fsanitize are known to
+# include false ones (format-truncation, maybe-uninitialized, stringop-overflow).
+configure() { # DIR SANITIZER
+    cmake -S "$src" -B "$1" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DKMEMSHIM_WERROR=OFF -DKMEMSHIM_SANITIZE="$2" -DKMS_SANITIZE_SECONDS="$secs" \
+        -DKMS_STRESS_SECONDS="$secs" >/dev/null
+}
+
+# The reports of ASan, LSan, UBSan and TSan, in the output of every test that ran.
+reports() { # DIR
+    grep -E -n 'runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|SUMMARY: [A-Za-z]+Sanitizer' \
+        "$1/Testing/Temporary/LastTest.log" || true
+}
+
+fail=0
+run() { # NAME DIR CTEST_LABEL_REGEX
+    local name=$1 dir=$2 labels=$3 t0=$SECONDS rc=0
+    echo "sanitize.sh: $name: testing ($labels)"
+    (cd "$dir" && ctest --output-on-failure -j"$jobs" -L "$labels") || rc=$?
+    local found
+    found=$(reports "$dir")
+    if [ -n "$found" ]; then
+        echo "sanitize.sh: $name: sanitizer reports:"
+        echo "$found" | head -40
+        rc=1
+    fi
+    echo "sanitize.sh: $name: tests $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
+    [ $rc = 0 ] || fail=1
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+for b in "${builds[@]}"; do
+    t0=$SECONDS
+    dir=$out/build-$b
+    case "$b" in
+    asan)
+        configure "$dir" address
+        make -C "$dir" -j"$jobs" --no-print-directory engine_driver kmemshim_cli >/dev/null
+        make -C "$dir/tests/unit" -j"$jobs" --no-print-directory all >/dev/null
+        echo "sanitize.sh: asan: built in $((SECONDS - t0)) s"
+        run asan "$dir" '^(unit|sanitize)$'
+        ;;
+    tsan)
+        configure "$dir" thread
+        make -C "$dir" -j"$jobs" --no-print-directory engine_driver >/dev/null
+        echo "sanitize.sh: tsan: built in $((SECONDS - t0)) s"
+        run tsan "$dir" '^sanitize$'
+        ;;
+    ubsan)
+        configure "$dir" undefined
+        make -C "$dir" -j"$jobs" --no-print-directory kmemshim kmemshim_cli >/dev/null
+        make -C "$dir/tests/preload" -j"$jobs" --no-print-directory all >/dev/null
+        make -C "$dir/tests/stress" -j"$jobs" --no-print-directory all >/dev/null
+        echo "sanitize.sh: ubsan: built in $((SECONDS - t0)) s"
+        run ubsan "$dir" '^(preload|stress)$'
+        ;;
+    *)
+        echo "sanitize.sh: unknown build '$b' (expected asan, tsan or ubsan)" >&2
+        exit 2
+        ;;
+    esac
+done
+[ $fail = 0 ] && echo "sanitize.sh: all passed" || echo "sanitize.sh: FAILED"
+exit $fail
