@@ -28,10 +28,14 @@
  * and RSS growth: after the warm-up (the first third of the run, at most 10 s)
  * RSS must stay below --rss-factor (default 2) times the largest RSS seen
  * during the warm-up, plus 64 MiB. The live data is bounded (at most
- * BIG_BUDGET bytes in blocks over 1 MiB, a fixed number of slots per thread),
+ * --budget bytes in blocks over 1 MiB, a fixed number of slots per thread),
  * so a steady allocator stays flat; a heap kept per exited thread, or freed
  * memory that is never reused, grows past it.
  *
+ * --budget MIB: bytes in big blocks alive at once (default 384); --churn N: short-lived
+ * threads alive at once (default 8); --allow-enomem 1: a NULL with ENOMEM is counted, not a
+ * failure (a bound KMEM route on a small node, e.g. the VM's 256 MiB ones, fills up: each
+ * thread takes whole 32 MiB mimalloc segments from it).
  * --min-lifetimes N: short-lived threads that must come and go; the run is extended (up to
  * 4 x --seconds) until they have, and fails if they have not.
  * --expect-policies N: at the end, the blocks still held must lie in mappings
@@ -71,11 +75,10 @@ enum {
     BIG_EVERY = 96, /* one operation in BIG_EVERY is on a big slot */
     MAILBOX = 512,  /* blocks waiting to be freed by a worker */
     MAX_THREADS = 64,
-    CHURN_CONCURRENT = 8,    /* short-lived threads alive at once */
+    MAX_CHURN = 16,          /* short-lived threads alive at once: --churn, default 8 */
     FORK_INTERVAL_MS = 1500, /* worker 0 forks this often */
 };
-#define BIG (1ull << 20)          /* blocks above this count against the budget */
-#define BIG_BUDGET (384ull << 20) /* bytes in big blocks alive at once */
+#define BIG (1ull << 20) /* blocks above this count against the budget */
 #define MAX_SIZE (64ull << 20)
 
 /* How a block was made, so it is freed the matching way. */
@@ -143,12 +146,15 @@ static struct {
     const char *dl_path;
     unsigned long min_lifetimes;
     int verbose;
-} opt = {8, 30, 2.0, 60, 0, NULL, 0, 0};
+    uint64_t budget; /* bytes in big blocks alive at once */
+    int churn;
+    int allow_enomem;
+} opt = {8, 30, 2.0, 60, 0, NULL, 0, 0, 384ull << 20, 8, 0};
 
 static struct worker workers[MAX_THREADS];
 static _Atomic int stop;
 static _Atomic uint64_t big_live;
-static _Atomic unsigned long churn_lifetimes, churn_ops, dl_cycles;
+static _Atomic unsigned long churn_lifetimes, churn_ops, dl_cycles, enomem;
 static _Atomic unsigned long spawner_beat, dl_beat;
 static long page_size;
 
@@ -278,7 +284,7 @@ static size_t budget_take(size_t size)
     if (size <= BIG) return size;
     uint64_t have = atomic_load_explicit(&big_live, memory_order_relaxed);
     do {
-        if (have + size > BIG_BUDGET) return size % 4096;
+        if (have + size > opt.budget) return size % 4096;
     } while (!atomic_compare_exchange_weak(&big_live, &have, have + size));
     return size;
 }
@@ -372,6 +378,11 @@ static int make_block(uint64_t *rng, struct blk *b, size_t size, int e, const ch
     if (!p) {
         if (size == 0 && (e == E_REALLOC_NULL || e == E_REALLOCARRAY_NULL || e == E_CALLOC))
             return -1; /* allowed */
+        if (opt.allow_enomem && errno == ENOMEM) {
+            atomic_fetch_add_explicit(&enomem, 1, memory_order_relaxed);
+            budget_give(size);
+            return -1;
+        }
         fail("%s: %s(%zu, align %zu) returned NULL (errno %d)", who, entry_name[e], size, align,
              errno);
     }
@@ -438,6 +449,12 @@ static void realloc_chain(struct blk *b, size_t max, uint64_t *rng, const char *
         }
         uintptr_t was = (uintptr_t)b->p;
         unsigned char *q = (r & 2) ? realloc(b->p, size) : reallocarray(b->p, 1, size);
+        if (!q && opt.allow_enomem && errno == ENOMEM) {
+            atomic_fetch_add_explicit(&enomem, 1, memory_order_relaxed);
+            budget_give(size);
+            (void)budget_take(old); /* the block keeps its old size */
+            return;
+        }
         if (!q)
             fail("%s: realloc(%p, %zu) returned NULL (errno %d)", who, (void *)was, size, errno);
         size_t keep = old < size ? old : size;
@@ -647,14 +664,14 @@ static void *churn_thread(void *arg)
 static void *spawner_main(void *arg)
 {
     (void)arg;
-    pthread_t t[CHURN_CONCURRENT];
+    pthread_t t[MAX_CHURN];
     uint64_t seq = 1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 << 10);
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         int started = 0;
-        for (int i = 0; i < CHURN_CONCURRENT; i++, started++)
+        for (int i = 0; i < opt.churn; i++, started++)
             if (pthread_create(&t[i], &attr, churn_thread, (void *)(uintptr_t)seq++) != 0) break;
         for (int i = 0; i < started; i++)
             pthread_join(t[i], NULL);
@@ -818,7 +835,8 @@ static void usage(void)
     fprintf(
         stderr,
         "usage: kms_stress [--seconds N] [--threads N] [--rss-factor F] [--watchdog S]\n"
-        "                  [--expect-policies N] [--min-lifetimes N] [--dl PATH] [--verbose]\n");
+        "                  [--expect-policies N] [--min-lifetimes N] [--budget MIB] [--churn N]\n"
+        "                  [--allow-enomem 1] [--dl PATH] [--verbose]\n");
     exit(2);
 }
 
@@ -861,6 +879,12 @@ int main(int argc, char **argv)
             opt.expect_policies = atoi(v);
         else if (!strcmp(a, "--min-lifetimes"))
             opt.min_lifetimes = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--budget"))
+            opt.budget = strtoull(v, NULL, 10) << 20;
+        else if (!strcmp(a, "--churn"))
+            opt.churn = atoi(v);
+        else if (!strcmp(a, "--allow-enomem"))
+            opt.allow_enomem = atoi(v);
         else if (!strcmp(a, "--dl"))
             opt.dl_path = v;
         else
@@ -868,7 +892,7 @@ int main(int argc, char **argv)
         i++;
     }
     if (opt.threads < 1 || opt.threads > MAX_THREADS || opt.seconds <= 0 || opt.watchdog < 1 ||
-        opt.rss_factor < 1)
+        opt.rss_factor < 1 || opt.churn < 1 || opt.churn > MAX_CHURN)
         usage();
     if (!opt.dl_path) opt.dl_path = default_dl_path();
     page_size = sysconf(_SC_PAGESIZE);
@@ -975,6 +999,9 @@ int main(int argc, char **argv)
            "forks, %lu dlopen/dlclose cycles\n",
            elapsed, opt.threads, ops + reallocs + atomic_load(&churn_ops), ops, reallocs, handoffs,
            frees, lifetimes, atomic_load(&churn_ops), forks, atomic_load(&dl_cycles));
+    if (opt.allow_enomem)
+        printf("kms_stress: %lu requests failed with ENOMEM (allowed by --allow-enomem)\n",
+               atomic_load(&enomem));
     printf("kms_stress: RSS start %.1f MiB, warm-up peak %.1f MiB (first %.0f s), peak after %.1f "
            "MiB (limit %.1f MiB), end %.1f MiB, after freeing everything %.1f MiB\n",
            MIB(rss_start), MIB(warm_peak), warm, MIB(after_peak), MIB(limit), MIB(rss_end),
