@@ -322,7 +322,10 @@ void kms_decision_free(struct kms_decision *d)
  * others point to their compiled decision. The layout is in route.h: the
  * allocator's inline path reads a callsite's home slot. */
 #define CACHE_SLOTS (1u << KMS_ROUTE_CACHE_BITS)
-#define CACHE_PROBES 16
+/* A callsite that finds no free slot in its window is decided again on every
+ * request. Simulated, random callsites past a 16-slot window: 16 of 18,000,
+ * 344 of 25,000; with 64: none, 11. Lookups stop at the first empty slot. */
+#define CACHE_PROBES 64
 enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
 struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64)));
 
