@@ -29,7 +29,10 @@ void *kms_plain_alloc(size_t size, size_t align, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = align ? mi_malloc_aligned(size, align) : zero ? mi_zalloc(size) : mi_malloc(size);
+    /* _at(..., 0): mimalloc 2.0.9's mi_malloc_aligned misaligns sizes 256..1024 (see engine.h). */
+    void *p = align  ? mi_malloc_aligned_at(size, align, 0)
+              : zero ? mi_zalloc(size)
+                     : mi_malloc(size);
     if (!p)
         errno = ENOMEM;
     return p;
@@ -118,7 +121,7 @@ static mi_heap_t *heap_for_arena(int a)
 
 static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
 {
-    return align ? mi_heap_malloc_aligned(h, size, align)
+    return align ? mi_heap_malloc_aligned_at(h, size, align, 0)
            : zero ? mi_heap_zalloc(h, size)
                   : mi_heap_malloc(h, size);
 }
