@@ -80,8 +80,7 @@ static inline void clear_tag(void *p, size_t usable)
 
 int kms_stats_bucket(uint64_t size)
 {
-    if (size <= 16)
-        return 0;
+    if (size <= 16) return 0;
     /* Bits needed for size - 1, from 5 (17..32) up: two per bucket. */
     int bits = 64 - __builtin_clzll(size - 1);
     int b = (bits - 3) / 2;
@@ -782,10 +781,13 @@ static void write_stats(FILE *f, bool json)
                 human(pos(total_peak), h2, 32));
         fprintf(f, "resident bytes measured with %s\n", res.method);
         fprintf(f, "top %zu callsites by bytes requested:\n", ntop);
-        fprintf(f, "  %14s %10s %14s  %-10s %s\n", "requested", "count", "peak live", "route",
+        fprintf(f, "  %14s %10s %14s  %-13s %s\n", "requested", "count", "peak live", "route",
                 "callsite");
     }
-    Dwfl *dwfl = dwfl_open();
+    /* No source lines here: reading debug information costs a tenth of a
+     * second or more at every exit (and every exec-ed child reports); the
+     * profile has them. */
+    Dwfl *dwfl = NULL;
     for (size_t i = 0; i < ntop; i++) {
         const struct site *s = &sites[ids[i]];
         struct site_name nm;
@@ -796,14 +798,12 @@ static void write_stats(FILE *f, bool json)
             json_str(f, nm.where);
             fprintf(f, ", \"symbol\": ");
             json_str(f, nm.symbol);
-            fprintf(f, ", \"source\": ");
-            json_str(f, nm.source);
             fprintf(f,
                     ", \"routes\": \"%s\", \"allocations\": %" PRIu64
                     ", \"bytes_requested\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64 "}",
                     buf, s->count, s->bytes, pos(s->peak));
         } else {
-            fprintf(f, "  %14s %10" PRIu64 " %14s  %-10s %s%s%s%s%s\n", human(s->bytes, h1, 32),
+            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n", human(s->bytes, h1, 32),
                     s->count, human(pos(s->peak), h2, 32), buf, nm.where, nm.symbol[0] ? " " : "",
                     nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
