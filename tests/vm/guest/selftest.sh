@@ -20,11 +20,11 @@ check "sqlite3 runs" sqlite3 --version
 check "kmemshim runs" "$KMS_CLI" nodes
 check "the shim library is there" test -f "$KMS_SHIM"
 expect_status 1 "kms_probe fails when pages are not on the expected set" \
-    env KMEM_NODES=2 KMEM_POLICY=dax_kmem LD_PRELOAD="$KMS_SHIM" "$KMS_PROBE" cpu=0 alloc=1Mx4 expect=0
+    env KMEM_NODES=2 KMEM_POLICY=dax_kmem LD_PRELOAD="$KMS_SHIM" "$KMS_PROBE" label=deliberately-wrong cpu=0 alloc=1Mx4 expect=0
 expect_status 2 "kms_probe refuses to run when LD_PRELOAD did not load" \
     env LD_PRELOAD=/nonexistent/libkmemshim.so "$KMS_PROBE" alloc=4K
 expect_status 1 "kms_probe fails when a required node holds nothing" \
-    "$KMS_PROBE" cpu=0 alloc=1Mx4 require=1
+    "$KMS_PROBE" label=deliberately-wrong cpu=0 alloc=1Mx4 require=1
 
 if finish; then
     exit 200
