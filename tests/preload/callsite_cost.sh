@@ -39,6 +39,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+minimum() { sort -n | head -1; }
 col() { awk -v c=$1 -v f=$2 '$1 == c { print $f }' "$work/times"; }
 ms() { echo "scale=1; $1 / 1000000" | bc; }
 pct() { printf '%+.2f%%' "$(echo "($1 / $2 - 1) * 100" | bc -l)"; }
@@ -53,6 +54,12 @@ for c in "${configs[@]}"; do
 done
 echo "rules vs none: loop wall $(pct $w_rules $w_none), loop cpu $(pct $u_rules $u_none)," \
     "process wall $(pct $p_rules $p_none), process cpu $(pct $q_rules $q_none)"
+# The fastest round of each: the one least disturbed by other load (a busy
+# sibling hyper-thread halves a thread's speed, CPU time included).
+mw_none=$(col none 3 | minimum) mw_rules=$(col rules 3 | minimum)
+mu_none=$(col none 4 | minimum) mu_rules=$(col rules 4 | minimum)
+echo "fastest rounds: loop wall $(ms $mw_none) vs $(ms $mw_rules) ms ($(pct $mw_rules $mw_none))," \
+    "loop cpu $(ms $mu_none) vs $(ms $mu_rules) ms ($(pct $mu_rules $mu_none))"
 echo "(cpu = the thread's CPU time: less disturbed than wall time on a loaded machine)"
 
 # Instructions: deterministic, so one run each (fewer iterations).
