@@ -600,6 +600,9 @@ static void *worker_main(void *arg)
     char who[32];
     snprintf(who, sizeof(who), "worker %d", w->id);
     double next_fork = now() + FORK_INTERVAL_MS / 1000.0;
+    /* The big slots are filled first, so the warm-up already holds a full budget. */
+    for (int i = 0; i < BIG_SLOTS; i++)
+        make_block(&w->rng, &w->slot[i], budget_take(pick_big_size(&w->rng)), -1, who);
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         uint64_t r = rnd(&w->rng);
         bool big = r % BIG_EVERY == 0;
