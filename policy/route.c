@@ -85,11 +85,14 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
                                               : KMS_TARGET_DRAM;
     r->above = resolve(c, KMS_TARGET_KMEM);
     r->below = deflt;
-    r->has_rules = r->rules.count > 0;
+    /* has_rules goes live last: compiling allocates, and a nested request
+     * must not read a decision that is half built. */
+    bool has_rules = r->rules.count > 0;
+    r->has_rules = false;
     /* With no threshold and no rule, the whole heap goes to kmem. */
     if (c->threshold_set)
         r->threshold = c->threshold;
-    else if (r->has_rules)
+    else if (has_rules)
         r->threshold = UINT64_MAX; /* no threshold step: unmatched requests take the default */
     else
         r->threshold = 0;
@@ -116,11 +119,11 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
                 r->depth_hi = rule->size_hi;
         }
     }
-    if (r->has_rules && !r->by_caller &&
-        kms_decision_compile(r, NULL, 0, true, &r->global) < 0) {
+    if (has_rules && !r->by_caller && kms_decision_compile(r, NULL, 0, true, &r->global) < 0) {
         snprintf(err, errlen, "out of memory compiling the rules");
         return -1;
     }
+    __atomic_store_n(&r->has_rules, has_rules, __ATOMIC_RELEASE);
     return 0;
 }
 
