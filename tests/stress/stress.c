@@ -15,7 +15,7 @@
  *   allocates through every entry point, starts a thread, and exits;
  * - a thread dlopen-s and dlclose-s a library that allocates (constructor,
  *   dynamic TLS, blocks freed by the program after dlclose);
- * - a spawner keeps short-lived threads coming and going (each allocates,
+ * - two spawners keep short-lived threads coming and going (each allocates,
  *   hands some blocks to the workers and exits), 10,000+ per 30 s run, so
  *   per-thread heaps are created and reclaimed all the time;
  * - the main thread samples RSS (/proc/self/statm) and watches every
@@ -33,9 +33,9 @@
  * memory that is never reused, grows past it.
  *
  * --budget MIB: bytes in big blocks alive at once (default 384); --churn N: short-lived
- * threads alive at once (default 8); --allow-enomem 1: a NULL with ENOMEM is counted, not a
- * failure (a bound KMEM route on a small node, e.g. the VM's 256 MiB ones, fills up: each
- * thread takes whole 32 MiB mimalloc segments from it).
+ * threads each of the two spawners keeps alive (default 4); --allow-enomem 1: a NULL with ENOMEM is
+ * counted, not a failure (a bound KMEM route on a small node, e.g. the VM's 256 MiB ones, fills up:
+ * each thread takes whole 32 MiB mimalloc segments from it).
  * --min-lifetimes N: short-lived threads that must come and go; the run is extended (up to
  * 4 x --seconds) until they have, and fails if they have not.
  * --expect-policies N: at the end, the blocks still held must lie in mappings
@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,7 +76,7 @@ enum {
     BIG_EVERY = 96, /* one operation in BIG_EVERY is on a big slot */
     MAILBOX = 512,  /* blocks waiting to be freed by a worker */
     MAX_THREADS = 64,
-    MAX_CHURN = 16,          /* short-lived threads alive at once: --churn, default 8 */
+    MAX_CHURN = 16,          /* short-lived threads per spawner alive at once: --churn, default 4 */
     FORK_INTERVAL_MS = 1500, /* worker 0 forks this often */
 };
 #define BIG (1ull << 20) /* blocks above this count against the budget */
@@ -149,13 +150,13 @@ static struct {
     uint64_t budget; /* bytes in big blocks alive at once */
     int churn;
     int allow_enomem;
-} opt = {8, 30, 2.0, 60, 0, NULL, 0, 0, 384ull << 20, 8, 0};
+} opt = {8, 30, 2.0, 60, 0, NULL, 0, 0, 384ull << 20, 4, 0};
 
 static struct worker workers[MAX_THREADS];
 static _Atomic int stop;
 static _Atomic uint64_t big_live;
 static _Atomic unsigned long churn_lifetimes, churn_ops, dl_cycles, enomem;
-static _Atomic unsigned long spawner_beat, dl_beat;
+static _Atomic unsigned long spawner_beat[2], dl_beat; /* two spawners */
 static long page_size;
 
 /* ---- failing --------------------------------------------------------------- */
@@ -525,10 +526,19 @@ static void hand_off(struct blk *b, uint64_t *rng, int not_to, const char *who)
 
 /* ---- fork ------------------------------------------------------------------------- */
 
+/* The forked child's progress, in memory shared with the parent: a child that stops moving
+ * is a deadlock, one that moves slowly (a loaded machine) is not. */
+static struct child_progress {
+    _Atomic unsigned long ops;
+    _Atomic int stage;
+} * child_progress;
+
 static void *child_thread(void *arg)
 {
     uint64_t rng = (uintptr_t)arg | 1;
+    child_progress->stage = 5;
     for (int i = 0; i < 200; i++) {
+        child_progress->ops++;
         struct blk b;
         if (make_block(&rng, &b, pick_size(&rng) % (1 << 20), -1, "child thread") == 0)
             free_block(&b, &rng, "child thread");
@@ -539,25 +549,34 @@ static void *child_thread(void *arg)
 /* In the child: worker 0's blocks are intact, every entry point works, threads start. */
 static __attribute__((noreturn)) void child_main(struct worker *w)
 {
-    alarm(30);
-    for (int i = 0; i < SLOTS; i++)
+    alarm(10u * (unsigned)opt.watchdog); /* behind the parent's watch */
+    child_progress->stage = 1;
+    for (int i = 0; i < SLOTS; i++) {
+        child_progress->ops++;
         if (w->slot[i].used) check_block(&w->slot[i], "forked child");
+    }
     uint64_t rng = w->rng ^ 0xabcdef;
+    child_progress->stage = 2;
     for (int e = 0; e < E_COUNT; e++)
-        for (int k = 0; k < 12; k++) {
+        for (int k = 0; k < 10; k++) {
+            child_progress->ops++;
             struct blk b;
             if (make_block(&rng, &b, ((size_t)1 << (2 * k)) - (size_t)k, e, "forked child") == 0)
                 free_block(&b, &rng, "forked child");
         }
     /* free some of the parent's blocks in the child, realloc others */
     unsigned long steps = 0;
-    for (int i = 0; i < SLOTS; i++)
+    child_progress->stage = 3;
+    for (int i = 0; i < SLOTS; i++) {
+        child_progress->ops++;
         if (w->slot[i].used) {
             if (i % 3 == 0)
                 free_block(&w->slot[i], &rng, "forked child");
             else if (i % 3 == 1)
-                realloc_chain(&w->slot[i], MAX_SIZE, &rng, "forked child", &steps);
+                realloc_chain(&w->slot[i], BIG, &rng, "forked child", &steps);
         }
+    }
+    child_progress->stage = 4;
     pthread_t t;
     void *ret = NULL;
     if (pthread_create(&t, NULL, child_thread, (void *)(uintptr_t)rng) != 0)
@@ -566,21 +585,58 @@ static __attribute__((noreturn)) void child_main(struct worker *w)
     _exit(ret == (void *)1 ? 0 : 3);
 }
 
+/* What the kernel says a stuck child is doing: state, wait channel and system call of each
+ * of its threads ("S futex_wait_queue 202 ..." is a lock never released). */
+static void describe_child(pid_t pid, char *out, size_t len)
+{
+    static const char *const files[] = {"stat", "wchan", "syscall"};
+    size_t used = 0;
+    out[0] = '\0';
+    for (int f = 0; f < 3 && used + 1 < len; f++) {
+        char path[64], buf[256];
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[f]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+        if (fd >= 0) close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        const char *v = buf;
+        if (f == 0) { /* "pid (comm) S ...": the state letter */
+            const char *rp = strrchr(buf, ')');
+            v = rp && rp[1] ? rp + 2 : buf;
+            buf[sizeof(buf) - 1] = '\0';
+            if (v != buf && strlen(v) > 1) ((char *)v)[1] = '\0';
+        }
+        int w = snprintf(out + used, len - used, "%s%s=%s", f ? ", " : "", files[f], v);
+        if (w > 0) used += (size_t)w < len - used ? (size_t)w : len - used - 1;
+    }
+}
+
 static void do_fork(struct worker *w)
 {
+    child_progress->ops = 0;
+    child_progress->stage = 0;
     pid_t pid = fork();
     if (pid < 0) return; /* out of processes: not the shim's fault */
     if (pid == 0) child_main(w);
     double t0 = now();
+    unsigned long seen = 0;
     int status;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) break;
         if (r < 0 && errno != EINTR) fail("waitpid: %s", strerror(errno));
-        if (now() - t0 > opt.watchdog) {
+        unsigned long ops = child_progress->ops;
+        if (ops != seen) {
+            seen = ops;
+            t0 = now();
+        } else if (now() - t0 > opt.watchdog) {
+            char what[512];
+            describe_child(pid, what, sizeof(what));
             kill(pid, SIGKILL);
-            fail("forked child %d made no progress for %d s (deadlock after fork?)", (int)pid,
-                 opt.watchdog);
+            fail("forked child %d made no progress for %d s in stage %d after %lu steps "
+                 "(deadlock after fork?): %s",
+                 (int)pid, opt.watchdog, child_progress->stage, ops, what);
         }
         atomic_fetch_add_explicit(&w->beat, 1, memory_order_relaxed);
         usleep(2000);
@@ -666,7 +722,7 @@ static void *churn_thread(void *arg)
 
 static void *spawner_main(void *arg)
 {
-    (void)arg;
+    int me = (int)(intptr_t)arg;
     pthread_t t[MAX_CHURN];
     uint64_t seq = 1;
     pthread_attr_t attr;
@@ -678,7 +734,7 @@ static void *spawner_main(void *arg)
             if (pthread_create(&t[i], &attr, churn_thread, (void *)(uintptr_t)seq++) != 0) break;
         for (int i = 0; i < started; i++)
             pthread_join(t[i], NULL);
-        atomic_fetch_add_explicit(&spawner_beat, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&spawner_beat[me], 1, memory_order_relaxed);
         if (!started) usleep(1000);
     }
     pthread_attr_destroy(&attr);
@@ -899,6 +955,9 @@ int main(int argc, char **argv)
         usage();
     if (!opt.dl_path) opt.dl_path = default_dl_path();
     page_size = sysconf(_SC_PAGESIZE);
+    child_progress = mmap(NULL, sizeof(*child_progress), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (child_progress == MAP_FAILED) fail("mmap: %s", strerror(errno));
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* A hard limit behind the watchdog: SIGALRM's default action ends the process. */
     alarm((unsigned)opt.seconds + 10u * (unsigned)opt.watchdog);
@@ -914,16 +973,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < opt.threads; i++)
         if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0)
             fail("pthread_create: %s", strerror(errno));
-    pthread_t spawner, dl;
-    if (pthread_create(&spawner, NULL, spawner_main, NULL) != 0 ||
+    pthread_t spawner[2], dl;
+    if (pthread_create(&spawner[0], NULL, spawner_main, (void *)0) != 0 ||
+        pthread_create(&spawner[1], NULL, spawner_main, (void *)1) != 0 ||
         pthread_create(&dl, NULL, dl_main, NULL) != 0)
         fail("pthread_create failed");
 
     double warm = opt.seconds / 3 < 10 ? opt.seconds / 3 : 10;
     uint64_t warm_peak = 0, after_peak = 0, rss = 0, limit = 0;
-    unsigned long last_beat[MAX_THREADS + 2] = {0};
-    double last_change[MAX_THREADS + 2];
-    for (int i = 0; i < MAX_THREADS + 2; i++)
+    unsigned long last_beat[MAX_THREADS + 3] = {0};
+    double last_change[MAX_THREADS + 3];
+    for (int i = 0; i < MAX_THREADS + 3; i++)
         last_change[i] = t0;
     double next_report = t0 + 60;
     for (;;) {
@@ -941,11 +1001,11 @@ int main(int argc, char **argv)
                      MIB(rss), opt.rss_factor, MIB(warm_peak));
         }
         /* watchdog: every long-lived thread must make progress */
-        for (int i = 0; i < opt.threads + 2; i++) {
+        for (int i = 0; i < opt.threads + 3; i++) {
             unsigned long b = i < opt.threads
                                   ? atomic_load_explicit(&workers[i].beat, memory_order_relaxed)
-                              : i == opt.threads ? atomic_load(&spawner_beat)
-                                                 : atomic_load(&dl_beat);
+                              : i < opt.threads + 2 ? atomic_load(&spawner_beat[i - opt.threads])
+                                                    : atomic_load(&dl_beat);
             if (b != last_beat[i]) {
                 last_beat[i] = b;
                 last_change[i] = t;
@@ -955,7 +1015,7 @@ int main(int argc, char **argv)
                     snprintf(name, sizeof(name), "worker %d", i);
                 else
                     snprintf(name, sizeof(name), "%s",
-                             i == opt.threads ? "the thread spawner" : "the dlopen thread");
+                             i < opt.threads + 2 ? "a thread spawner" : "the dlopen thread");
                 fail("%s made no progress for %d s (deadlock?)", name, opt.watchdog);
             }
         }
@@ -977,7 +1037,8 @@ int main(int argc, char **argv)
     atomic_store(&stop, 1);
     for (int i = 0; i < opt.threads; i++)
         pthread_join(workers[i].tid, NULL);
-    pthread_join(spawner, NULL);
+    pthread_join(spawner[0], NULL);
+    pthread_join(spawner[1], NULL);
     pthread_join(dl, NULL);
     double elapsed = now() - t0;
     uint64_t rss_end = rss_now();
