@@ -1,5 +1,7 @@
 /* POSIX and glibc semantics of every entry point, run under the shim: edge
  * sizes, overflow, alignment errors, NULL, and data kept by realloc. */
+#include "vma_policy.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -145,9 +147,11 @@ static void alignment(void)
     }
     /* Past 16 MiB, mimalloc cannot align inside a routed arena: bound routes
      * say ENOMEM (never a misaligned block), DRAM and preferred still work. */
-    const char *pol = getenv("KMEM_POLICY");
-    int routed_bound = getenv("KMEM_NODES") && !(pol && strcmp(pol, "preferred") == 0) &&
-                       !getenv("KMEM_THRESHOLD");
+    char where[256] = "";
+    void *probe = malloc(32);
+    int routed_bound = vma_policy(probe, where, sizeof(where)) == 0 &&
+                       strncmp(where, "bind:", 5) == 0;
+    free(probe);
     for (size_t a = 32u << 20; a <= (1u << 30); a <<= 2) {
         p = NULL;
         rc = posix_memalign(&p, a, 100);
