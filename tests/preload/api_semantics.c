@@ -1,8 +1,7 @@
 /* POSIX and glibc semantics of every entry point, run under the shim: edge
  * sizes, overflow, alignment errors, NULL, and data kept by realloc. */
-#include "vma_policy.h"
-
 #include <errno.h>
+#include <sys/syscall.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,10 +146,12 @@ static void alignment(void)
     }
     /* Past 16 MiB, mimalloc cannot align inside a routed arena: bound routes
      * say ENOMEM (never a misaligned block), DRAM and preferred still work. */
-    char where[256] = "";
+    /* Asked of the kernel directly: this also runs without /proc. */
+    int mode = -1;
     void *probe = malloc(32);
-    int routed_bound = vma_policy(probe, where, sizeof(where)) == 0 &&
-                       strncmp(where, "bind:", 5) == 0;
+    int routed_bound = syscall(SYS_get_mempolicy, &mode, NULL, 0UL, probe, 2UL /* MPOL_F_ADDR */) ==
+                           0 &&
+                       mode == 2 /* MPOL_BIND */;
     free(probe);
     for (size_t a = 32u << 20; a <= (1u << 30); a <<= 2) {
         p = NULL;
