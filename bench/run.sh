@@ -105,6 +105,8 @@ if cmake -S "$top" -B "$build" >"$work/shim.log" 2>&1 &&
 else
     shim_note="build failed: $(grep -m1 -iE 'error' "$work/shim.log" | head -c 300)"
 fi
+# the source the shim was built from (the tree may move on while the rounds run)
+shim_src="$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$top" diff --quiet HEAD -- core preload policy CMakeLists.txt 2>/dev/null || echo ' with uncommitted changes in core/, preload/ or policy/'), built $(date -u '+%Y-%m-%d %H:%M UTC')"
 [ "$shim_ok" = 1 ] || log "kmemshim unavailable ($shim_note); its configurations are recorded as such"
 
 lib_path() { # SONAME -> absolute path from the linker cache
@@ -291,7 +293,7 @@ done
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "kernel: $(uname -srvm)"
     echo "os: $(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)"
-    echo "kmemshim: $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$top" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "kmemshim: $shim_src"
     echo "shim: $([ "$shim_ok" = 1 ] && echo "$shim" || echo "unavailable: $shim_note")"
     echo "mode: $([ "$quick" = 1 ] && echo quick || echo full), $rounds rounds, workload scale $scale, sqlite rows $sqlrows, redis -n $redis_n"
     echo "transparent hugepages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)"
