@@ -6,8 +6,9 @@
 #                [--configs a,b,...] [--workloads a,b,...] [--timeout S]
 #                [--no-deps] [--no-callgrind]
 #
-# --quick is a smoke run (about two minutes): a tenth of the work, 2 rounds.
-# The default (5 rounds) takes about 20 minutes on a 2-core machine.
+# --quick is a smoke run (about two minutes when idle): a tenth of the work, 2 rounds.
+# The default (5 rounds) takes about 15 minutes on an idle 2-core machine
+# (30 with a load average of 10-30 from other work).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
