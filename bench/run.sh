@@ -26,7 +26,7 @@ configs=("${all_configs[@]}")
 workloads=("${all_workloads[@]}")
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 split_list() { # NAME LIST ALLOWED...: sets array NAME from comma-separated LIST
