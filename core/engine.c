@@ -102,12 +102,35 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
     }
 }
 
+uint64_t kms_fast_threshold = UINT64_MAX;
+bool kms_fast_ok;
+
+void kms_fast_enable(bool ok, uint64_t threshold)
+{
+    kms_fast_threshold = threshold;
+    kms_fast_ok = ok;
+}
+
+void kms_fast_learn(size_t size, int target)
+{
+    struct kms_thread *self = &kms_self;
+    if (!kms_fast_ok || self->bypass)
+        return;
+    int cls = kms_target_class[target];
+    if (cls == KMS_CLASS_BY_CPU)
+        return;
+    /* The plain heap is the thread's default one, known to be set up now
+     * that a request has been served. */
+    self->fast[size >= kms_fast_threshold] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
+}
+
 static void thread_exit(void *arg)
 {
     (void)arg;
     /* mimalloc deletes this thread's heaps in its own thread-exit hook, which
      * runs after this one: from here on the thread allocates from the plain heap. */
     kms_self.bypass = 1 << 20;
+    memset(kms_self.fast, 0, sizeof(kms_self.fast));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
     memset(kms_self.heap, 0, sizeof(kms_self.heap));
 }

@@ -19,6 +19,10 @@ enum kms_state {
 };
 
 struct kms_thread {
+    /* malloc's heap for requests below / at or above kms_fast_threshold, set
+     * after a first request when the route depends on the size alone; NULL:
+     * take the full path (rules, statistics, per-CPU routes, exhaustion). */
+    mi_heap_t *fast[2];
     mi_heap_t *cur[KMS_MAX_CLASSES];  /* heap the thread allocates from, per class */
     mi_heap_t *heap[KMS_MAX_ARENAS];  /* heap per arena, made on first use */
     int bypass;   /* > 0: inside the engine's own slow path, or the thread is exiting */
@@ -38,6 +42,21 @@ extern int16_t kms_cpu_node[KMS_MAX_CPUS];
 /* Sets up classes and the route tables from a plan; the tables go live last. */
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk);
+
+extern uint64_t kms_fast_threshold;
+extern bool kms_fast_ok;
+/* Whether the fast pointers may be used at all: no rules, no statistics, and
+ * both sides of the threshold routed the same from every CPU. */
+void kms_fast_enable(bool ok, uint64_t threshold);
+/* After a request of size took the full path to target: remember its heap. */
+void kms_fast_learn(size_t size, int target);
+
+/* The first try of malloc and operator new: a thread-local read, a compare. */
+static inline void *kms_fast_malloc(size_t size)
+{
+    mi_heap_t *h = kms_self.fast[size >= kms_fast_threshold];
+    return __builtin_expect(h != NULL, 1) ? mi_heap_malloc(h, size) : NULL;
+}
 
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero);
 void *kms_plain_alloc(size_t size, size_t align, bool zero);

@@ -39,14 +39,28 @@ static __attribute__((noinline)) void *new_failed(size_t size, size_t align, con
     }
 }
 
-static inline void *cxx_new(size_t size, size_t align, const void *caller, bool nothrow)
+static __attribute__((noinline)) void *cxx_new_full(size_t size, size_t align,
+                                                     const void *caller, bool nothrow)
 {
     void *p = __builtin_expect(kms_stats_on, 0) /* KMEM_STATS / KMEM_PROFILE */
                   ? kms_stats_alloc(size, align, false, caller)
                   : kms_alloc(kms_route_decide(size, caller), size, align, false);
-    if (__builtin_expect(p != NULL, 1))
+    if (__builtin_expect(p != NULL, 1)) {
+        if (!align && kms_fast_ok)
+            kms_fast_learn(size, kms_route_decide(size, caller));
         return p;
+    }
     return new_failed(size, align, caller, nothrow);
+}
+
+static inline void *cxx_new(size_t size, size_t align, const void *caller, bool nothrow)
+{
+    if (!align) {
+        void *p = kms_fast_malloc(size);
+        if (__builtin_expect(p != NULL, 1))
+            return p;
+    }
+    return cxx_new_full(size, align, caller, nothrow);
 }
 
 /* operator new(size_t) and friends */

@@ -21,7 +21,21 @@ static inline __attribute__((always_inline)) void *route_alloc(size_t size, size
     return kms_alloc(kms_route_decide(size, caller), size, align, zero);
 }
 
-EXPORT void *malloc(size_t size) { return route_alloc(size, 0, false, CALLER); }
+static __attribute__((noinline)) void *malloc_full(size_t size, const void *caller)
+{
+    void *p = route_alloc(size, 0, false, caller);
+    if (p && kms_fast_ok)
+        kms_fast_learn(size, kms_route_decide(size, caller));
+    return p;
+}
+
+EXPORT void *malloc(size_t size)
+{
+    void *p = kms_fast_malloc(size);
+    if (__builtin_expect(p != NULL, 1))
+        return p;
+    return malloc_full(size, CALLER);
+}
 
 EXPORT void free(void *p)
 {
