@@ -16,6 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#include <dlfcn.h> /* _dl_find_object */
+#define KMS_HAVE_DL_FIND_OBJECT 1
+#else
+#define KMS_HAVE_DL_FIND_OBJECT 0
+#endif
+
 struct sym {
     uint64_t value, size;
     uint32_t name; /* offset in the module's string pool */
@@ -51,6 +58,7 @@ struct find {
     int found;
 };
 
+#if !KMS_HAVE_DL_FIND_OBJECT
 static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct find *f = data;
@@ -68,6 +76,7 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
     }
     return 0;
 }
+#endif
 
 static const char *base_name(const char *path)
 {
@@ -317,13 +326,27 @@ static int glob_cb(const char *name, uint64_t value, void *arg)
 
 /* ---- public ----------------------------------------------------------- */
 
-/* The loader is asked without our lock: dl_iterate_phdr holds the loader's
- * lock during callbacks, and a callback that mallocs would otherwise wait for
- * us while we wait for it. */
+/* The loader is asked without our lock: dl_iterate_phdr (without
+ * _dl_find_object) holds the loader's lock during callbacks, and a callback
+ * that mallocs would otherwise wait for us while we wait for it. */
 static struct module *module_of(uintptr_t addr)
 {
     struct find f = {.addr = addr};
+#if KMS_HAVE_DL_FIND_OBJECT
+    /* glibc 2.35+: lock-free. dl_iterate_phdr takes the loader's dl_load_write_lock,
+     * which fork() does not reset in the child: a child forked while another thread
+     * was in dlopen, dlclose or dl_iterate_phdr waited forever on its first new
+     * callsite (found by the stress test). */
+    struct dl_find_object dlfo;
+    if (_dl_find_object((void *)addr, &dlfo) == 0 && dlfo.dlfo_link_map) {
+        f.base = dlfo.dlfo_link_map->l_addr;
+        snprintf(f.name, sizeof(f.name), "%s",
+                 dlfo.dlfo_link_map->l_name ? dlfo.dlfo_link_map->l_name : "");
+        f.found = 1;
+    }
+#else
     dl_iterate_phdr(find_cb, &f);
+#endif
     if (!f.found) return NULL;
     pthread_mutex_lock(&lock);
     struct module *m = module_get(&f);
