@@ -153,6 +153,7 @@ struct tstate {
     uintptr_t last_caller; /* the last callsite and its id: loops skip the lookup */
     uint32_t last_id;
     uint32_t nused;
+    bool in_flush;
     struct local_site *sites; /* LOCAL_SLOTS, mmap-ed: never through malloc */
     uint16_t *used;           /* slots in use, so a flush touches only those */
 };
@@ -204,9 +205,14 @@ static void flush_locked(struct tstate *s)
 
 static void flush(struct tstate *s)
 {
+    /* A signal handler that allocates while this thread flushes must not
+     * take the lock again: its counts wait for the next flush. */
+    if (s->in_flush) return;
+    s->in_flush = true;
     pthread_mutex_lock(&lock);
     flush_locked(s);
     pthread_mutex_unlock(&lock);
+    s->in_flush = false;
 }
 
 static void thread_exit(void *arg)
@@ -290,6 +296,17 @@ static inline __attribute__((always_inline)) void account(uint32_t id, int route
     if (__builtin_expect(!l, 0)) {
         flush(s);
         l = local_find(s, id);
+    }
+    if (__builtin_expect(!l, 0)) {
+        /* Only inside a nested flush (a signal handler): count the route alone. */
+        if (alloc) {
+            s->count[route]++;
+            s->bytes[route] += (int64_t)size;
+            s->live[route] += (int64_t)size;
+        } else {
+            s->live[route] -= (int64_t)size;
+        }
+        return;
     }
     if (alloc) {
         s->count[route]++;
@@ -422,6 +439,12 @@ static int resident_move_pages(struct resident *res)
             if (mincore((void *)c, np * (size_t)pagesz, vec) < 0) continue;
             size_t k = 0;
             for (size_t i = 0; i <= np && rc == 0; i++) {
+                /* Arenas are mostly untouched: skip 8 absent pages at a time. */
+                uint64_t word;
+                if (i % 8 == 0 && i + 8 <= np && (memcpy(&word, vec + i, 8), word == 0)) {
+                    i += 7;
+                    continue;
+                }
                 if (i < np && (vec[i] & 1)) pages[k++] = (void *)(c + i * (uintptr_t)pagesz);
                 if (k == batch || (i == np && k)) {
                     long r = syscall(SYS_move_pages, 0, (unsigned long)k, pages, NULL, status, 0);

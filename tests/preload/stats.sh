@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
 # usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
-# CASE: off | text | json | fork | threads | profile | cxx | roundtrip | run | help
+# CASE: off | text | json | fork | threads | signals | profile | cxx | roundtrip | run | help
 set -euo pipefail
 shim=$1 cli=$2 bin=$3 case=$4
 work=$(mktemp -d)
@@ -102,6 +102,23 @@ PY
     IFS=$'\t' read -r peak count bytes live routes site sym src sizes <<<"$line"
     [ "$count $bytes $live $routes" = "17600 160640000 0 dram,dax_kmem" ] || fail "thread_alloc: $line"
     [ "$sizes" = "64:16000,262144:1600" ] || fail "histogram $sizes"
+    ;;
+signals)
+    # timeout outside the preload: it would write its own report to the same path.
+    timeout 240 env KMEM_THRESHOLD=1K KMEM_STATS=$work/sig.json LD_PRELOAD=$shim $bin/stats_signals >out ||
+        fail "stats_signals: status $?"
+    grep -qx 'ok 1 signals' out || fail "no signal handled: $(cat out)"
+    python3 - sig.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in r["routes"]:
+    assert x["allocations"] > 0, x
+assert sum(x["allocations"] for x in r["routes"]) > 3000000, r["routes"]
+# Only stdout's buffer (4096 bytes) is still allocated at exit.
+assert sum(x["live_bytes"] for x in r["routes"]) <= 4096, r["routes"]
+assert any(t["symbol"].startswith("on_alarm+") for t in r["top_callsites"]), r["top_callsites"]
+print("signals ok", [(x["route"], x["live_bytes"]) for x in r["routes"]])
+PY
     ;;
 profile)
     KMEM_PROFILE=$work/p.prof LD_PRELOAD=$shim $prog >out
