@@ -33,7 +33,7 @@
  * memory that is never reused, grows past it.
  *
  * --budget MIB: bytes in big blocks alive at once (default 384); --churn N: short-lived
- * threads each of the two spawners keeps alive (default 4); --allow-enomem 1: a NULL with ENOMEM is
+ * threads each of the two spawners keeps alive (default 8); --allow-enomem 1: a NULL with ENOMEM is
  * counted, not a failure (a bound KMEM route on a small node, e.g. the VM's 256 MiB ones, fills up:
  * each thread takes whole 32 MiB mimalloc segments from it).
  * --min-lifetimes N: short-lived threads that must come and go; the run is extended (up to
@@ -76,7 +76,7 @@ enum {
     BIG_EVERY = 96, /* one operation in BIG_EVERY is on a big slot */
     MAILBOX = 512,  /* blocks waiting to be freed by a worker */
     MAX_THREADS = 64,
-    MAX_CHURN = 16,          /* short-lived threads per spawner alive at once: --churn, default 4 */
+    MAX_CHURN = 16,          /* short-lived threads per spawner alive at once: --churn, default 8 */
     FORK_INTERVAL_MS = 1500, /* worker 0 forks this often */
 };
 #define BIG (1ull << 20) /* blocks above this count against the budget */
@@ -150,7 +150,7 @@ static struct {
     uint64_t budget; /* bytes in big blocks alive at once */
     int churn;
     int allow_enomem;
-} opt = {8, 30, 2.0, 60, 0, NULL, 0, 0, 384ull << 20, 4, 0};
+} opt = {8, 30, 2.0, 60, 0, NULL, 0, 0, 384ull << 20, 8, 0};
 
 static struct worker workers[MAX_THREADS];
 static _Atomic int stop;
@@ -698,7 +698,7 @@ __attribute__((noinline)) static void churn_work(uint64_t seed)
     unsigned n = 4 + (unsigned)(rnd(&rng) % 9), done = 0;
     for (unsigned i = 0; i < n; i++) {
         size_t size = pick_size(&rng);
-        if (size > (256u << 10)) size %= 256u << 10; /* large ones come from the workers */
+        if (size > (64u << 10)) size %= 64u << 10; /* large ones come from the workers */
         keep[i].used = 0;
         if (make_block(&rng, &keep[i], size, -1, "short-lived thread") == 0) done++;
     }
