@@ -50,18 +50,6 @@ static int cmp_peak(const void *a, const void *b)
     return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
 
-static const char *human(uint64_t b, char *buf, size_t len)
-{
-    if (b >= (1ull << 30))
-        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
-    else if (b >= (10ull << 10))
-        snprintf(buf, len, "%.1f KiB", (double)b / (1 << 10));
-    else
-        snprintf(buf, len, "%" PRIu64 " B", b);
-    return buf;
-}
 
 /* Whether the rules parser takes `rule` (the suggestion must pass kmemshim check). */
 static int parses(const char *rule)
@@ -217,7 +205,7 @@ int kms_cmd_suggest(int argc, char **argv)
     fprintf(out, "# kmemshim rules suggested from %s%s%s%s\n", profile, header[0] ? " (" : "",
             header, header[0] ? ")" : "");
     fprintf(out, "# DRAM budget %s; the callsites' peaks add up to %s.\n",
-            human(budget, h1, sizeof(h1)), human(all, h2, sizeof(h2)));
+            kms_size_human(budget, h1, sizeof(h1)), kms_size_human(all, h2, sizeof(h2)));
     fprintf(out,
             "# Callsites go to %s, largest peak first, until the peaks of those left\n"
             "# in DRAM add up to at most the budget.\n",
@@ -230,7 +218,7 @@ int kms_cmd_suggest(int argc, char **argv)
         if (s->peak == 0) break;
         if (strcmp(s->callsite, "-") == 0 || make_rule(s, target, rule, sizeof(rule)) < 0) {
             fprintf(out, "\n# cannot route %s (%s at peak): %s\n", s->callsite,
-                    human(s->peak, h1, sizeof(h1)),
+                    kms_size_human(s->peak, h1, sizeof(h1)),
                     strcmp(s->callsite, "-") == 0
                         ? "callsites beyond the profile's table, counted together"
                         : "no caller pattern names it");
@@ -241,17 +229,17 @@ int kms_cmd_suggest(int argc, char **argv)
         fprintf(out,
                 "\n# %d: %s live at peak (%.1f%% of all peaks), %" PRIu64
                 " allocations, %s requested; routes seen: %s\n",
-                rules, human(s->peak, h1, sizeof(h1)),
+                rules, kms_size_human(s->peak, h1, sizeof(h1)),
                 all ? 100.0 * (double)s->peak / (double)all : 0.0, s->count,
-                human(s->bytes, h2, sizeof(h2)), s->routes);
+                kms_size_human(s->bytes, h2, sizeof(h2)), s->routes);
         fprintf(out, "#    %s%s%s; DRAM left at peak: %s\n",
                 strcmp(s->symbol, "-") ? s->symbol : s->callsite,
                 strcmp(s->source, "-") ? " at " : "", strcmp(s->source, "-") ? s->source : "",
-                human(left, h3, sizeof(h3)));
+                kms_size_human(left, h3, sizeof(h3)));
         fprintf(out, "%s\n", rule);
     }
     if (left > budget)
-        fprintf(out, "\n# the budget cannot be met: %s stays in DRAM\n", human(left, h1, 32));
+        fprintf(out, "\n# the budget cannot be met: %s stays in DRAM\n", kms_size_human(left, h1, 32));
     else if (rules == 0)
         fprintf(out, "\n# everything fits the budget: no rule needed\n");
     if (outpath && fclose(out) != 0) {

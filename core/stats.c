@@ -4,6 +4,7 @@
 #include "core/engine.h"
 #include "policy/callsite.h"
 #include "policy/route.h"
+#include "policy/size.h"
 #include "policy/target.h"
 
 #include <elfutils/libdwfl.h>
@@ -639,18 +640,6 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static const char *human(uint64_t b, char *buf, size_t len)
-{
-    if (b >= (1ull << 30))
-        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
-    else if (b >= (10ull << 10))
-        snprintf(buf, len, "%.1f KiB", (double)b / (1 << 10));
-    else
-        snprintf(buf, len, "%" PRIu64 " B", b);
-    return buf;
-}
 
 static uint64_t pos(int64_t v)
 {
@@ -749,8 +738,8 @@ static void write_stats(FILE *f, bool json)
                     pos(t->peak));
         } else {
             fprintf(f, "%-10s %12" PRIu64 " %14s %14s %14s\n", kms_target_name(r), t->count,
-                    human(t->bytes, h1, sizeof(h1)), human(pos(t->live), h2, sizeof(h2)),
-                    human(pos(t->peak), h3, sizeof(h3)));
+                    kms_size_human(t->bytes, h1, sizeof(h1)), kms_size_human(pos(t->live), h2, sizeof(h2)),
+                    kms_size_human(pos(t->peak), h3, sizeof(h3)));
         }
         first = false;
         bool used[KMS_MAX_CLASSES];
@@ -769,7 +758,7 @@ static void write_stats(FILE *f, bool json)
                         firstc ? "" : ", ", mode, set, kms_classes[c].reserved_bytes);
             } else {
                 fprintf(f, "    arena %s %s (%s reserved): resident", mode, set,
-                        human(kms_classes[c].reserved_bytes, h4, sizeof(h4)));
+                        kms_size_human(kms_classes[c].reserved_bytes, h4, sizeof(h4)));
             }
             firstc = false;
             bool firstn = true;
@@ -781,7 +770,7 @@ static void write_stats(FILE *f, bool json)
                 if (json)
                     fprintf(f, "%s\"%d\": %" PRIu64, firstn ? "" : ", ", nd, b);
                 else
-                    fprintf(f, " node %d %s", nd, human(b, h1, sizeof(h1)));
+                    fprintf(f, " node %d %s", nd, kms_size_human(b, h1, sizeof(h1)));
                 firstn = false;
             }
             if (json)
@@ -800,8 +789,8 @@ static void write_stats(FILE *f, bool json)
                 "},\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
                 pos(total_live), pos(total_peak), res.method);
     } else {
-        fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "", human(pos(total_live), h1, 32),
-                human(pos(total_peak), h2, 32));
+        fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "", kms_size_human(pos(total_live), h1, 32),
+                kms_size_human(pos(total_peak), h2, 32));
         fprintf(f, "resident bytes measured with %s\n", res.method);
         fprintf(f, "top %zu callsites by bytes requested:\n", ntop);
         fprintf(f, "  %14s %10s %14s  %-13s %s\n", "requested", "count", "peak live", "route",
@@ -826,8 +815,8 @@ static void write_stats(FILE *f, bool json)
                     ", \"bytes_requested\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64 "}",
                     buf, s->count, s->bytes, pos(s->peak));
         } else {
-            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n", human(s->bytes, h1, 32),
-                    s->count, human(pos(s->peak), h2, 32), buf, nm.where, nm.symbol[0] ? " " : "",
+            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n", kms_size_human(s->bytes, h1, 32),
+                    s->count, kms_size_human(pos(s->peak), h2, 32), buf, nm.where, nm.symbol[0] ? " " : "",
                     nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
     }

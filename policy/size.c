@@ -71,3 +71,16 @@ void kms_format_size(uint64_t v, char *buf, size_t buflen)
     else
         snprintf(buf, buflen, "%llu%c", (unsigned long long)v, units[u]);
 }
+
+const char *kms_size_human(uint64_t b, char *buf, size_t len)
+{
+    if (b >= (1ull << 30))
+        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
+    else if (b >= (10ull << 10))
+        snprintf(buf, len, "%.1f KiB", (double)b / (1 << 10));
+    else
+        snprintf(buf, len, "%llu B", (unsigned long long)b);
+    return buf;
+}

@@ -12,4 +12,7 @@ int kms_parse_size(const char *s, size_t len, uint64_t *out, const char **why);
 /* Writes a human form ("1M", "4096", "1.5G" is never produced: exact units only). */
 void kms_format_size(uint64_t v, char *buf, size_t buflen);
 
+/* For people: "1.5 GiB", "12.0 MiB", "40.0 KiB", "812 B". Returns buf. */
+const char *kms_size_human(uint64_t b, char *buf, size_t len);
+
 #endif
