@@ -13,8 +13,7 @@ extern char **environ;
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     size_t n;
@@ -32,8 +31,7 @@ static char *read_file(const char *path)
         }
     }
     fclose(f);
-    if (buf)
-        buf[len] = '\0';
+    if (buf) buf[len] = '\0';
     return buf;
 }
 
@@ -72,8 +70,7 @@ int kms_cmd_nodes(int argc, char **argv)
         fprintf(stderr, "kmemshim: error: %s\n", err);
         return 1;
     }
-    if (warn[0])
-        fprintf(stderr, "kmemshim: warning: %s", warn);
+    if (warn[0]) fprintf(stderr, "kmemshim: warning: %s", warn);
     struct kms_setup s;
     int rc;
     bool uses_pref = config.kmem_policy == KMS_TARGET_PREFERRED;
@@ -93,22 +90,19 @@ int kms_cmd_nodes(int argc, char **argv)
         kms_setup_free(&s);
         return 1;
     }
-    if (s.warning[0])
-        fprintf(stderr, "kmemshim: warning: %s\n", s.warning);
+    if (s.warning[0]) fprintf(stderr, "kmemshim: warning: %s\n", s.warning);
 
     const struct kms_topology *t = &s.topo;
     printf("topology (%s): %d node(s)\n", topo_file ? topo_file : "libnuma",
            kms_nodeset_count(&t->present));
     printf("node  cpus              memory  kmem\n");
     for (int n = 0; n <= t->max_node; n++) {
-        if (!kms_nodeset_has(&t->present, n))
-            continue;
+        if (!kms_nodeset_has(&t->present, n)) continue;
         char cpus[64] = "";
         struct kms_nodeset cs;
         kms_nodeset_clear(&cs);
         for (int c = 0; c < t->ncpus; c++)
-            if (t->cpu_node[c] == n)
-                kms_nodeset_add(&cs, c);
+            if (t->cpu_node[c] == n) kms_nodeset_add(&cs, c);
         if (kms_nodeset_empty(&cs))
             snprintf(cpus, sizeof(cpus), "-");
         else
@@ -119,16 +113,13 @@ int kms_cmd_nodes(int argc, char **argv)
     }
     printf("distances:\n  node");
     for (int m = 0; m <= t->max_node; m++)
-        if (kms_nodeset_has(&t->present, m))
-            printf(" %4d", m);
+        if (kms_nodeset_has(&t->present, m)) printf(" %4d", m);
     printf("\n");
     for (int n = 0; n <= t->max_node; n++) {
-        if (!kms_nodeset_has(&t->present, n))
-            continue;
+        if (!kms_nodeset_has(&t->present, n)) continue;
         printf("  %4d", n);
         for (int m = 0; m <= t->max_node; m++)
-            if (kms_nodeset_has(&t->present, m))
-                printf(" %4d", kms_topology_distance(t, n, m));
+            if (kms_nodeset_has(&t->present, m)) printf(" %4d", kms_topology_distance(t, n, m));
         printf("\n");
     }
     char list[256];
@@ -138,8 +129,7 @@ int kms_cmd_nodes(int argc, char **argv)
     printf("node sets (route, from CPU node: kernel policy and nodes):\n");
     for (int tg = 0; tg < KMS_TARGET_COUNT; tg++) {
         for (int n = 0; n <= t->max_node; n++) {
-            if (!kms_nodeset_has(&t->with_cpus, n))
-                continue;
+            if (!kms_nodeset_has(&t->with_cpus, n)) continue;
             const struct kms_placement *pl = &s.plan.at[tg][n];
             if (pl->mode == KMS_MODE_DEFAULT)
                 snprintf(list, sizeof(list), "all nodes");
@@ -149,8 +139,7 @@ int kms_cmd_nodes(int argc, char **argv)
                    kms_mode_name(pl->mode), list);
         }
     }
-    if (s.plan.preferred_tie[0])
-        printf("note: %s\n", s.plan.preferred_tie);
+    if (s.plan.preferred_tie[0]) printf("note: %s\n", s.plan.preferred_tie);
     kms_setup_free(&s);
     return 0;
 }

@@ -52,10 +52,7 @@ static void usage(FILE *out)
             KMS_INSTALL_FULL_LIBDIR);
 }
 
-static int exists(const char *path)
-{
-    return access(path, R_OK) == 0;
-}
+static int exists(const char *path) { return access(path, R_OK) == 0; }
 
 /* Fills out with the library's path; returns 0, or -1 with every place tried in tried. */
 static int find_library(char *out, size_t outlen, char *tried, size_t triedlen)

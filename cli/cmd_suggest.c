@@ -38,10 +38,7 @@ static void usage(FILE *out)
             "  -h, --help          this text\n");
 }
 
-static char *dup_field(const char *s)
-{
-    return strdup(s ? s : "-");
-}
+static char *dup_field(const char *s) { return strdup(s ? s : "-"); }
 
 static int cmp_peak(const void *a, const void *b)
 {
@@ -49,7 +46,6 @@ static int cmp_peak(const void *a, const void *b)
     if (x->peak != y->peak) return x->peak < y->peak ? 1 : -1;
     return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
-
 
 /* Whether the rules parser takes `rule` (the suggestion must pass kmemshim check). */
 static int parses(const char *rule)
@@ -239,7 +235,8 @@ int kms_cmd_suggest(int argc, char **argv)
         fprintf(out, "%s\n", rule);
     }
     if (left > budget)
-        fprintf(out, "\n# the budget cannot be met: %s stays in DRAM\n", kms_size_human(left, h1, 32));
+        fprintf(out, "\n# the budget cannot be met: %s stays in DRAM\n",
+                kms_size_human(left, h1, 32));
     else if (rules == 0)
         fprintf(out, "\n# everything fits the budget: no rule needed\n");
     if (outpath && fclose(out) != 0) {

@@ -21,13 +21,12 @@ void kms_arena_reset_lock_in_child(void) { pthread_mutex_init(&arena_lock, NULL)
 
 int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
 {
-    if (pl->mode == KMS_MODE_DEFAULT)
-        return 0;
+    if (pl->mode == KMS_MODE_DEFAULT) return 0;
     /* The raw syscall: libnuma's wrapper is the same, but this keeps the
      * engine free of libnuma's global state after start-up. maxnode counts
      * one more than the bits the kernel reads. */
-    long rc = syscall(SYS_mbind, start, len, pl->mode, pl->set.w, (unsigned long)KMS_MAX_NODES + 1,
-                      0);
+    long rc =
+        syscall(SYS_mbind, start, len, pl->mode, pl->set.w, (unsigned long)KMS_MAX_NODES + 1, 0);
     return rc == 0 ? 0 : -errno;
 }
 
@@ -38,15 +37,12 @@ static void *reserve(size_t len)
 {
     size_t span = len + KMS_ARENA_ALIGN;
     char *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
+    if (raw == MAP_FAILED) return NULL;
     uintptr_t start = round_up((uintptr_t)raw, KMS_ARENA_ALIGN);
     size_t head = start - (uintptr_t)raw;
-    if (head)
-        munmap(raw, head);
+    if (head) munmap(raw, head);
     size_t tail = span - head - len;
-    if (tail)
-        munmap((char *)start + len, tail);
+    if (tail) munmap((char *)start + len, tail);
     return (void *)start;
 }
 
@@ -64,10 +60,8 @@ int kms_arena_grow(int cls, size_t min_bytes)
     uint64_t need = round_up((uint64_t)min_bytes + KMS_ARENA_ALIGN, KMS_ARENA_ALIGN);
     uint64_t left = c->target_bytes > c->reserved_bytes ? c->target_bytes - c->reserved_bytes : 0;
     uint64_t want = left;
-    if (kms_arena_chunk && want > kms_arena_chunk)
-        want = kms_arena_chunk;
-    if (want < need)
-        want = need;
+    if (kms_arena_chunk && want > kms_arena_chunk) want = kms_arena_chunk;
+    if (want < need) want = need;
     /* A class never reserves past its target: what a bound node set cannot hold
      * fails here with ENOMEM instead of an OOM kill later, and a preferred class
      * falls back to DRAM. */
@@ -81,8 +75,7 @@ int kms_arena_grow(int cls, size_t min_bytes)
     /* Under `ulimit -v` a large reservation fails: halve until it fits. */
     while (want >= need && want >= KMS_ARENA_MIN) {
         start = reserve(want);
-        if (start)
-            break;
+        if (start) break;
         want = round_up(want / 2, KMS_ARENA_ALIGN);
     }
     if (!start) {

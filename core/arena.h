@@ -51,8 +51,7 @@ static inline int kms_arena_of(const void *p)
     uintptr_t a = (uintptr_t)p;
     int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
     for (int i = 0; i < n; i++)
-        if (a - kms_arenas[i].start < kms_arenas[i].end - kms_arenas[i].start)
-            return i;
+        if (a - kms_arenas[i].start < kms_arenas[i].end - kms_arenas[i].start) return i;
     return -1;
 }
 

@@ -34,15 +34,15 @@ void *kms_plain_alloc(size_t size, size_t align, bool zero)
     void *p = align  ? mi_malloc_aligned_at(size, align, 0)
               : zero ? mi_zalloc(size)
                      : mi_malloc(size);
-    if (!p)
-        errno = ENOMEM;
+    if (!p) errno = ENOMEM;
     return p;
 }
 
 static int find_class(const struct kms_placement *pl)
 {
     for (int i = 0; i < kms_nclasses; i++)
-        if (kms_classes[i].pl.mode == pl->mode && kms_nodeset_equal(&kms_classes[i].pl.set, &pl->set))
+        if (kms_classes[i].pl.mode == pl->mode &&
+            kms_nodeset_equal(&kms_classes[i].pl.set, &pl->set))
             return i;
     return -1;
 }
@@ -57,8 +57,7 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
      * plain mimalloc on thread-churning servers. Without slice decommit,
      * memory still goes back to the kernel a whole segment (32 MiB) at a time
      * and on malloc_trim. A user's MIMALLOC_ALLOW_DECOMMIT still wins. */
-    if (!getenv("MIMALLOC_ALLOW_DECOMMIT"))
-        mi_option_disable(mi_option_allow_decommit);
+    if (!getenv("MIMALLOC_ALLOW_DECOMMIT")) mi_option_disable(mi_option_allow_decommit);
     struct kms_nodeset all_mem = topo->with_memory;
     uint64_t total = kms_topology_capacity(topo, &all_mem);
     kms_arena_chunk = arena_chunk;
@@ -78,16 +77,13 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                     c->pl = *pl;
                     /* A bound class is sized to what its nodes hold; a preferred one
                      * spills over, so it may use as much as the machine has. */
-                    c->target_bytes = pl->mode == KMS_MODE_BIND
-                                          ? kms_topology_capacity(topo, &pl->set)
-                                          : total;
-                    if (c->target_bytes < KMS_ARENA_MIN)
-                        c->target_bytes = KMS_ARENA_MIN;
+                    c->target_bytes =
+                        pl->mode == KMS_MODE_BIND ? kms_topology_capacity(topo, &pl->set) : total;
+                    if (c->target_bytes < KMS_ARENA_MIN) c->target_bytes = KMS_ARENA_MIN;
                     c->fallback = -2;
                 }
             }
-            if (t == KMS_TARGET_DRAM)
-                dram_cls = cls;
+            if (t == KMS_TARGET_DRAM) dram_cls = cls;
             kms_route_class[t][n] = (int8_t)cls;
         }
     }
@@ -114,11 +110,9 @@ void kms_fast_enable(bool ok, uint64_t threshold)
 void kms_fast_learn(size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
-    if (!kms_fast_ok || self->bypass)
-        return;
+    if (!kms_fast_ok || self->bypass) return;
     int cls = kms_target_class[target];
-    if (cls == KMS_CLASS_BY_CPU)
-        return;
+    if (cls == KMS_CLASS_BY_CPU) return;
     /* The plain heap is the thread's default one, known to be set up now
      * that a request has been served. */
     self->fast[size >= kms_fast_threshold] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
@@ -141,8 +135,7 @@ static mi_heap_t *heap_for_arena(int a)
 {
     struct kms_thread *self = &kms_self;
     mi_heap_t *h = self->heap[a];
-    if (h)
-        return h;
+    if (h) return h;
     if (!self->exit_hook && !is_main_thread()) {
         self->exit_hook = true;
         __cxa_thread_atexit_impl(thread_exit, NULL, &__dso_handle);
@@ -154,7 +147,7 @@ static mi_heap_t *heap_for_arena(int a)
 
 static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
 {
-    return align ? mi_heap_malloc_aligned_at(h, size, align, 0)
+    return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
            : zero ? mi_heap_zalloc(h, size)
                   : mi_heap_malloc(h, size);
 }
@@ -189,18 +182,15 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
             int n = __atomic_load_n(&c->narenas, __ATOMIC_ACQUIRE);
             for (int i = n - 1; i >= 0 && !p; i--) {
                 mi_heap_t *h = heap_for_arena(c->arenas[i]);
-                if (h && (p = heap_alloc(h, size, align, zero)))
-                    self->cur[cls] = h;
+                if (h && (p = heap_alloc(h, size, align, zero))) self->cur[cls] = h;
             }
-            if (p)
-                break;
+            if (p) break;
             if (attempt == 0 && kms_arena_grow(cls, size + align) >= 0)
                 grown = true;
             else if (!grown)
                 sched_yield();
         }
-        if (p)
-            break;
+        if (p) break;
         if (c->fallback == -2) {
             errno = ENOMEM;
             break;
@@ -208,10 +198,8 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
         cls = c->fallback;
     }
     self->bypass--;
-    if (!p && cls == -1)
-        p = kms_plain_alloc(size, align, zero);
-    if (!p)
-        errno = ENOMEM;
+    if (!p && cls == -1) p = kms_plain_alloc(size, align, zero);
+    if (!p) errno = ENOMEM;
     return p;
 }
 
@@ -220,8 +208,7 @@ void *kms_realloc_routed(void *p, size_t size, int target)
     struct kms_thread *self = &kms_self;
     if (self->bypass) {
         void *q = mi_realloc(p, size);
-        if (!q)
-            errno = ENOMEM;
+        if (!q) errno = ENOMEM;
         return q;
     }
     int cls = kms_class_of_target(target);
@@ -231,15 +218,13 @@ void *kms_realloc_routed(void *p, size_t size, int target)
         mi_heap_t *h = cls < 0 ? mi_heap_get_default() : self->cur[cls];
         if (h) {
             void *q = mi_heap_realloc(h, p, size);
-            if (q)
-                return q;
+            if (q) return q;
         }
     }
     /* Another class, or the class is full: allocate through the route (which
      * grows or falls back as its policy says), copy, free. */
     void *q = kms_alloc(target, size, 0, false);
-    if (!q)
-        return NULL;
+    if (!q) return NULL;
     size_t old = mi_usable_size(p);
     memcpy(q, p, old < size ? old : size);
     mi_free(p);

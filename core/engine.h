@@ -23,9 +23,9 @@ struct kms_thread {
      * after a first request when the route depends on the size alone; NULL:
      * take the full path (rules, statistics, per-CPU routes, exhaustion). */
     mi_heap_t *fast[2];
-    mi_heap_t *cur[KMS_MAX_CLASSES];  /* heap the thread allocates from, per class */
-    mi_heap_t *heap[KMS_MAX_ARENAS];  /* heap per arena, made on first use */
-    int bypass;   /* > 0: inside the engine's own slow path, or the thread is exiting */
+    mi_heap_t *cur[KMS_MAX_CLASSES]; /* heap the thread allocates from, per class */
+    mi_heap_t *heap[KMS_MAX_ARENAS]; /* heap per arena, made on first use */
+    int bypass; /* > 0: inside the engine's own slow path, or the thread is exiting */
     bool exit_hook;
 };
 
@@ -66,8 +66,7 @@ int kms_class_by_cpu(int target);
 static inline int kms_class_of_target(int target)
 {
     int cls = kms_target_class[target];
-    if (__builtin_expect(cls == KMS_CLASS_BY_CPU, 0))
-        cls = kms_class_by_cpu(target);
+    if (__builtin_expect(cls == KMS_CLASS_BY_CPU, 0)) cls = kms_class_by_cpu(target);
     return cls;
 }
 
@@ -84,14 +83,12 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
             void *p = align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
                       : zero ? mi_heap_zalloc(h, size)
                              : mi_heap_malloc(h, size);
-            if (__builtin_expect(p != NULL, 1))
-                return p;
+            if (__builtin_expect(p != NULL, 1)) return p;
         }
         return kms_alloc_slow(cls, size, align, zero);
     }
     /* mimalloc's own NULL for an impossible size leaves errno alone. */
-    if (__builtin_expect(size <= PTRDIFF_MAX && !align && !zero, 1))
-        return mi_malloc(size);
+    if (__builtin_expect(size <= PTRDIFF_MAX && !align && !zero, 1)) return mi_malloc(size);
     return kms_plain_alloc(size, align, zero);
 }
 

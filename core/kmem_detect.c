@@ -28,9 +28,15 @@ static int load(struct daxctl_api *api, char *err, size_t errlen)
         return -1;
     }
     static const char *const names[] = {
-        "daxctl_new",           "daxctl_unref",           "daxctl_region_get_first",
-        "daxctl_region_get_next", "daxctl_dev_get_first", "daxctl_dev_get_next",
-        "daxctl_dev_get_memory", "daxctl_memory_is_online", "daxctl_dev_get_target_node",
+        "daxctl_new",
+        "daxctl_unref",
+        "daxctl_region_get_first",
+        "daxctl_region_get_next",
+        "daxctl_dev_get_first",
+        "daxctl_dev_get_next",
+        "daxctl_dev_get_memory",
+        "daxctl_memory_is_online",
+        "daxctl_dev_get_target_node",
     };
     void **slots = (void **)api;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -51,8 +57,7 @@ int kms_kmem_detect_daxctl(struct kms_nodeset *out, char *err, size_t errlen)
     struct daxctl_ctx *ctx = NULL;
     int found = 0;
     kms_nodeset_clear(out);
-    if (load(&api, err, errlen) < 0)
-        return -1;
+    if (load(&api, err, errlen) < 0) return -1;
     int rc = api.new_ctx(&ctx);
     if (rc < 0 || !ctx) {
         snprintf(err, errlen, "libdaxctl could not start (%s)", strerror(rc < 0 ? -rc : rc));
@@ -62,8 +67,7 @@ int kms_kmem_detect_daxctl(struct kms_nodeset *out, char *err, size_t errlen)
          region = api.region_next(region)) {
         for (struct daxctl_dev *dev = api.dev_first(region); dev; dev = api.dev_next(dev)) {
             struct daxctl_memory *mem = api.dev_memory(dev);
-            if (!mem || api.memory_online(mem) <= 0)
-                continue;
+            if (!mem || api.memory_online(mem) <= 0) continue;
             int node = api.target_node(dev);
             if (node >= 0 && node < KMS_MAX_NODES) {
                 kms_nodeset_add(out, node);

@@ -15,8 +15,7 @@ bool kms_nodeset_empty(const struct kms_nodeset *s) { return kms_nodeset_first(s
 int kms_nodeset_first(const struct kms_nodeset *s)
 {
     for (size_t i = 0; i < sizeof(s->w) / sizeof(s->w[0]); i++)
-        if (s->w[i])
-            return (int)(i * 64) + __builtin_ctzll(s->w[i]);
+        if (s->w[i]) return (int)(i * 64) + __builtin_ctzll(s->w[i]);
     return -1;
 }
 
@@ -53,13 +52,11 @@ int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t 
     }
     for (;;) {
         int lo, hi;
-        if (parse_node(&s, &lo, why, whylen) < 0)
-            return -1;
+        if (parse_node(&s, &lo, why, whylen) < 0) return -1;
         hi = lo;
         if (*s == '-') {
             s++;
-            if (parse_node(&s, &hi, why, whylen) < 0)
-                return -1;
+            if (parse_node(&s, &hi, why, whylen) < 0) return -1;
             if (hi < lo) {
                 snprintf(why, whylen, "range %d-%d runs backwards", lo, hi);
                 return -1;
@@ -67,8 +64,7 @@ int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t 
         }
         for (int n = lo; n <= hi; n++)
             kms_nodeset_add(out, n);
-        if (*s == '\0')
-            return 0;
+        if (*s == '\0') return 0;
         if (*s != ',') {
             snprintf(why, whylen, "expected ',' or '-' after a node number, found '%c'", *s);
             return -1;
@@ -82,8 +78,7 @@ void kms_nodeset_format(const struct kms_nodeset *s, char *buf, size_t len)
     size_t used = 0;
     buf[0] = '\0';
     for (int n = 0; n < KMS_MAX_NODES; n++) {
-        if (!kms_nodeset_has(s, n))
-            continue;
+        if (!kms_nodeset_has(s, n)) continue;
         int end = n;
         while (end + 1 < KMS_MAX_NODES && kms_nodeset_has(s, end + 1))
             end++;
@@ -92,11 +87,9 @@ void kms_nodeset_format(const struct kms_nodeset *s, char *buf, size_t len)
             w = snprintf(buf + used, len - used, "%s%d", used ? "," : "", n);
         else
             w = snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", n, end);
-        if (w < 0 || (size_t)w >= len - used)
-            return;
+        if (w < 0 || (size_t)w >= len - used) return;
         used += (size_t)w;
         n = end;
     }
-    if (used == 0)
-        snprintf(buf, len, "(none)");
+    if (used == 0) snprintf(buf, len, "(none)");
 }

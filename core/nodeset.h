@@ -15,8 +15,7 @@ struct kms_nodeset {
 static inline void kms_nodeset_clear(struct kms_nodeset *s) { memset(s, 0, sizeof(*s)); }
 static inline void kms_nodeset_add(struct kms_nodeset *s, int n)
 {
-    if (n >= 0 && n < KMS_MAX_NODES)
-        s->w[n / 64] |= 1ull << (n % 64);
+    if (n >= 0 && n < KMS_MAX_NODES) s->w[n / 64] |= 1ull << (n % 64);
 }
 static inline bool kms_nodeset_has(const struct kms_nodeset *s, int n)
 {

@@ -29,15 +29,13 @@ static int closest_kmem(const struct kms_topology *t, const struct kms_nodeset *
     int best = -1;
     kms_nodeset_clear(out);
     for (int n = 0; n <= t->max_node; n++) {
-        if (!kms_nodeset_has(kmem, n))
-            continue;
+        if (!kms_nodeset_has(kmem, n)) continue;
         int d = kms_topology_distance(t, c, n);
         if (best < 0 || d < best) {
             best = d;
             kms_nodeset_clear(out);
         }
-        if (d == best)
-            kms_nodeset_add(out, n);
+        if (d == best) kms_nodeset_add(out, n);
     }
     return best;
 }
@@ -48,8 +46,7 @@ int kms_plan_compute(const struct kms_topology *t, const struct kms_nodeset *kme
     memset(plan, 0, sizeof(*plan));
     plan->max_node = t->max_node;
     for (int n = 0; n < KMS_MAX_NODES; n++) {
-        if (!kms_nodeset_has(kmem, n))
-            continue;
+        if (!kms_nodeset_has(kmem, n)) continue;
         if (!kms_nodeset_has(&t->present, n)) {
             char have[256];
             kms_nodeset_format(&t->present, have, sizeof(have));
@@ -81,14 +78,11 @@ int kms_plan_compute(const struct kms_topology *t, const struct kms_nodeset *kme
     /* DRAM is bound only when there is something to keep it away from, and
      * something left to bind to. */
     struct kms_placement dram_pl = {.set = dram, .mode = KMS_MODE_BIND};
-    if (!have_kmem || kms_nodeset_empty(&dram))
-        dram_pl.mode = KMS_MODE_DEFAULT;
+    if (!have_kmem || kms_nodeset_empty(&dram)) dram_pl.mode = KMS_MODE_DEFAULT;
 
     int first_cpu_node = kms_nodeset_first(&t->with_cpus);
-    if (first_cpu_node < 0)
-        first_cpu_node = kms_nodeset_first(&t->present);
-    if (first_cpu_node < 0)
-        first_cpu_node = 0;
+    if (first_cpu_node < 0) first_cpu_node = kms_nodeset_first(&t->present);
+    if (first_cpu_node < 0) first_cpu_node = 0;
 
     for (int c = 0; c < nn; c++) {
         /* Nodes without CPUs never host a thread; they mirror the first CPU node. */

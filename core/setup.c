@@ -14,8 +14,7 @@ static int probe_mbind(const struct kms_placement *pl)
 {
     long page = sysconf(_SC_PAGESIZE);
     void *p = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return -errno;
+    if (p == MAP_FAILED) return -errno;
     int rc = kms_mbind(p, (size_t)page, pl);
     munmap(p, (size_t)page);
     return rc;
@@ -46,8 +45,7 @@ static int finish(const struct kms_config *c, bool uses_preferred, struct kms_se
                     n < 0 ? err
                           : "no KMEM nodes: KMEM_NODES is not set and libdaxctl found no dax "
                             "device in system-ram mode with online memory");
-            if (s->error[0])
-                return -1;
+            if (s->error[0]) return -1;
         }
     }
     int nkmem = kms_nodeset_count(&s->kmem);
@@ -66,16 +64,15 @@ static int finish(const struct kms_config *c, bool uses_preferred, struct kms_se
                      "without CAP_SYS_NICE?)",
                      strerror(-rc));
             degrade(c, s, err);
-            if (s->error[0])
-                return -1;
+            if (s->error[0]) return -1;
             s->numa_ok = false;
         } else if (exist && nkmem > 1) {
             pl.mode = KMS_MODE_PREFERRED_MANY;
             s->have_preferred_many = probe_mbind(&pl) == 0;
         }
     }
-    if (kms_plan_compute(&s->topo, &s->kmem, s->have_preferred_many, &s->plan, err,
-                         sizeof(err)) < 0) {
+    if (kms_plan_compute(&s->topo, &s->kmem, s->have_preferred_many, &s->plan, err, sizeof(err)) <
+        0) {
         snprintf(s->error, sizeof(s->error), "%s: %s", kms_nodes_source_name(s->kmem_source), err);
         return -1;
     }
@@ -93,13 +90,10 @@ int kms_setup_run(const struct kms_config *c, bool uses_preferred, struct kms_se
     if (kms_topology_read_live(&s->topo, err, sizeof(err)) < 0) {
         /* Without NUMA there is one memory: a plan with no KMEM nodes and one node. */
         degrade(c, s, err);
-        if (s->error[0])
-            return -1;
-        kms_topology_parse_text("node 0 cpus: 0\nnode 0 size: 0 MB\n", &s->topo, err,
-                                sizeof(err));
+        if (s->error[0]) return -1;
+        kms_topology_parse_text("node 0 cpus: 0\nnode 0 size: 0 MB\n", &s->topo, err, sizeof(err));
         s->kmem_source = KMS_NODES_NONE;
-        return kms_plan_compute(&s->topo, &s->kmem, false, &s->plan, s->error,
-                                sizeof(s->error));
+        return kms_plan_compute(&s->topo, &s->kmem, false, &s->plan, s->error, sizeof(s->error));
     }
     s->numa_ok = true;
     return finish(c, uses_preferred, s, true);

@@ -11,11 +11,11 @@ struct kms_setup {
     struct kms_topology topo;
     struct kms_plan plan;
     struct kms_nodeset kmem;
-    int kmem_source;          /* enum kms_nodes_source */
-    bool numa_ok;             /* topology read, mbind permitted */
+    int kmem_source; /* enum kms_nodes_source */
+    bool numa_ok;    /* topology read, mbind permitted */
     bool have_preferred_many;
-    char warning[768];        /* one line, or empty: the shim degrades to DRAM */
-    char error[768];          /* one line: the program must stop */
+    char warning[768]; /* one line, or empty: the shim degrades to DRAM */
+    char error[768];   /* one line: the program must stop */
 };
 
 /* uses_preferred: the configuration can route to `preferred` (a tie the

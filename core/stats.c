@@ -53,10 +53,7 @@ static inline uint32_t tag_check(const void *p, uint64_t size, uint32_t site_rt)
 /* Request size plus the tag, rounded to 16 so that blocks of 16 bytes or more
  * keep the 16-byte alignment malloc promises (mimalloc aligns a block to the
  * largest power of two dividing its size, up to 16). */
-static inline size_t padded(size_t size)
-{
-    return (size + KMS_STATS_TAG + 15) & ~(size_t)15;
-}
+static inline size_t padded(size_t size) { return (size + KMS_STATS_TAG + 15) & ~(size_t)15; }
 
 static inline bool read_tag(void *p, struct tag *t, size_t *usable)
 {
@@ -640,11 +637,7 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-
-static uint64_t pos(int64_t v)
-{
-    return v > 0 ? (uint64_t)v : 0;
-}
+static uint64_t pos(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
 
 static void routes_of(uint8_t mask, char *buf, size_t len)
 {
@@ -738,7 +731,8 @@ static void write_stats(FILE *f, bool json)
                     pos(t->peak));
         } else {
             fprintf(f, "%-10s %12" PRIu64 " %14s %14s %14s\n", kms_target_name(r), t->count,
-                    kms_size_human(t->bytes, h1, sizeof(h1)), kms_size_human(pos(t->live), h2, sizeof(h2)),
+                    kms_size_human(t->bytes, h1, sizeof(h1)),
+                    kms_size_human(pos(t->live), h2, sizeof(h2)),
                     kms_size_human(pos(t->peak), h3, sizeof(h3)));
         }
         first = false;
@@ -789,8 +783,8 @@ static void write_stats(FILE *f, bool json)
                 "},\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
                 pos(total_live), pos(total_peak), res.method);
     } else {
-        fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "", kms_size_human(pos(total_live), h1, 32),
-                kms_size_human(pos(total_peak), h2, 32));
+        fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "",
+                kms_size_human(pos(total_live), h1, 32), kms_size_human(pos(total_peak), h2, 32));
         fprintf(f, "resident bytes measured with %s\n", res.method);
         fprintf(f, "top %zu callsites by bytes requested:\n", ntop);
         fprintf(f, "  %14s %10s %14s  %-13s %s\n", "requested", "count", "peak live", "route",
@@ -815,8 +809,9 @@ static void write_stats(FILE *f, bool json)
                     ", \"bytes_requested\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64 "}",
                     buf, s->count, s->bytes, pos(s->peak));
         } else {
-            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n", kms_size_human(s->bytes, h1, 32),
-                    s->count, kms_size_human(pos(s->peak), h2, 32), buf, nm.where, nm.symbol[0] ? " " : "",
+            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n",
+                    kms_size_human(s->bytes, h1, 32), s->count,
+                    kms_size_human(pos(s->peak), h2, 32), buf, nm.where, nm.symbol[0] ? " " : "",
                     nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
     }
@@ -894,18 +889,9 @@ void kms_stats_report(void)
 
 /* ---- start-up and fork ----------------------------------------------------- */
 
-static void at_exit(void)
-{
-    kms_stats_report();
-}
-static void fork_prepare(void)
-{
-    pthread_mutex_lock(&lock);
-}
-static void fork_parent(void)
-{
-    pthread_mutex_unlock(&lock);
-}
+static void at_exit(void) { kms_stats_report(); }
+static void fork_prepare(void) { pthread_mutex_lock(&lock); }
+static void fork_parent(void) { pthread_mutex_unlock(&lock); }
 static void fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);

@@ -19,8 +19,7 @@ uint64_t kms_topology_capacity(const struct kms_topology *t, const struct kms_no
 {
     uint64_t sum = 0;
     for (int n = 0; n <= t->max_node; n++)
-        if (kms_nodeset_has(s, n))
-            sum += t->size[n];
+        if (kms_nodeset_has(s, n)) sum += t->size[n];
     return sum;
 }
 
@@ -29,8 +28,7 @@ static int fail(char *err, size_t errlen, int line, const char *fmt, ...)
     va_list ap;
     int w = snprintf(err, errlen, "line %d: ", line);
     va_start(ap, fmt);
-    if (w > 0 && (size_t)w < errlen)
-        vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
+    if (w > 0 && (size_t)w < errlen) vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -52,8 +50,7 @@ static int parse_int(const char **pp, long *out)
 {
     const char *p = skip_spaces(*pp);
     char *end;
-    if (!isdigit((unsigned char)*p))
-        return -1;
+    if (!isdigit((unsigned char)*p)) return -1;
     *out = strtol(p, &end, 10);
     *pp = end;
     return 0;
@@ -72,15 +69,13 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
         size_t len = eol ? (size_t)(eol - line) : strlen(line);
         char buf[8192];
         lineno++;
-        if (len >= sizeof(buf))
-            return fail(err, errlen, lineno, "line too long");
+        if (len >= sizeof(buf)) return fail(err, errlen, lineno, "line too long");
         memcpy(buf, line, len);
         buf[len] = '\0';
         line = eol ? eol + 1 : line + len;
         const char *p = skip_spaces(buf);
         long node, v;
-        if (*p == '\0' || strncmp(p, "available:", 10) == 0 || *p == '#')
-            continue;
+        if (*p == '\0' || strncmp(p, "available:", 10) == 0 || *p == '#') continue;
         if (strncmp(p, "node distances:", 15) == 0) {
             in_distances = true;
             continue;
@@ -106,8 +101,7 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
                                 node);
                 if (fill) {
                     if (node > t->max_node || header[i] > t->max_node)
-                        return fail(err, errlen, lineno, "distance row for unknown node %ld",
-                                    node);
+                        return fail(err, errlen, lineno, "distance row for unknown node %ld", node);
                     t->distance[node * (t->max_node + 1) + header[i]] = (int)v;
                 }
             }
@@ -119,17 +113,14 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
         if (parse_int(&p, &node) < 0 || node >= KMS_MAX_NODES)
             return fail(err, errlen, lineno, "expected a node number after 'node'");
         p = skip_spaces(p);
-        if (node > sc->max_node)
-            sc->max_node = (int)node;
-        if (fill)
-            kms_nodeset_add(&t->present, (int)node);
+        if (node > sc->max_node) sc->max_node = (int)node;
+        if (fill) kms_nodeset_add(&t->present, (int)node);
         if (strncmp(p, "cpus:", 5) == 0) {
             p += 5;
             while (parse_int(&p, &v) == 0) {
                 if (v >= KMS_MAX_CPUS)
                     return fail(err, errlen, lineno, "cpu %ld is out of range", v);
-                if (v > sc->max_cpu)
-                    sc->max_cpu = (int)v;
+                if (v > sc->max_cpu) sc->max_cpu = (int)v;
                 if (fill) {
                     t->cpu_node[v] = (int16_t)node;
                     kms_nodeset_add(&t->with_cpus, (int)node);
@@ -149,8 +140,7 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
                 mult = 1ull << 10;
             if (fill) {
                 t->size[node] = (uint64_t)v * mult;
-                if (v > 0)
-                    kms_nodeset_add(&t->with_memory, (int)node);
+                if (v > 0) kms_nodeset_add(&t->with_memory, (int)node);
             }
         } else if (strncmp(p, "free:", 5) == 0) {
             continue;
@@ -166,10 +156,8 @@ int kms_topology_parse_text(const char *text, struct kms_topology *t, char *err,
     struct text_scan sc = {-1, -1};
     memset(t, 0, sizeof(*t));
     t->max_node = -1;
-    if (scan_or_fill(text, t, &sc, false, err, errlen) < 0)
-        return -1;
-    if (sc.max_node < 0)
-        return fail(err, errlen, 0, "no nodes found");
+    if (scan_or_fill(text, t, &sc, false, err, errlen) < 0) return -1;
+    if (sc.max_node < 0) return fail(err, errlen, 0, "no nodes found");
     int nn = sc.max_node + 1;
     t->max_node = sc.max_node;
     t->ncpus = sc.max_cpu + 1;

@@ -13,9 +13,9 @@ struct kms_topology {
     struct kms_nodeset present; /* every node the kernel reports */
     struct kms_nodeset with_cpus;
     struct kms_nodeset with_memory;
-    uint64_t *size;  /* bytes of memory per node, [max_node + 1] */
-    int *distance;   /* SLIT distances, [(max_node + 1) * (max_node + 1)] */
-    int ncpus;       /* entries of cpu_node */
+    uint64_t *size;    /* bytes of memory per node, [max_node + 1] */
+    int *distance;     /* SLIT distances, [(max_node + 1) * (max_node + 1)] */
+    int ncpus;         /* entries of cpu_node */
     int16_t *cpu_node; /* node of each CPU, -1 when unknown */
 };
 

@@ -14,8 +14,7 @@ static uint64_t resident_bytes(uintptr_t start, uintptr_t end)
     uint64_t pages = 0;
     for (uintptr_t a = start; a < end;) {
         size_t len = sizeof(vec) * page;
-        if (len > end - a)
-            len = end - a;
+        if (len > end - a) len = end - a;
         if (mincore((void *)a, len, vec) == 0) {
             for (size_t i = 0; i < (len + page - 1) / page; i++)
                 pages += vec[i] & 1;
@@ -31,10 +30,8 @@ static uint64_t process_rss(void)
 {
     unsigned long long size = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "re");
-    if (!f)
-        return 0;
-    if (fscanf(f, "%llu %llu", &size, &rss) != 2)
-        rss = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%llu %llu", &size, &rss) != 2) rss = 0;
     fclose(f);
     return rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
@@ -49,8 +46,7 @@ void kms_usage_read(struct kms_usage *u)
         const struct kms_class *k = &kms_classes[c];
         char list[80];
         kms_nodeset_format(&k->pl.set, list, sizeof(list));
-        snprintf(u->cls[c].what, sizeof(u->cls[c].what), "%s %s", kms_mode_name(k->pl.mode),
-                 list);
+        snprintf(u->cls[c].what, sizeof(u->cls[c].what), "%s %s", kms_mode_name(k->pl.mode), list);
         int n = __atomic_load_n(&k->narenas, __ATOMIC_ACQUIRE);
         u->cls[c].narenas = n;
         u->cls[c].reserved = 0;
@@ -70,8 +66,7 @@ int kms_usage_trim(void)
     uint64_t before = process_rss();
     struct kms_thread *self = &kms_self;
     for (int a = 0; a < KMS_MAX_ARENAS; a++)
-        if (self->heap[a])
-            mi_heap_collect(self->heap[a], true);
+        if (self->heap[a]) mi_heap_collect(self->heap[a], true);
     mi_collect(true);
     return process_rss() < before;
 }

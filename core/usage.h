@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 struct kms_usage {
-    uint64_t arenas_resident;      /* resident bytes in every routed arena */
-    uint64_t arenas_reserved;      /* address space reserved for them */
-    uint64_t process_resident;     /* the process's RSS (/proc/self/statm), 0 if unknown */
+    uint64_t arenas_resident;  /* resident bytes in every routed arena */
+    uint64_t arenas_reserved;  /* address space reserved for them */
+    uint64_t process_resident; /* the process's RSS (/proc/self/statm), 0 if unknown */
     int nclasses;
     struct {
         uint64_t reserved, resident;

@@ -464,18 +464,9 @@ int kms_callsite_format(const struct kms_callsite *cs, char *buf, size_t buflen)
                     (unsigned long long)cs->offset, cs->func, (unsigned long long)cs->func_offset);
 }
 
-void kms_callsite_fork_prepare(void)
-{
-    pthread_mutex_lock(&lock);
-}
-void kms_callsite_fork_parent(void)
-{
-    pthread_mutex_unlock(&lock);
-}
-void kms_callsite_fork_child(void)
-{
-    pthread_mutex_init(&lock, NULL);
-}
+void kms_callsite_fork_prepare(void) { pthread_mutex_lock(&lock); }
+void kms_callsite_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void kms_callsite_fork_child(void) { pthread_mutex_init(&lock, NULL); }
 
 void kms_callsite_reset(void)
 {

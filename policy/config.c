@@ -11,7 +11,7 @@
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 
 static const char *const known_vars[] = {
-    "KMEM_POLICY", "KMEM_THRESHOLD", "KMEM_RULES",  "KMEMRC",          "KMEM_NODES",
+    "KMEM_POLICY", "KMEM_THRESHOLD", "KMEM_RULES",   "KMEMRC",          "KMEM_NODES",
     "KMEM_STRICT", "KMEM_STATS",     "KMEM_PROFILE", "KMEM_ARENA_SIZE", NULL,
 };
 
@@ -30,8 +30,7 @@ static const char *lookup(char *const *envp, const char *name)
 {
     size_t n = strlen(name);
     for (char *const *e = envp; e && *e; e++)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
     return NULL;
 }
 
@@ -40,8 +39,7 @@ static int bad(char *err, size_t errlen, const char *var, const char *val, const
     va_list ap;
     int w = snprintf(err, errlen, "%s='%s': ", var, val);
     va_start(ap, fmt);
-    if (w > 0 && (size_t)w < errlen)
-        vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
+    if (w > 0 && (size_t)w < errlen) vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -50,8 +48,7 @@ static void append(char *buf, size_t len, const char *fmt, ...)
 {
     size_t used = strlen(buf);
     va_list ap;
-    if (used >= len)
-        return;
+    if (used >= len) return;
     va_start(ap, fmt);
     vsnprintf(buf + used, len - used, fmt, ap);
     va_end(ap);
@@ -62,12 +59,10 @@ static int parse_size_var(char *const *envp, const char *var, uint64_t *out, boo
 {
     const char *v = lookup(envp, var);
     const char *why;
-    if (!v)
-        return 0;
+    if (!v) return 0;
     if (kms_parse_size(v, strlen(v), out, &why) < 0)
         return bad(err, errlen, var, v, "%s; expected " SIZE_HINT, why);
-    if (set)
-        *set = true;
+    if (set) *set = true;
     return 0;
 }
 
@@ -77,8 +72,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     const char *v;
     memset(c, 0, sizeof(*c));
     c->kmem_policy = KMS_TARGET_DAX_KMEM;
-    if (warn && warnlen)
-        warn[0] = '\0';
+    if (warn && warnlen) warn[0] = '\0';
 
     if ((v = lookup(envp, "KMEM_POLICY"))) {
         int p = kms_policy_parse(v, strlen(v));
@@ -89,8 +83,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     }
     if (parse_size_var(envp, "KMEM_THRESHOLD", &c->threshold, &c->threshold_set, err, errlen) < 0)
         return -1;
-    if (parse_size_var(envp, "KMEM_ARENA_SIZE", &c->arena_size, NULL, err, errlen) < 0)
-        return -1;
+    if (parse_size_var(envp, "KMEM_ARENA_SIZE", &c->arena_size, NULL, err, errlen) < 0) return -1;
     if (lookup(envp, "KMEM_ARENA_SIZE") && c->arena_size < (64ull << 20))
         return bad(err, errlen, "KMEM_ARENA_SIZE", lookup(envp, "KMEM_ARENA_SIZE"),
                    "too small; expected at least 64M");
@@ -120,8 +113,9 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
 
     if ((v = lookup(envp, "KMEM_RULES"))) {
         if (*v == '\0')
-            return bad(err, errlen, "KMEM_RULES", v, "empty; expected rules such as "
-                                                     "'route kmem size >= 1M'");
+            return bad(err, errlen, "KMEM_RULES", v,
+                       "empty; expected rules such as "
+                       "'route kmem size >= 1M'");
         c->rules = v;
     }
 
@@ -132,8 +126,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     const char **dest[] = {&c->rcfile, &c->stats, &c->profile};
     char ignored[64] = "";
     for (int i = 0; i < 3; i++) {
-        if (!(v = lookup(envp, file_vars[i])))
-            continue;
+        if (!(v = lookup(envp, file_vars[i]))) continue;
         if (*v == '\0')
             return bad(err, errlen, file_vars[i], v,
                        i == 1 ? "empty; expected stderr or a path" : "empty; expected a path");
@@ -151,14 +144,12 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                ignored);
 
     for (char *const *e = envp; e && *e; e++) {
-        if (strncmp(*e, "KMEM", 4) != 0)
-            continue;
+        if (strncmp(*e, "KMEM", 4) != 0) continue;
         const char *eq = strchr(*e, '=');
         size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
         bool known = false;
         for (int i = 0; known_vars[i]; i++)
-            if (strlen(known_vars[i]) == n && strncmp(known_vars[i], *e, n) == 0)
-                known = true;
+            if (strlen(known_vars[i]) == n && strncmp(known_vars[i], *e, n) == 0) known = true;
         if (!known && (strncmp(*e, "KMEM_", 5) == 0 || strncmp(*e, "KMEMRC", 6) == 0))
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "

@@ -16,7 +16,7 @@ enum kms_nodes_source {
 };
 
 struct kms_config {
-    int kmem_policy;     /* what "kmem" means: KMS_TARGET_DAX_KMEM (default), KMEM_ALL, PREFERRED */
+    int kmem_policy; /* what "kmem" means: KMS_TARGET_DAX_KMEM (default), KMEM_ALL, PREFERRED */
     bool policy_set;
     bool threshold_set;
     uint64_t threshold;

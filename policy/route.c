@@ -37,8 +37,7 @@ static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *r
         c->nodes_set = true;
         c->nodes_source = KMS_NODES_FILE;
     }
-    if (!c->stats && rs->stats)
-        c->stats = rs->stats;
+    if (!c->stats && rs->stats) c->stats = rs->stats;
     return 0;
 }
 
@@ -53,8 +52,7 @@ static void join_errors(const struct kms_ruleset *rs, char *err, size_t errlen)
     err[0] = '\0';
     for (size_t i = 0; i < rs->nerrors && used + 1 < errlen; i++) {
         int w = snprintf(err + used, errlen - used, "%s%s", i ? "\n" : "", rs->errors[i]);
-        if (w < 0)
-            break;
+        if (w < 0) break;
         used += (size_t)w < errlen - used ? (size_t)w : errlen - used - 1;
     }
     if (rs->nerrors_total > rs->nerrors && used + 1 < errlen)
@@ -68,21 +66,17 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
     kms_ruleset_init(&r->rules);
     size_t nerr = 0;
     if (c->rules)
-        nerr += kms_rules_parse(&r->rules, c->rules, strlen(c->rules), "KMEM_RULES",
-                                KMS_RULES_ENV);
-    if (c->rcfile)
-        nerr += kms_rules_load(&r->rules, c->rcfile);
+        nerr += kms_rules_parse(&r->rules, c->rules, strlen(c->rules), "KMEM_RULES", KMS_RULES_ENV);
+    if (c->rcfile) nerr += kms_rules_load(&r->rules, c->rcfile);
     if (nerr || r->rules.oom) {
         join_errors(&r->rules, err, errlen);
-        if (!err[0])
-            snprintf(err, errlen, "out of memory reading the rules");
+        if (!err[0]) snprintf(err, errlen, "out of memory reading the rules");
         return -1;
     }
-    if (merge_file_settings(c, &r->rules, err, errlen) < 0)
-        return -1;
+    if (merge_file_settings(c, &r->rules, err, errlen) < 0) return -1;
 
-    int deflt = r->rules.default_target >= 0 ? resolve(c, r->rules.default_target)
-                                              : KMS_TARGET_DRAM;
+    int deflt =
+        r->rules.default_target >= 0 ? resolve(c, r->rules.default_target) : KMS_TARGET_DRAM;
     r->above = resolve(c, KMS_TARGET_KMEM);
     r->below = deflt;
     /* has_rules goes live last: compiling allocates, and a nested request
@@ -100,23 +94,17 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
     r->depth_lo = UINT64_MAX;
     r->depth_hi = 0;
     memset(r->uses, 0, sizeof(r->uses));
-    if (r->threshold < UINT64_MAX)
-        r->uses[r->above] = true;
-    if (r->threshold > 0)
-        r->uses[r->below] = true;
+    if (r->threshold < UINT64_MAX) r->uses[r->above] = true;
+    if (r->threshold > 0) r->uses[r->below] = true;
     for (size_t i = 0; i < r->rules.count; i++) {
         struct kms_rule *rule = &r->rules.rules[i];
         rule->target = resolve(c, rule->target);
         r->uses[rule->target] = true;
-        if (rule->has_caller)
-            r->by_caller = true;
+        if (rule->has_caller) r->by_caller = true;
         if (rule->has_caller && kms_rule_frames(rule) > 1) {
-            if (kms_rule_frames(rule) > r->max_frames)
-                r->max_frames = kms_rule_frames(rule);
-            if (rule->size_lo < r->depth_lo)
-                r->depth_lo = rule->size_lo;
-            if (rule->size_hi > r->depth_hi)
-                r->depth_hi = rule->size_hi;
+            if (kms_rule_frames(rule) > r->max_frames) r->max_frames = kms_rule_frames(rule);
+            if (rule->size_lo < r->depth_lo) r->depth_lo = rule->size_lo;
+            if (rule->size_hi > r->depth_hi) r->depth_hi = rule->size_hi;
         }
     }
     if (has_rules && !r->by_caller && kms_decision_compile(r, NULL, 0, true, &r->global) < 0) {
@@ -144,8 +132,7 @@ static int pieces_insert(struct pieces *ps, size_t at, struct piece v)
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 16;
         struct piece *np = realloc(ps->p, cap * sizeof(*np));
-        if (!np)
-            return -1;
+        if (!np) return -1;
         ps->p = np;
         ps->cap = cap;
     }
@@ -160,20 +147,17 @@ static int assign(struct pieces *ps, uint64_t lo, uint64_t hi, int target)
 {
     for (size_t i = 0; i < ps->n; i++) {
         struct piece *q = &ps->p[i];
-        if (q->target >= 0 || q->hi < lo || q->lo > hi)
-            continue;
+        if (q->target >= 0 || q->hi < lo || q->lo > hi) continue;
         if (q->lo < lo) { /* split off the part below */
             struct piece below = {q->lo, lo - 1, -1};
             q->lo = lo;
-            if (pieces_insert(ps, i, below) < 0)
-                return -1;
+            if (pieces_insert(ps, i, below) < 0) return -1;
             continue; /* the same piece, now at i + 1 */
         }
         if (q->hi > hi) { /* split off the part above */
             struct piece above = {hi + 1, q->hi, -1};
             q->hi = hi;
-            if (pieces_insert(ps, i + 1, above) < 0)
-                return -1;
+            if (pieces_insert(ps, i + 1, above) < 0) return -1;
             q = &ps->p[i];
         }
         q->target = target;
@@ -197,12 +181,10 @@ static const uint64_t *rules_of_module(const struct kms_routes *r, const struct 
 {
     for (struct module_rules *m = __atomic_load_n(&module_rules_head, __ATOMIC_ACQUIRE); m;
          m = m->next)
-        if (m->mod == cs->mod_)
-            return m->bits;
+        if (m->mod == cs->mod_) return m->bits;
     size_t words = (r->rules.count + 63) / 64;
     struct module_rules *m = calloc(1, sizeof(*m) + words * sizeof(uint64_t));
-    if (!m)
-        return NULL; /* every rule is tested */
+    if (!m) return NULL; /* every rule is tested */
     m->mod = cs->mod_;
     for (size_t i = 0; i < r->rules.count; i++) {
         const struct kms_rule *rule = &r->rules.rules[i];
@@ -231,19 +213,16 @@ static bool frame_matches(const struct kms_rule *rule, size_t index, struct fram
     unsigned depth = kms_rule_frames(rule);
     for (unsigned f = 0; f < depth && f < nframes; f++) {
         struct frame_info *x = &fi[f];
-        if (!x->located || (x->own && !(x->own[index / 64] >> (index % 64) & 1)))
-            continue;
+        if (!x->located || (x->own && !(x->own[index / 64] >> (index % 64) & 1))) continue;
         /* Symbols are read only for a rule that names a function in this
          * module: a module no such rule names never has its tables loaded. */
         if (!x->symbols && rule->caller_kind == KMS_CALLER_SYMBOL &&
             strcmp(rule->func_glob, "*") != 0) {
             x->located = kms_callsite_resolve(frames[f], &x->cs) == 0;
             x->symbols = true;
-            if (!x->located)
-                continue;
+            if (!x->located) continue;
         }
-        if (kms_callsite_matches(rule, &x->cs))
-            return true;
+        if (kms_callsite_matches(rule, &x->cs)) return true;
     }
     return false;
 }
@@ -255,33 +234,25 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
     struct frame_info *fi = NULL;
     int rc = -1;
     memset(out, 0, sizeof(*out));
-    if (pieces_insert(&ps, 0, (struct piece){0, UINT64_MAX, -1}) < 0)
-        goto done;
+    if (pieces_insert(&ps, 0, (struct piece){0, UINT64_MAX, -1}) < 0) goto done;
     if (nframes) {
         fi = calloc(nframes, sizeof(*fi));
-        if (!fi)
-            goto done;
+        if (!fi) goto done;
         for (unsigned f = 0; f < nframes; f++) {
             fi[f].located = kms_callsite_locate(frames[f], &fi[f].cs) == 0;
-            if (fi[f].located)
-                fi[f].own = rules_of_module(r, &fi[f].cs);
+            if (fi[f].located) fi[f].own = rules_of_module(r, &fi[f].cs);
         }
     }
     for (size_t i = 0; i < r->rules.count; i++) {
         const struct kms_rule *rule = &r->rules.rules[i];
         if (rule->has_caller) {
-            if (!with_depth_rules && kms_rule_frames(rule) > 1)
-                continue;
-            if (!frame_matches(rule, i, fi, frames, nframes))
-                continue;
+            if (!with_depth_rules && kms_rule_frames(rule) > 1) continue;
+            if (!frame_matches(rule, i, fi, frames, nframes)) continue;
         }
-        if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0)
-            goto done;
+        if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0) goto done;
     }
-    if (r->threshold < UINT64_MAX && assign(&ps, r->threshold, UINT64_MAX, r->above) < 0)
-        goto done;
-    if (assign(&ps, 0, UINT64_MAX, r->below) < 0)
-        goto done;
+    if (r->threshold < UINT64_MAX && assign(&ps, r->threshold, UINT64_MAX, r->above) < 0) goto done;
+    if (assign(&ps, 0, UINT64_MAX, r->below) < 0) goto done;
     /* Merge neighbours with the same target. */
     size_t n = 0;
     for (size_t i = 0; i < ps.n; i++) {
@@ -293,17 +264,14 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
     out->n = (unsigned)n;
     out->bound = malloc(sizeof(*out->bound) * (n > 1 ? n - 1 : 1));
     out->target = malloc(n);
-    if (!out->bound || !out->target)
-        goto done;
+    if (!out->bound || !out->target) goto done;
     for (size_t i = 0; i < n; i++) {
         out->target[i] = (int8_t)ps.p[i].target;
-        if (i + 1 < n)
-            out->bound[i] = ps.p[i].hi + 1;
+        if (i + 1 < n) out->bound[i] = ps.p[i].hi + 1;
     }
     rc = 0;
 done:
-    if (rc < 0)
-        kms_decision_free(out);
+    if (rc < 0) kms_decision_free(out);
     free(ps.p);
     free(fi);
     return rc;
@@ -332,10 +300,7 @@ void kms_decision_free(struct kms_decision *d)
 enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
 struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64)));
 
-static inline size_t slot_of(uintptr_t key)
-{
-    return kms_route_slot_of(key);
-}
+static inline size_t slot_of(uintptr_t key) { return kms_route_slot_of(key); }
 
 static const struct kms_route_slot *cache_find(uintptr_t key, const uintptr_t *frames,
                                                unsigned nframes)
@@ -343,19 +308,15 @@ static const struct kms_route_slot *cache_find(uintptr_t key, const uintptr_t *f
     size_t i = slot_of(key);
     for (unsigned probe = 0; probe < CACHE_PROBES; probe++, i = (i + 1) & (CACHE_SLOTS - 1)) {
         uintptr_t k = __atomic_load_n(&kms_route_cache[i].key, __ATOMIC_ACQUIRE);
-        if (k == 0)
-            return NULL;
-        if (k != key)
-            continue;
+        if (k == 0) return NULL;
+        if (k != key) continue;
         uint8_t kind = __atomic_load_n(&kms_route_cache[i].kind, __ATOMIC_ACQUIRE);
-        if (kind == SLOT_FILLING)
-            return NULL; /* being filled in by another thread */
+        if (kind == SLOT_FILLING) return NULL; /* being filled in by another thread */
         /* Stack keys are hashes: the frames confirm them (and a stack's key
          * never stands for a plain address). */
         unsigned have = kind == SLOT_COMPILED ? kms_route_cache[i].d->nframes : 0;
-        if (have != nframes ||
-            (nframes &&
-             memcmp(kms_route_cache[i].d->frames, frames, nframes * sizeof(*frames)) != 0))
+        if (have != nframes || (nframes && memcmp(kms_route_cache[i].d->frames, frames,
+                                                  nframes * sizeof(*frames)) != 0))
             continue;
         return &kms_route_cache[i];
     }
@@ -364,8 +325,7 @@ static const struct kms_route_slot *cache_find(uintptr_t key, const uintptr_t *f
 
 static inline int slot_apply(const struct kms_route_slot *sl, uint64_t size)
 {
-    if (sl->kind == SLOT_SIMPLE)
-        return size < sl->bound ? sl->below : sl->above;
+    if (sl->kind == SLOT_SIMPLE) return size < sl->bound ? sl->below : sl->above;
     return kms_decision_apply(sl->d, size);
 }
 
@@ -416,8 +376,7 @@ static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
     uintptr_t ip = _Unwind_GetIP(ctx);
     if (s->n == 0 && ip != s->first) {
         /* still inside the shim's own frames */
-        if (++s->skipped > 16)
-            return _URC_END_OF_STACK;
+        if (++s->skipped > 16) return _URC_END_OF_STACK;
         return _URC_NO_REASON;
     }
     s->frames[s->n++] = ip;
@@ -452,8 +411,7 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
     const struct kms_routes *r = &kms_routes;
     /* Inside the shim's own work (resolving symbols allocates): no decision
      * is possible without recursion, and the request goes to the plain heap anyway. */
-    if (kms_self.bypass)
-        return r->below;
+    if (kms_self.bypass) return r->below;
     uintptr_t frames[KMS_RULES_MAX_DEPTH];
     unsigned nframes = 1;
     uintptr_t key = (uintptr_t)caller;
@@ -463,8 +421,7 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
         nframes = unwind((uintptr_t)caller, frames, r->max_frames);
         key = hash_frames(frames, nframes);
         const struct kms_route_slot *sl = cache_find(key, frames, nframes);
-        if (sl)
-            return slot_apply(sl, size);
+        if (sl) return slot_apply(sl, size);
     }
 
     kms_self.bypass++;
@@ -495,8 +452,7 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
 int kms_route_decide_rules(size_t size, const void *caller)
 {
     const struct kms_routes *r = &kms_routes;
-    if (!r->by_caller)
-        return kms_decision_apply(&r->global, size);
+    if (!r->by_caller) return kms_decision_apply(&r->global, size);
     if (__builtin_expect(r->max_frames == 1 || size < r->depth_lo || size > r->depth_hi, 1)) {
         uintptr_t key = (uintptr_t)caller;
         size_t i = slot_of(key);
@@ -505,8 +461,7 @@ int kms_route_decide_rules(size_t size, const void *caller)
             uintptr_t k = __atomic_load_n(&sl->key, __ATOMIC_ACQUIRE);
             if (k == key) {
                 uint8_t kind = __atomic_load_n(&sl->kind, __ATOMIC_ACQUIRE);
-                if (kind == SLOT_SIMPLE)
-                    return size < sl->bound ? sl->below : sl->above;
+                if (kind == SLOT_SIMPLE) return size < sl->bound ? sl->below : sl->above;
                 if (kind == SLOT_COMPILED && sl->d->nframes == 0)
                     return kms_decision_apply(sl->d, size);
             } else if (k == 0) {

@@ -31,7 +31,7 @@ struct kms_routes {
     uint64_t depth_lo, depth_hi; /* sizes any depth rule can match */
     bool uses[KMS_TARGET_COUNT]; /* targets some request can reach */
     struct kms_ruleset rules;
-    struct kms_decision global;  /* the decision when no rule looks at the caller */
+    struct kms_decision global; /* the decision when no rule looks at the caller */
 };
 
 extern struct kms_routes kms_routes;
@@ -86,8 +86,7 @@ static inline bool kms_route_fast_is(const struct kms_route_slot *sl, uintptr_t 
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
     /* (ThreadSanitizer, which cannot know the hardware's order, gets the
      * __atomic load.) */
-    if (*(const uintptr_t *)&sl->fast != caller)
-        return false;
+    if (*(const uintptr_t *)&sl->fast != caller) return false;
     __atomic_signal_fence(__ATOMIC_ACQUIRE);
     return true;
 #else

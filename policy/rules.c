@@ -153,20 +153,14 @@ error_at(struct cursor *c, size_t at, const char *fmt, ...)
     c->errors++;
 }
 
-static int is_ws(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r';
-}
+static int is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
 static int is_ident(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
            ch == '_';
 }
 
-static int at_end(const struct cursor *c)
-{
-    return c->pos >= c->end || c->buf[c->pos] == '#';
-}
+static int at_end(const struct cursor *c) { return c->pos >= c->end || c->buf[c->pos] == '#'; }
 
 static void skip_ws(struct cursor *c)
 {

@@ -43,10 +43,7 @@ struct kms_rule {
 };
 
 /* How many innermost frames a rule looks at (1 = the direct caller only). */
-static inline unsigned kms_rule_frames(const struct kms_rule *r)
-{
-    return r->depth ? r->depth : 1;
-}
+static inline unsigned kms_rule_frames(const struct kms_rule *r) { return r->depth ? r->depth : 1; }
 
 static inline int kms_rule_size_matches(const struct kms_rule *r, uint64_t size)
 {

@@ -29,21 +29,22 @@ int kms_parse_size(const char *s, size_t len, uint64_t *out, const char **why)
     if (i < len) {
         unsigned shift;
         switch (s[i]) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
-        case 't': case 'T': shift = 40; break;
-        case 'b': case 'B': shift = 0; break;
-        default:
-            *why = "unknown suffix (expected K, M, G or T)";
-            return -1;
+        case 'k':
+        case 'K': shift = 10; break;
+        case 'm':
+        case 'M': shift = 20; break;
+        case 'g':
+        case 'G': shift = 30; break;
+        case 't':
+        case 'T': shift = 40; break;
+        case 'b':
+        case 'B': shift = 0; break;
+        default: *why = "unknown suffix (expected K, M, G or T)"; return -1;
         }
         i++;
         /* "1KB", "1KiB" are common spellings of the same thing. */
-        if (shift && i < len && (s[i] == 'i' || s[i] == 'I'))
-            i++;
-        if (shift && i < len && (s[i] == 'b' || s[i] == 'B'))
-            i++;
+        if (shift && i < len && (s[i] == 'i' || s[i] == 'I')) i++;
+        if (shift && i < len && (s[i] == 'b' || s[i] == 'B')) i++;
         if (i < len) {
             *why = "trailing characters";
             return -1;

@@ -22,8 +22,7 @@ static const struct {
 int kms_target_parse(const char *s, size_t len)
 {
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strlen(names[i].word) != len)
-            continue;
+        if (strlen(names[i].word) != len) continue;
         if (names[i].exact ? memcmp(names[i].word, s, len) == 0
                            : strncasecmp(names[i].word, s, len) == 0)
             return names[i].target;
@@ -34,8 +33,7 @@ int kms_target_parse(const char *s, size_t len)
 int kms_policy_parse(const char *s, size_t len)
 {
     int t = kms_target_parse(s, len);
-    if (t == KMS_TARGET_DAX_KMEM || t == KMS_TARGET_KMEM_ALL || t == KMS_TARGET_PREFERRED)
-        return t;
+    if (t == KMS_TARGET_DAX_KMEM || t == KMS_TARGET_KMEM_ALL || t == KMS_TARGET_PREFERRED) return t;
     return KMS_TARGET_INVALID;
 }
 

@@ -22,6 +22,8 @@ int kms_policy_parse(const char *s, size_t len);
 const char *kms_target_name(int target);
 
 #define KMS_TARGET_WORDS "dram, kmem, dax_kmem, kmem_all, preferred"
-#define KMS_POLICY_WORDS "dax_kmem, kmem_all, preferred (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED)"
+#define KMS_POLICY_WORDS                                                                           \
+    "dax_kmem, kmem_all, preferred (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, "         \
+    "MEMKIND_DAX_KMEM_PREFERRED)"
 
 #endif

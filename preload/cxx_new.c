@@ -24,30 +24,26 @@ static __attribute__((noinline)) void *new_failed(size_t size, size_t align, con
             (new_handler_t(*)(void))dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv");
         new_handler_t handler = get_handler ? get_handler() : NULL;
         if (!handler) {
-            if (nothrow)
-                return NULL;
+            if (nothrow) return NULL;
             void (*throw_bad_alloc)(void) =
                 (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
-            if (throw_bad_alloc)
-                throw_bad_alloc();
+            if (throw_bad_alloc) throw_bad_alloc();
             abort(); /* no libstdc++: nothing can catch it anyway */
         }
         handler();
         void *p = kms_alloc(kms_route_decide(size, caller), size, align, false);
-        if (p)
-            return p;
+        if (p) return p;
     }
 }
 
-static __attribute__((noinline)) void *cxx_new_full(size_t size, size_t align,
-                                                     const void *caller, bool nothrow)
+static __attribute__((noinline)) void *cxx_new_full(size_t size, size_t align, const void *caller,
+                                                    bool nothrow)
 {
     void *p = __builtin_expect(kms_stats_on, 0) /* KMEM_STATS / KMEM_PROFILE */
                   ? kms_stats_alloc(size, align, false, caller)
                   : kms_alloc(kms_route_decide(size, caller), size, align, false);
     if (__builtin_expect(p != NULL, 1)) {
-        if (!align && kms_fast_ok)
-            kms_fast_learn(size, kms_route_decide(size, caller));
+        if (!align && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
         return p;
     }
     return new_failed(size, align, caller, nothrow);
@@ -57,8 +53,7 @@ static inline void *cxx_new(size_t size, size_t align, const void *caller, bool 
 {
     if (!align) {
         void *p = kms_fast_malloc(size);
-        if (__builtin_expect(p != NULL, 1))
-            return p;
+        if (__builtin_expect(p != NULL, 1)) return p;
     }
     return cxx_new_full(size, align, caller, nothrow);
 }
@@ -91,14 +86,13 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void 
 
 /* operator delete: every form frees the same way; sizes and alignments are
  * known to mimalloc already. */
-#define DELETE_BODY                                                                        \
-    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */                    \
-        kms_stats_free(p);                                                                     \
-    else                                                                                       \
+#define DELETE_BODY                                                                                \
+    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */                         \
+        kms_stats_free(p);                                                                         \
+    else                                                                                           \
         mi_free(p);
-EXPORT void _ZdlPv(void *p) { DELETE_BODY }
-EXPORT void _ZdaPv(void *p) { DELETE_BODY }
-EXPORT void _ZdlPvm(void *p, size_t n)
+EXPORT void _ZdlPv(void *p){DELETE_BODY} EXPORT void _ZdaPv(void *p){DELETE_BODY} EXPORT
+    void _ZdlPvm(void *p, size_t n)
 {
     (void)n;
     DELETE_BODY

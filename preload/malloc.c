@@ -14,7 +14,7 @@
 #define CALLER __builtin_return_address(0)
 
 static inline __attribute__((always_inline)) void *route_alloc(size_t size, size_t align, bool zero,
-                                                              const void *caller)
+                                                               const void *caller)
 {
     if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
         return kms_stats_alloc(size, align, zero, caller);
@@ -24,16 +24,14 @@ static inline __attribute__((always_inline)) void *route_alloc(size_t size, size
 static __attribute__((noinline)) void *malloc_full(size_t size, const void *caller)
 {
     void *p = route_alloc(size, 0, false, caller);
-    if (p && kms_fast_ok)
-        kms_fast_learn(size, kms_route_decide(size, caller));
+    if (p && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
     return p;
 }
 
 EXPORT void *malloc(size_t size)
 {
     void *p = kms_fast_malloc(size);
-    if (__builtin_expect(p != NULL, 1))
-        return p;
+    if (__builtin_expect(p != NULL, 1)) return p;
     return malloc_full(size, CALLER);
 }
 
@@ -60,8 +58,7 @@ static void *do_realloc(void *p, size_t size, const void *caller)
 {
     if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
         return kms_stats_realloc(p, size, caller);
-    if (!p)
-        return route_alloc(size, 0, false, caller);
+    if (!p) return route_alloc(size, 0, false, caller);
     if (size == 0) {
         /* glibc's behaviour, which programs rely on: free and return NULL. */
         mi_free(p);
@@ -86,12 +83,10 @@ static bool power_of_two(size_t a) { return a && !(a & (a - 1)); }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
-    if (!power_of_two(align) || align % sizeof(void *) != 0)
-        return EINVAL;
+    if (!power_of_two(align) || align % sizeof(void *) != 0) return EINVAL;
     int saved = errno;
     void *p = route_alloc(size, align, false, CALLER);
-    if (!p)
-        return ENOMEM;
+    if (!p) return ENOMEM;
     errno = saved;
     *out = p;
     return 0;
@@ -109,8 +104,7 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 EXPORT void *memalign(size_t align, size_t size)
 {
     /* glibc rounds a non-power-of-two alignment up, and takes small ones as is. */
-    if (align <= sizeof(void *))
-        return route_alloc(size, 0, false, CALLER);
+    if (align <= sizeof(void *)) return route_alloc(size, 0, false, CALLER);
     if (!power_of_two(align)) {
         if (align > (SIZE_MAX >> 1) + 1) {
             errno = EINVAL;

@@ -21,10 +21,8 @@ static struct mallinfo2 info2(void)
     static uint64_t peak;
     struct kms_usage u;
     kms_usage_read(&u);
-    uint64_t held = u.arenas_resident > u.process_resident ? u.arenas_resident
-                                                           : u.process_resident;
-    if (held > peak)
-        peak = held;
+    uint64_t held = u.arenas_resident > u.process_resident ? u.arenas_resident : u.process_resident;
+    if (held > peak) peak = held;
     struct mallinfo2 mi = {0};
     mi.arena = held;                 /* memory the heaps hold */
     mi.ordblks = (size_t)u.nclasses; /* one "arena" per node set and policy */
@@ -61,8 +59,9 @@ EXPORT void malloc_stats(void)
             (unsigned long long)u.process_resident, (unsigned long long)u.arenas_resident,
             (unsigned long long)u.arenas_reserved);
     for (int c = 0; c < u.nclasses; c++)
-        fprintf(stderr, "kmemshim: arena class %d (%s): %d arena(s), reserved = %llu, resident = %llu\n",
-                c, u.cls[c].what, u.cls[c].narenas, (unsigned long long)u.cls[c].reserved,
+        fprintf(stderr,
+                "kmemshim: arena class %d (%s): %d arena(s), reserved = %llu, resident = %llu\n", c,
+                u.cls[c].what, u.cls[c].narenas, (unsigned long long)u.cls[c].reserved,
                 (unsigned long long)u.cls[c].resident);
 }
 
@@ -104,9 +103,7 @@ EXPORT int mallopt(int param, int value)
     case M_CHECK_ACTION:
     case M_PERTURB:
     case M_ARENA_TEST:
-    case M_ARENA_MAX:
-        return 1;
-    default:
-        return 0;
+    case M_ARENA_MAX: return 1;
+    default: return 0;
     }
 }

@@ -19,12 +19,10 @@ static void say(const char *kind, const char *msg)
     size_t len = strlen(msg);
     while (len && msg[len - 1] == '\n')
         len--;
-    if (!len)
-        return;
+    if (!len) return;
     char line[1024];
     size_t k = strlen(kind);
-    if (k + len + 12 > sizeof(line))
-        len = sizeof(line) - k - 12;
+    if (k + len + 12 > sizeof(line)) len = sizeof(line) - k - 12;
     memcpy(line, "kmemshim: ", 10);
     memcpy(line + 10, kind, k);
     memcpy(line + 10 + k, msg, len);
@@ -39,8 +37,7 @@ static void say_lines(const char *kind, const char *text)
     while (*text) {
         const char *nl = strchr(text, '\n');
         size_t n = nl ? (size_t)(nl - text) : strlen(text);
-        if (n >= sizeof(buf))
-            n = sizeof(buf) - 1;
+        if (n >= sizeof(buf)) n = sizeof(buf) - 1;
         memcpy(buf, text, n);
         buf[n] = '\0';
         say(kind, buf);
@@ -76,20 +73,16 @@ __attribute__((constructor(101))) static void kms_startup(void)
     static struct kms_setup setup;
     static char err[8192];
     char warn[1024];
-    if (kms_state != KMS_STATE_EARLY)
-        return;
+    if (kms_state != KMS_STATE_EARLY) return;
     kms_state = KMS_STATE_STARTING;
     kms_self.bypass++;
 
-    if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0)
-        stop(err);
+    if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0) stop(err);
     say_lines("warning: ", warn);
-    if (kms_routes_build(&config, err, sizeof(err)) < 0)
-        stop(err);
+    if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
     if (kms_setup_run(&config, kms_routes.uses[KMS_TARGET_PREFERRED], &setup) < 0)
         stop(setup.error);
-    if (setup.warning[0])
-        say("warning: ", setup.warning);
+    if (setup.warning[0]) say("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */

@@ -135,8 +135,7 @@ static void alignment(void)
         size_t a = good[i];
         rc = posix_memalign(&p, a, 100);
         EXPECT(rc == 0 && (uintptr_t)p % a == 0, "posix_memalign(%zu): rc %d %p", a, rc, p);
-        if (rc == 0)
-            free(p);
+        if (rc == 0) free(p);
         p = aligned_alloc(a, 3 * a);
         EXPECT(p && (uintptr_t)p % a == 0, "aligned_alloc(%zu): %p", a, p);
         free(p);
@@ -149,9 +148,9 @@ static void alignment(void)
     /* Asked of the kernel directly: this also runs without /proc. */
     int mode = -1;
     void *probe = malloc(32);
-    int routed_bound = syscall(SYS_get_mempolicy, &mode, NULL, 0UL, probe, 2UL /* MPOL_F_ADDR */) ==
-                           0 &&
-                       mode == 2 /* MPOL_BIND */;
+    int routed_bound =
+        syscall(SYS_get_mempolicy, &mode, NULL, 0UL, probe, 2UL /* MPOL_F_ADDR */) == 0 &&
+        mode == 2 /* MPOL_BIND */;
     free(probe);
     for (size_t a = 32u << 20; a <= (1u << 30); a <<= 2) {
         p = NULL;
@@ -195,9 +194,9 @@ static void many_sizes(void)
         }
     }
     for (int i = 0; i < N; i++) {
-        if (!blocks[i])
-            continue;
-        EXPECT(blocks[i][0] == (unsigned char)i && blocks[i][sizes[i] - 1] == (unsigned char)(i + 1),
+        if (!blocks[i]) continue;
+        EXPECT(blocks[i][0] == (unsigned char)i &&
+                   blocks[i][sizes[i] - 1] == (unsigned char)(i + 1),
                "block %d of %zu corrupted", i, sizes[i]);
         free(blocks[i]);
     }

@@ -30,16 +30,10 @@ static void *touch(void *p, size_t n)
 }
 
 /* A global function of the executable. */
-CS_KEEP void *alloc_global(size_t n)
-{
-    return touch(malloc(n), n);
-}
+CS_KEEP void *alloc_global(size_t n) { return touch(malloc(n), n); }
 
 /* A static one: only .symtab names it. */
-static CS_KEEP void *alloc_static(size_t n)
-{
-    return touch(malloc(n), n);
-}
+static CS_KEEP void *alloc_static(size_t n) { return touch(malloc(n), n); }
 
 /* An allocation wrapper, and the function that calls it: only a rule with
  * depth >= 2 sees via_wrapper. */
@@ -49,20 +43,11 @@ CS_KEEP void *xmalloc(size_t n)
     if (!p) abort();
     return touch(p, n);
 }
-CS_KEEP void *via_wrapper(size_t n)
-{
-    return touch(xmalloc(n), n);
-}
+CS_KEEP void *via_wrapper(size_t n) { return touch(xmalloc(n), n); }
 
 /* The other entry points, each from a function a rule names. */
-CS_KEEP void *alloc_realloc(void *old, size_t n)
-{
-    return touch(realloc(old, n), n);
-}
-CS_KEEP void *alloc_calloc(size_t n)
-{
-    return touch(calloc(1, n), n);
-}
+CS_KEEP void *alloc_realloc(void *old, size_t n) { return touch(realloc(old, n), n); }
+CS_KEEP void *alloc_calloc(size_t n) { return touch(calloc(1, n), n); }
 CS_KEEP void *alloc_posix_memalign(size_t n)
 {
     void *p = NULL;
@@ -71,34 +56,19 @@ CS_KEEP void *alloc_posix_memalign(size_t n)
 }
 
 /* For a rule with both a size and a caller condition. */
-CS_KEEP void *alloc_sized(size_t n)
-{
-    return touch(malloc(n), n);
-}
+CS_KEEP void *alloc_sized(size_t n) { return touch(malloc(n), n); }
 
 /* Matched by MODULE+0xOFFSET (the offset is read from the binary at test time). */
-CS_KEEP void *alloc_offset(size_t n)
-{
-    return touch(malloc(n), n);
-}
+CS_KEEP void *alloc_offset(size_t n) { return touch(malloc(n), n); }
 
 /* No rule names it, except negative tests that name the next function. */
-CS_KEEP void *alloc_plain(size_t n)
-{
-    return touch(malloc(n), n);
-}
+CS_KEEP void *alloc_plain(size_t n) { return touch(malloc(n), n); }
 
 /* Allocates nothing: a rule naming it must change nothing. */
-CS_KEEP int never_allocates(int x)
-{
-    return x * 3 + 1;
-}
+CS_KEEP int never_allocates(int x) { return x * 3 + 1; }
 
 /* Only the threads check calls it. */
-CS_KEEP void *alloc_threaded(size_t n)
-{
-    return touch(malloc(n), n);
-}
+CS_KEEP void *alloc_threaded(size_t n) { return touch(malloc(n), n); }
 
 #define NTHREADS 8
 static pthread_barrier_t start;

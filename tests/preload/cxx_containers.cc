@@ -23,8 +23,7 @@ static int failures;
 static void expect_policy(const char *what, const void *p, const char *want)
 {
     char got[256] = "?";
-    if (!want)
-        return;
+    if (!want) return;
     if (vma_policy(p, got, sizeof(got)) != 0 || std::strcmp(got, want) != 0) {
         std::printf("FAIL %s: %s (want %s)\n", what, got, want);
         failures++;

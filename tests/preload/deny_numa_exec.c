@@ -33,18 +33,17 @@ int main(int argc, char **argv)
     }
     struct sock_filter f[64];
     unsigned n = 0;
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                          offsetof(struct seccomp_data, arch));
+    f[n++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-                                          offsetof(struct seccomp_data, nr));
+    f[n++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     char *list = strdup(argv[1]);
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         int nr = -1;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            if (strcmp(tok, known[i].name) == 0)
-                nr = known[i].nr;
+            if (strcmp(tok, known[i].name) == 0) nr = known[i].nr;
         if (nr < 0) {
             fprintf(stderr, "deny_numa_exec: unknown system call '%s'\n", tok);
             return 2;

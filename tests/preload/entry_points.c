@@ -28,8 +28,7 @@ static void check(const char *what, size_t size, void *p, const char *want)
     }
     int ok = strcmp(got, want) == 0;
     printf("%s %-26s size %8zu: %-12s (want %s)\n", ok ? "ok  " : "FAIL", what, size, got, want);
-    if (!ok)
-        failures++;
+    if (!ok) failures++;
 }
 
 int main(int argc, char **argv)
@@ -62,8 +61,7 @@ int main(int argc, char **argv)
             check("reallocarray", n, p, want);
             keep[nkeep++] = p;
             p = NULL;
-            if (posix_memalign(&p, 64, n) != 0)
-                p = NULL;
+            if (posix_memalign(&p, 64, n) != 0) p = NULL;
             check("posix_memalign(64)", n, p, want);
             keep[nkeep++] = p;
             p = aligned_alloc(4096, n);

@@ -46,12 +46,10 @@ static int child_work(void)
     for (int r = 0; r < 10; r++) {
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
             unsigned char *p = malloc(sizes[i]);
-            if (!p)
-                return 3;
+            if (!p) return 3;
             memset(p, (int)i, sizes[i]);
             p = realloc(p, sizes[i] * 2);
-            if (!p || p[sizes[i] - 1] != (unsigned char)i)
-                return 4;
+            if (!p || p[sizes[i] - 1] != (unsigned char)i) return 4;
             free(p);
         }
     }
@@ -70,8 +68,7 @@ int main(void)
     int failures = 0;
     for (int f = 0; f < 10; f++) {
         pid_t pid = fork();
-        if (pid == 0)
-            _exit(child_work());
+        if (pid == 0) _exit(child_work());
         int st = 0;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {

@@ -31,15 +31,12 @@ int main(int argc, char **argv)
     int counts[8] = {0}, kinds = 0;
     for (int i = 0; i < n; i++) {
         char pol[256];
-        if (vma_policy(blocks[i], pol, sizeof(pol)) < 0)
-            break;
+        if (vma_policy(blocks[i], pol, sizeof(pol)) < 0) break;
         int k = 0;
         while (k < kinds && strcmp(names[k], pol) != 0)
             k++;
-        if (k == kinds && kinds < 8)
-            snprintf(names[kinds++], sizeof(names[0]), "%s", pol);
-        if (k < 8)
-            counts[k]++;
+        if (k == kinds && kinds < 8) snprintf(names[kinds++], sizeof(names[0]), "%s", pol);
+        if (k < 8) counts[k]++;
     }
     printf("policies:");
     for (int k = 0; k < kinds; k++)

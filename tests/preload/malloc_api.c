@@ -24,8 +24,7 @@ static long rss_mib(void)
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
         fclose(f);
     }
     return rss * sysconf(_SC_PAGESIZE) / (1 << 20);

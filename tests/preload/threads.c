@@ -66,8 +66,7 @@ static void check_and_free(struct block *b, int me)
             __atomic_add_fetch(&bad_blocks, 1, __ATOMIC_RELAXED);
             break;
         }
-    if (b->owner != me)
-        __atomic_add_fetch(&foreign_frees, 1, __ATOMIC_RELAXED);
+    if (b->owner != me) __atomic_add_fetch(&foreign_frees, 1, __ATOMIC_RELAXED);
     free(b);
 }
 
@@ -78,8 +77,7 @@ static void *worker(void *arg)
     for (int i = 0; i < PER_THREAD; i++) {
         seed = seed * 1103515245u + 12345u;
         size_t size = (seed >> 8) % ((seed & 0x100) ? 300 : 70000) + 1;
-        if (i % 997 == 0)
-            size = (size_t)(4 + me) << 20; /* a few large blocks too */
+        if (i % 997 == 0) size = (size_t)(4 + me) << 20; /* a few large blocks too */
         struct block *b = malloc(sizeof(*b) + size);
         if (!b) {
             fprintf(stderr, "malloc(%zu) failed\n", sizeof(*b) + size);
@@ -92,8 +90,7 @@ static void *worker(void *arg)
             b->data[j] = pattern(b, j);
         push((me + 1) % THREADS, b);
         struct block *other = pop(me);
-        if (other)
-            check_and_free(other, me);
+        if (other) check_and_free(other, me);
     }
     return NULL;
 }

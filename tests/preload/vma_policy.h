@@ -12,8 +12,7 @@ static inline int vma_policy(const void *p, char *out, size_t outlen)
     char line[4096];
     int found = 0;
     FILE *maps = fopen("/proc/self/maps", "r");
-    if (!maps)
-        return -1;
+    if (!maps) return -1;
     while (fgets(line, sizeof(line), maps)) {
         unsigned long s, e;
         if (sscanf(line, "%lx-%lx", &s, &e) == 2 && a >= s && a < e) {
@@ -24,12 +23,10 @@ static inline int vma_policy(const void *p, char *out, size_t outlen)
         }
     }
     fclose(maps);
-    if (!found)
-        return -1;
+    if (!found) return -1;
     (void)end;
     FILE *nm = fopen("/proc/self/numa_maps", "r");
-    if (!nm)
-        return -1;
+    if (!nm) return -1;
     found = 0;
     while (fgets(line, sizeof(line), nm)) {
         unsigned long s;

@@ -22,10 +22,7 @@
 
 void *kms_cslib_site(void); /* tests/unit/callsite/lib.c */
 
-KMS_SITE static void *return_address(void)
-{
-    return __builtin_return_address(0);
-}
+KMS_SITE static void *return_address(void) { return __builtin_return_address(0); }
 
 /* Each site returns a return address inside itself, as malloc would see it. */
 KMS_SITE void *kms_test_global_fn(void)

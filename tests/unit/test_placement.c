@@ -43,8 +43,7 @@ static void load(struct fx *f, const char *file, const char *kmem, bool pref_man
 
 static void unload(struct fx *f)
 {
-    if (f->rc == 0)
-        kms_plan_free(&f->plan);
+    if (f->rc == 0) kms_plan_free(&f->plan);
     kms_topology_free(&f->topo);
 }
 
@@ -230,13 +229,12 @@ START_TEST(bad_topology_text)
     char err[256];
     ck_assert_int_eq(kms_topology_parse_text("", &t, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "line 0: no nodes found");
-    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nbanana\n", &t, err, sizeof(err)),
-                     -1);
+    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nbanana\n", &t, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "line 2: unrecognised line 'banana'");
     ck_assert_int_eq(kms_topology_parse_text("node 0 size: lots\n", &t, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "line 1: expected a size after 'size:'");
-    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nnode distances:\nnode 0\n  0: \n",
-                                             &t, err, sizeof(err)),
+    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nnode distances:\nnode 0\n  0: \n", &t,
+                                             err, sizeof(err)),
                      -1);
     ck_assert_str_eq(err, "line 4: expected 1 distances for node 0");
 }
