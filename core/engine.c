@@ -50,14 +50,6 @@ static int find_class(const struct kms_placement *pl)
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk)
 {
-    /* mimalloc 2.0.9 force-decommits an abandoned segment whenever a heap of
-     * another arena looks at it, so with exclusive arenas every thread that
-     * starts (its backing heap looks at up to 8 abandoned segments) decommits
-     * memory the next thread of the route faults back in: 2x the time of
-     * plain mimalloc on thread-churning servers. Without slice decommit,
-     * memory still goes back to the kernel a whole segment (32 MiB) at a time
-     * and on malloc_trim. A user's MIMALLOC_ALLOW_DECOMMIT still wins. */
-    if (!getenv("MIMALLOC_ALLOW_DECOMMIT")) mi_option_disable(mi_option_allow_decommit);
     struct kms_nodeset all_mem = topo->with_memory;
     uint64_t total = kms_topology_capacity(topo, &all_mem);
     kms_arena_chunk = arena_chunk;
