@@ -92,10 +92,13 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
 
 uint64_t kms_fast_threshold = UINT64_MAX;
 bool kms_fast_ok;
+int kms_fast_route[2];
 
-void kms_fast_enable(bool ok, uint64_t threshold)
+void kms_fast_enable(bool ok, uint64_t threshold, int below, int above)
 {
     kms_fast_threshold = threshold;
+    kms_fast_route[0] = below;
+    kms_fast_route[1] = above;
     kms_fast_ok = ok;
 }
 

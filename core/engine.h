@@ -45,9 +45,11 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
 
 extern uint64_t kms_fast_threshold;
 extern bool kms_fast_ok;
-/* Whether the fast pointers may be used at all: no rules, no statistics, and
- * both sides of the threshold routed the same from every CPU. */
-void kms_fast_enable(bool ok, uint64_t threshold);
+/* The route (target) of each side of the threshold, for the statistics. */
+extern int kms_fast_route[2];
+/* Whether the fast pointers may be used at all: no rules, and both sides of
+ * the threshold routed the same from every CPU. */
+void kms_fast_enable(bool ok, uint64_t threshold, int below, int above);
 /* After a request of size took the full path to target: remember its heap. */
 void kms_fast_learn(size_t size, int target);
 

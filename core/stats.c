@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #include <unistd.h>
 
 int kms_stats_on;
+uint64_t kms_stats_period = KMS_STATS_SAMPLE_DEFAULT;
+__thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initial-exec")));
 
 static char stats_path[PATH_MAX];   /* "stderr", a path pattern, or "" */
 static char profile_path[PATH_MAX]; /* a path pattern, or "" */
@@ -29,52 +32,6 @@ static struct timespec started;
 /* A copy of standard error taken at start-up: programs may close stderr in
  * their own exit handlers (coreutils' close_stdout does), which run first. */
 static int stderr_copy = -1;
-
-/* ---- tags ------------------------------------------------------------------ */
-
-/* The last 16 usable bytes of every block handed out while stats are on. The
- * check word mixes in the block's address, so a tag copied elsewhere (realloc)
- * or left in a block freed and reused untagged never validates; it is cleared
- * when the block is freed. */
-struct tag {
-    uint64_t size;    /* requested */
-    uint32_t site_rt; /* site id << 3 | route */
-    uint32_t check;
-};
-
-static inline uint32_t tag_check(const void *p, uint64_t size, uint32_t site_rt)
-{
-    /* Cheap on purpose (it runs twice per block); random bytes pass it with
-     * probability 2^-32, and the other fields must be in range too. */
-    uint64_t h = ((uintptr_t)p >> 3) ^ size ^ ((uint64_t)site_rt << 32) ^ 0x6b6d656d73686d21ull;
-    return (uint32_t)(h ^ (h >> 32)) | 1; /* 0 is a cleared tag */
-}
-
-/* Request size plus the tag, rounded to 16 so that blocks of 16 bytes or more
- * keep the 16-byte alignment malloc promises (mimalloc aligns a block to the
- * largest power of two dividing its size, up to 16). */
-static inline size_t padded(size_t size) { return (size + KMS_STATS_TAG + 15) & ~(size_t)15; }
-
-static inline bool read_tag(void *p, struct tag *t, size_t *usable)
-{
-    size_t u = mi_usable_size(p);
-    *usable = u;
-    if (u < KMS_STATS_TAG) return false;
-    memcpy(t, (char *)p + u - KMS_STATS_TAG, sizeof(*t));
-    return t->check != 0 && t->size <= u - KMS_STATS_TAG && (t->site_rt & 7) < KMS_TARGET_COUNT &&
-           (t->site_rt >> 3) < KMS_STATS_SITES && t->check == tag_check(p, t->size, t->site_rt);
-}
-
-static inline void write_tag(void *p, size_t usable, const struct tag *t)
-{
-    memcpy((char *)p + usable - KMS_STATS_TAG, t, sizeof(*t));
-}
-
-static inline void clear_tag(void *p, size_t usable)
-{
-    uint32_t zero = 0;
-    memcpy((char *)p + usable - KMS_STATS_TAG + offsetof(struct tag, check), &zero, 4);
-}
 
 int kms_stats_bucket(uint64_t size)
 {
@@ -90,322 +47,285 @@ uint64_t kms_stats_bucket_limit(int bucket)
     return bucket >= KMS_STATS_HIST - 1 ? UINT64_MAX : 16ull << (2 * bucket);
 }
 
+/* ---- sampling -------------------------------------------------------------- */
+
+double kms_stats_weight(uint64_t size, uint64_t period)
+{
+    if (period == 0 || size >= period) return 1.0;
+    if (size == 0) size = 1; /* malloc(0) hands out a block too */
+    /* A block of size bytes holds at least one of the sampled bytes with
+     * probability 1 - e^(-size/period). */
+    return 1.0 / -expm1(-(double)size / (double)period);
+}
+
+int64_t kms_stats_draw(uint64_t *rng, uint64_t period)
+{
+    uint64_t x = *rng;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    *rng = x;
+    /* u in (0, 1]: 53 random bits, never 0. */
+    double u = (double)((x >> 11) + 1) * 0x1.0p-53;
+    return (int64_t)(-log(u) * (double)period) + 1;
+}
+
 /* ---- global totals --------------------------------------------------------- */
 
 struct site {
     uintptr_t addr; /* return address; 0 = free slot. Slot 0 is "other callsites". */
     uint8_t routes; /* bit per route the site's requests went to */
-    uint64_t count, bytes;
+    double count, bytes;
     int64_t live, peak;
-    uint64_t hist[KMS_STATS_HIST];
+    double hist[KMS_STATS_HIST];
 };
 
 struct route_total {
-    uint64_t count, bytes;
-    int64_t live, peak;
+    uint64_t count, bytes; /* exact: every request */
+    int64_t live, peak;    /* from the recorded blocks */
 };
 
+/* One lock for the map of recorded blocks, the sites, the live bytes and the
+ * list of threads. It is taken once per recorded block, not per request. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kms_sampled recorded;
 static struct site sites[KMS_STATS_SITES];
 static struct route_total routes[KMS_TARGET_COUNT];
 static int64_t total_live, total_peak;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t dropped; /* blocks that could not be recorded (the map could not grow) */
+static struct kms_stats_thread *threads;
+static uint64_t thread_seq;
 
-/* The id of a callsite: its slot in the open-addressed table. Lock-free;
- * after the first request from a callsite its slot is only read. */
+/* The id of a callsite: its slot in the open-addressed table (lock held). */
 static uint32_t site_id(uintptr_t addr)
 {
     uint32_t i = (uint32_t)((addr * 0x9E3779B97F4A7C15ull) >> 40) & (KMS_STATS_SITES - 1);
     for (int probe = 0; probe < 64; probe++) {
         if (i == 0) i = 1;
-        uintptr_t k = __atomic_load_n(&sites[i].addr, __ATOMIC_ACQUIRE);
-        if (k == addr) return i;
-        if (k == 0) {
-            if (__atomic_compare_exchange_n(&sites[i].addr, &k, addr, false, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE) ||
-                k == addr)
-                return i;
+        if (sites[i].addr == addr) return i;
+        if (sites[i].addr == 0) {
+            sites[i].addr = addr;
+            return i;
         }
         i = (i + 1) & (KMS_STATS_SITES - 1);
     }
     return 0;
 }
 
-/* ---- per-thread counters --------------------------------------------------- */
+/* Adds (sign 1) or removes (sign -1) a recorded block's live bytes (lock held). */
+static void live_add(const struct kms_sampled_rec *r, int sign)
+{
+    int64_t b = sign * r->bytes;
+    routes[r->route].live += b;
+    sites[r->site].live += b;
+    total_live += b;
+    if (sign > 0) {
+        if (routes[r->route].live > routes[r->route].peak)
+            routes[r->route].peak = routes[r->route].live;
+        if (sites[r->site].live > sites[r->site].peak) sites[r->site].peak = sites[r->site].live;
+        if (total_live > total_peak) total_peak = total_live;
+    }
+}
 
-#define LOCAL_SLOTS 512u
-struct local_site {
-    uint32_t id; /* 0 = empty */
-    uint8_t routes;
-    uint32_t hist[KMS_STATS_HIST];
-    int64_t count, bytes, live;
-};
-
-#define LOCAL_BYTES (LOCAL_SLOTS * (sizeof(struct local_site) + sizeof(uint16_t)))
-
-enum { TS_NONE = 0, TS_ACTIVE, TS_EXITED };
-struct tstate {
-    int64_t count[KMS_TARGET_COUNT], bytes[KMS_TARGET_COUNT], live[KMS_TARGET_COUNT];
-    uint64_t churn;
-    uint32_t ops;
-    int state;
-    uintptr_t last_caller; /* the last callsite and its id: loops skip the lookup */
-    uint32_t last_id;
-    uint32_t nused;
-    bool in_flush;
-    struct local_site *sites; /* LOCAL_SLOTS, mmap-ed: never through malloc */
-    uint16_t *used;           /* slots in use, so a flush touches only those */
-};
-
-static __thread struct tstate ts __attribute__((tls_model("initial-exec")));
+/* ---- per-thread state ------------------------------------------------------ */
 
 extern void *__dso_handle __attribute__((weak));
 extern int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso);
 
-static void peak_update(void)
-{
-    total_live = 0;
-    for (int r = 0; r < KMS_TARGET_COUNT; r++) {
-        if (routes[r].live > routes[r].peak) routes[r].peak = routes[r].live;
-        total_live += routes[r].live;
-    }
-    if (total_live > total_peak) total_peak = total_live;
-}
-
-/* With the lock held. */
-static void flush_locked(struct tstate *s)
+/* Lock held: a thread's counters go into the totals and it leaves the list. */
+static void retire_locked(struct kms_stats_thread *s)
 {
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
-        routes[r].count += (uint64_t)s->count[r];
-        routes[r].bytes += (uint64_t)s->bytes[r];
-        routes[r].live += s->live[r];
-        s->count[r] = s->bytes[r] = s->live[r] = 0;
+        __atomic_fetch_add(&routes[r].count, s->count[r], __ATOMIC_RELAXED);
+        __atomic_fetch_add(&routes[r].bytes, s->bytes[r], __ATOMIC_RELAXED);
+        s->count[r] = s->bytes[r] = 0;
     }
-    peak_update();
-    if (s->sites) {
-        for (unsigned i = 0; i < LOCAL_SLOTS; i++) {
-            struct local_site *l = &s->sites[i];
-            if (!l->id) continue;
-            struct site *g = &sites[l->id];
-            g->routes |= l->routes;
-            g->count += (uint64_t)l->count;
-            g->bytes += (uint64_t)l->bytes;
-            g->live += l->live;
-            if (g->live > g->peak) g->peak = g->live;
-            for (int b = 0; b < KMS_STATS_HIST; b++)
-                g->hist[b] += l->hist[b];
-            memset(l, 0, sizeof(*l));
-        }
-        s->nused = 0;
-    }
-    s->churn = 0;
-    s->ops = 0;
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (threads == s)
+        threads = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
 }
 
-static void flush(struct tstate *s)
+static void lock_self(struct kms_stats_thread *s)
 {
-    /* A signal handler that allocates while this thread flushes must not
-     * take the lock again: its counts wait for the next flush. */
-    if (s->in_flush) return;
-    s->in_flush = true;
+    s->in_lock++;
     pthread_mutex_lock(&lock);
-    flush_locked(s);
+}
+
+static void drain_pending(struct kms_stats_thread *s);
+
+static void unlock_self(struct kms_stats_thread *s)
+{
     pthread_mutex_unlock(&lock);
-    s->in_flush = false;
+    s->in_lock--;
+    if (s->npending && !s->in_lock) drain_pending(s);
 }
 
 static void thread_exit(void *arg)
 {
     (void)arg;
-    struct tstate *s = &ts;
-    flush(s);
-    s->state = TS_EXITED;
-    if (s->sites) munmap(s->sites, LOCAL_SLOTS * sizeof(*s->sites));
-    s->sites = NULL;
+    struct kms_stats_thread *s = &kms_stats_self;
+    lock_self(s);
+    retire_locked(s);
+    s->state = KMS_STATS_EXITED;
+    unlock_self(s);
 }
 
-static bool activate(struct tstate *s)
+static void activate(struct kms_stats_thread *s)
 {
-    if (s->state == TS_EXITED) return false;
-    void *m = mmap(NULL, LOCAL_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-        s->state = TS_EXITED; /* counts go straight to the totals */
-        return false;
-    }
-    s->sites = m;
-    s->used = (uint16_t *)(s->sites + LOCAL_SLOTS);
-    s->nused = 0;
-    s->state = TS_ACTIVE;
+    s->state = KMS_STATS_STARTING;
+    lock_self(s);
+    uint64_t seq = ++thread_seq;
+    s->next = threads;
+    s->prev = NULL;
+    if (threads) threads->prev = s;
+    threads = s;
+    unlock_self(s);
+    /* splitmix64 of the thread's ordinal: a fixed sequence of samples per
+     * thread, so one program's reports repeat from run to run. */
+    uint64_t z = seq * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    s->rng = (z ^ (z >> 31)) | 1;
+    s->left = kms_stats_period ? kms_stats_draw(&s->rng, kms_stats_period) : 0;
     /* glibc allocates the destructor's record: that request must not come back here. */
     kms_self.bypass++;
     __cxa_thread_atexit_impl(thread_exit, NULL, &__dso_handle);
     kms_self.bypass--;
-    return true;
+    s->state = KMS_STATS_ACTIVE;
 }
 
-static inline struct local_site *local_find(struct tstate *s, uint32_t id)
+void kms_stats_note_slow(void *p, size_t size, int route, const void *caller)
 {
-    uint32_t i = (id * 2654435761u) >> (32 - 9);
-    for (unsigned probe = 0; probe < 16; probe++, i = (i + 1) & (LOCAL_SLOTS - 1)) {
-        struct local_site *l = &s->sites[i];
-        if (l->id == id) return l;
-        if (l->id == 0) {
-            l->id = id;
-            s->used[s->nused++] = (uint16_t)i;
-            return l;
-        }
-    }
-    return NULL;
-}
-
-/* A thread that has exited (its destructors may still free) or has no table. */
-static __attribute__((noinline)) void account_direct(uint32_t id, int route, uint64_t size,
-                                                     bool alloc)
-{
-    pthread_mutex_lock(&lock);
-    struct site *g = &sites[id];
-    if (alloc) {
-        routes[route].count++;
-        routes[route].bytes += size;
-        routes[route].live += (int64_t)size;
-        g->routes |= (uint8_t)(1u << route);
-        g->count++;
-        g->bytes += size;
-        g->live += (int64_t)size;
-        g->hist[kms_stats_bucket(size)]++;
-        if (g->live > g->peak) g->peak = g->live;
-    } else {
-        routes[route].live -= (int64_t)size;
-        g->live -= (int64_t)size;
-    }
-    peak_update();
-    pthread_mutex_unlock(&lock);
-}
-
-/* Inlined into each caller, so the alloc and free variants have no branch on alloc. */
-static inline __attribute__((always_inline)) void account(uint32_t id, int route, uint64_t size,
-                                                          bool alloc)
-{
-    struct tstate *s = &ts;
-    if (__builtin_expect(s->state != TS_ACTIVE, 0) && !activate(s)) {
-        account_direct(id, route, size, alloc);
-        return;
-    }
-    struct local_site *l = local_find(s, id);
-    if (__builtin_expect(!l, 0)) {
-        flush(s);
-        l = local_find(s, id);
-    }
-    if (__builtin_expect(!l, 0)) {
-        /* Only inside a nested flush (a signal handler): count the route alone. */
-        if (alloc) {
-            s->count[route]++;
-            s->bytes[route] += (int64_t)size;
-            s->live[route] += (int64_t)size;
-        } else {
-            s->live[route] -= (int64_t)size;
-        }
-        return;
-    }
-    if (alloc) {
+    struct kms_stats_thread *s = &kms_stats_self;
+    if (kms_self.bypass) return; /* the shim's own requests are not counted */
+    if (s->state == KMS_STATS_NONE) activate(s);
+    switch (s->state) {
+    case KMS_STATS_ACTIVE: kms_stats_note(p, size, route, caller); return;
+    case KMS_STATS_STARTING:
+        /* A signal handler while this thread registers: counted once it is. */
         s->count[route]++;
-        s->bytes[route] += (int64_t)size;
-        s->live[route] += (int64_t)size;
-        l->routes |= (uint8_t)(1u << route);
-        l->count++;
-        l->bytes += (int64_t)size;
-        l->live += (int64_t)size;
-        l->hist[kms_stats_bucket(size)]++;
+        s->bytes[route] += size;
+        return;
+    default:
+        /* Exited (its destructors still allocate): straight into the totals. */
+        __atomic_fetch_add(&routes[route].count, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&routes[route].bytes, size, __ATOMIC_RELAXED);
+        if (size >= kms_stats_period || (s->left -= (int64_t)size) < 0)
+            kms_stats_sample(p, size, route, caller);
+    }
+}
+
+void kms_stats_sample(void *p, size_t size, int route, const void *caller)
+{
+    struct kms_stats_thread *s = &kms_stats_self;
+    double w = kms_stats_weight(size, kms_stats_period);
+    if (size < kms_stats_period) s->left = kms_stats_draw(&s->rng, kms_stats_period);
+    /* A signal handler that interrupted this thread's locked part: its block
+     * is counted above but not recorded. */
+    if (s->in_lock) return;
+    lock_self(s);
+    struct kms_sampled_rec r = {
+        .addr = (uintptr_t)p,
+        .bytes = (int64_t)llround((double)size * w),
+        .site = site_id((uintptr_t)caller),
+        .route = (uint8_t)route,
+        .bucket = (uint8_t)kms_stats_bucket(size),
+    };
+    struct kms_sampled_rec old;
+    int put = kms_sampled_put(&recorded, &r, &old);
+    if (put == 1) live_add(&old, -1); /* its free went unseen (see kms_stats_free) */
+    if (put >= 0) {
+        struct site *g = &sites[r.site];
+        g->routes |= (uint8_t)(1u << route);
+        g->count += w;
+        g->bytes += (double)size * w;
+        g->hist[r.bucket] += w;
+        live_add(&r, 1);
     } else {
-        s->live[route] -= (int64_t)size;
-        l->live -= (int64_t)size;
+        dropped++;
     }
-    s->churn += size;
-    /* A large block flushes at once: peaks of large blocks, the ones that
-     * matter for placement, are then exact. */
-    if (__builtin_expect(++s->ops >= KMS_STATS_FLUSH_OPS || s->churn >= KMS_STATS_FLUSH_BYTES ||
-                             size >= KMS_STATS_FLUSH_BYTES / 4,
-                         0))
-        flush(s);
+    unlock_self(s);
 }
 
-/* ---- the entry points ------------------------------------------------------ */
-
-static void record(void *p, size_t size, int route, const void *caller)
+/* Lock held: forgets p's record, if it has one. */
+static bool forget_locked(void *p, struct kms_sampled_rec *r)
 {
-    struct tstate *s = &ts;
-    uint32_t id = s->last_id;
-    if ((uintptr_t)caller != s->last_caller) {
-        id = site_id((uintptr_t)caller);
-        s->last_caller = (uintptr_t)caller;
-        s->last_id = id;
-    }
-    struct tag t = {size, id << 3 | (uint32_t)route, 0};
-    t.check = tag_check(p, size, t.site_rt);
-    write_tag(p, mi_usable_size(p), &t);
-    account(id, route, size, true);
-}
-
-void *kms_stats_alloc(size_t size, size_t align, bool zero, const void *caller)
-{
-    int route = kms_route_decide(size, caller);
-    /* The shim's own requests are neither tagged nor counted. */
-    if (kms_self.bypass || size > PTRDIFF_MAX / 2) return kms_alloc(route, size, align, zero);
-    void *p = kms_alloc(route, padded(size), align, zero);
-    if (p) record(p, size, route, caller);
-    return p;
-}
-
-void *kms_stats_alloc_page(size_t size, size_t rounded, size_t page, const void *caller)
-{
-    int route = kms_route_decide(size, caller);
-    if (kms_self.bypass || rounded > PTRDIFF_MAX / 2) return kms_alloc(route, rounded, page, false);
-    void *p = kms_alloc(route, rounded + KMS_STATS_TAG, page, false);
-    if (p) record(p, size, route, caller);
-    return p;
+    if (!kms_sampled_take(&recorded, (uintptr_t)p, r)) return false;
+    live_add(r, -1);
+    return true;
 }
 
 void kms_stats_free(void *p)
 {
+    struct kms_stats_thread *s = &kms_stats_self;
     if (!p) return;
-    struct tag t;
-    size_t usable;
-    if (read_tag(p, &t, &usable)) {
-        clear_tag(p, usable);
-        account(t.site_rt >> 3, (int)(t.site_rt & 7), t.size, false);
+    if (s->in_lock) {
+        /* A signal handler interrupted this thread holding the lock. The block
+         * is freed once the lock is let go: freed now, its address could be
+         * handed out and recorded again before its record is forgotten. */
+        if (s->npending < KMS_STATS_PENDING) {
+            s->pending[s->npending++] = p;
+            return;
+        }
+        /* Out of room: freed now; the stale record is replaced when the
+         * address is recorded again. */
+        mi_free(p);
+        return;
     }
+    struct kms_sampled_rec r;
+    lock_self(s);
+    forget_locked(p, &r);
+    unlock_self(s);
     mi_free(p);
+}
+
+static void drain_pending(struct kms_stats_thread *s)
+{
+    while (s->npending > 0 && !s->in_lock) {
+        void *p = s->pending[--s->npending];
+        kms_stats_free(p);
+    }
 }
 
 void *kms_stats_realloc(void *p, size_t size, const void *caller)
 {
-    if (!p) return kms_stats_alloc(size, 0, false, caller);
-    if (size == 0) {
-        kms_stats_free(p);
-        return NULL;
-    }
-    struct tag t;
-    size_t usable;
-    bool tagged = read_tag(p, &t, &usable);
+    struct kms_stats_thread *s = &kms_stats_self;
     int route = kms_route_decide(size, caller);
-    bool tag_new = !kms_self.bypass && size <= PTRDIFF_MAX / 2;
-    /* Cleared first: if the block moves, mimalloc frees it without us. */
-    if (tagged) clear_tag(p, usable);
-    void *q = kms_realloc_routed(p, tag_new ? padded(size) : size, route);
-    if (!q) {
-        if (tagged) write_tag(p, usable, &t);
+    if (!p) {
+        void *q = kms_alloc(route, size, 0, false);
+        if (q) kms_stats_note(q, size, route, caller);
+        return q;
+    }
+    if (size == 0) {
+        /* glibc's behaviour: free and return NULL. */
+        if (kms_sampled_maybe(p))
+            kms_stats_free(p);
+        else
+            mi_free(p);
         return NULL;
     }
-    if (tagged) account(t.site_rt >> 3, (int)(t.site_rt & 7), t.size, false);
-    if (tag_new) record(q, size, route, caller);
+    /* The record goes first: once mimalloc moves the block, its old address
+     * may be handed out (and recorded) by another thread at once. */
+    struct kms_sampled_rec r;
+    bool had = false;
+    if (!s->in_lock && kms_sampled_maybe(p)) {
+        lock_self(s);
+        had = forget_locked(p, &r);
+        unlock_self(s);
+    }
+    void *q = kms_realloc_routed(p, size, route);
+    if (!q) {
+        if (had) { /* p is still the caller's: its record comes back */
+            struct kms_sampled_rec old;
+            lock_self(s);
+            if (kms_sampled_put(&recorded, &r, &old) >= 0) live_add(&r, 1);
+            unlock_self(s);
+        }
+        return NULL;
+    }
+    kms_stats_note(q, size, route, caller);
     return q;
-}
-
-size_t kms_stats_usable_size(void *p)
-{
-    if (!p) return 0;
-    struct tag t;
-    size_t usable;
-    return read_tag(p, &t, &usable) ? usable - KMS_STATS_TAG : usable;
 }
 
 /* ---- resident bytes per node, from the kernel ------------------------------ */
@@ -638,6 +558,8 @@ static void json_str(FILE *f, const char *s)
 }
 
 static uint64_t pos(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
+/* An estimate, as a count. */
+static uint64_t est(double v) { return v > 0.5 ? (uint64_t)llround(v) : 0; }
 
 static void routes_of(uint8_t mask, char *buf, size_t len)
 {
@@ -653,7 +575,7 @@ static void routes_of(uint8_t mask, char *buf, size_t len)
 /* Ids of sites with requests, sorted by key (descending). */
 static int by_bytes(const void *a, const void *b)
 {
-    uint64_t x = sites[*(const uint32_t *)a].bytes, y = sites[*(const uint32_t *)b].bytes;
+    double x = sites[*(const uint32_t *)a].bytes, y = sites[*(const uint32_t *)b].bytes;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 static int by_peak(const void *a, const void *b)
@@ -669,7 +591,7 @@ static uint32_t *sorted_sites(int (*cmp)(const void *, const void *), size_t *n)
     *n = 0;
     if (!ids) return NULL;
     for (uint32_t i = 0; i < KMS_STATS_SITES; i++)
-        if (sites[i].count) ids[(*n)++] = i;
+        if (sites[i].count > 0) ids[(*n)++] = i;
     qsort(ids, *n, sizeof(*ids), cmp);
     return ids;
 }
@@ -697,6 +619,22 @@ static double elapsed(void)
 
 #define TOP_SITES 10
 
+/* The routes' totals at the report: the retired threads' counts and the
+ * running threads' own (read as they are). */
+static struct route_total shown[KMS_TARGET_COUNT];
+
+static void sample_note(char *buf, size_t len)
+{
+    char h[32];
+    if (kms_stats_period == 0)
+        snprintf(buf, len, "every block recorded (KMEM_STATS_SAMPLE=0)");
+    else
+        snprintf(buf, len,
+                 "live bytes and callsites estimated from sampled blocks: one per %s allocated "
+                 "on average, and every block of %s or more (KMEM_STATS_SAMPLE)",
+                 kms_size_human(kms_stats_period, h, sizeof(h)), h);
+}
+
 static void write_stats(FILE *f, bool json)
 {
     struct resident res;
@@ -715,12 +653,14 @@ static void write_stats(FILE *f, bool json)
     } else {
         fprintf(f, "kmemshim stats: pid %ld, %s, %.3f s\n", (long)getpid(), prog ? prog : "?",
                 elapsed());
+        sample_note(buf, sizeof(buf));
+        fprintf(f, "%s\n", buf);
         fprintf(f, "%-10s %12s %14s %14s %14s\n", "route", "allocations", "requested", "live",
                 "peak live");
     }
     bool first = true;
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
-        const struct route_total *t = &routes[r];
+        const struct route_total *t = &shown[r];
         if (!t->count && !kms_routes.uses[r]) continue;
         if (json) {
             fprintf(f,
@@ -780,8 +720,9 @@ static void write_stats(FILE *f, bool json)
     if (json) {
         fprintf(f,
                 "\n  ],\n  \"total\": {\"live_bytes\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64
-                "},\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
-                pos(total_live), pos(total_peak), res.method);
+                "},\n  \"sample_period_bytes\": %" PRIu64 ",\n  \"dropped_samples\": %" PRIu64
+                ",\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
+                pos(total_live), pos(total_peak), kms_stats_period, dropped, res.method);
     } else {
         fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "",
                 kms_size_human(pos(total_live), h1, 32), kms_size_human(pos(total_peak), h2, 32));
@@ -807,10 +748,10 @@ static void write_stats(FILE *f, bool json)
             fprintf(f,
                     ", \"routes\": \"%s\", \"allocations\": %" PRIu64
                     ", \"bytes_requested\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64 "}",
-                    buf, s->count, s->bytes, pos(s->peak));
+                    buf, est(s->count), est(s->bytes), pos(s->peak));
         } else {
             fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n",
-                    kms_size_human(s->bytes, h1, 32), s->count,
+                    kms_size_human(est(s->bytes), h1, 32), est(s->count),
                     kms_size_human(pos(s->peak), h2, 32), buf, nm.where, nm.symbol[0] ? " " : "",
                     nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
@@ -830,6 +771,9 @@ static void write_profile(FILE *f)
     fprintf(f, "# pid %ld program %s\n", (long)getpid(), prog ? prog : "?");
     fprintf(f, "# total peak_live %" PRIu64 " live_at_exit %" PRIu64 "\n", pos(total_peak),
             pos(total_live));
+    /* 0: every block was recorded and the numbers are exact; otherwise they
+     * are estimates from blocks sampled once per that many bytes. */
+    fprintf(f, "# sample_period %" PRIu64 "\n", kms_stats_period);
     fprintf(f,
             "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes\n");
     Dwfl *dwfl = dwfl_open();
@@ -840,16 +784,17 @@ static void write_profile(FILE *f)
         site_name(ids[i], dwfl, &nm);
         routes_of(s->routes, rt, sizeof(rt));
         fprintf(f, "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t",
-                pos(s->peak), s->count, s->bytes, pos(s->live), rt, ids[i] ? nm.where : "-",
-                nm.symbol[0] ? nm.symbol : "-", nm.source[0] ? nm.source : "-");
+                pos(s->peak), est(s->count), est(s->bytes), pos(s->live), rt,
+                ids[i] ? nm.where : "-", nm.symbol[0] ? nm.symbol : "-",
+                nm.source[0] ? nm.source : "-");
         bool first = true;
         for (int b = 0; b < KMS_STATS_HIST; b++) {
-            if (!s->hist[b]) continue;
+            if (est(s->hist[b]) == 0) continue;
             uint64_t lim = kms_stats_bucket_limit(b);
             if (lim == UINT64_MAX)
-                fprintf(f, "%smax:%" PRIu64, first ? "" : ",", s->hist[b]);
+                fprintf(f, "%smax:%" PRIu64, first ? "" : ",", est(s->hist[b]));
             else
-                fprintf(f, "%s%" PRIu64 ":%" PRIu64, first ? "" : ",", lim, s->hist[b]);
+                fprintf(f, "%s%" PRIu64 ":%" PRIu64, first ? "" : ",", lim, est(s->hist[b]));
             first = false;
         }
         fprintf(f, "\n");
@@ -861,11 +806,20 @@ static void write_profile(FILE *f)
 void kms_stats_report(void)
 {
     if (!kms_stats_on) return;
+    struct kms_stats_thread *s = &kms_stats_self;
+    if (s->in_lock) return; /* from a signal handler inside the locked part */
     kms_self.bypass++;
     int saved = errno;
-    pthread_mutex_lock(&lock);
-    flush_locked(&ts);
-    pthread_mutex_unlock(&lock);
+    /* The lock is held while writing: recorded blocks and sites stay put, and
+     * the report's own frees wait in the pending list (see kms_stats_free). */
+    lock_self(s);
+    for (int r = 0; r < KMS_TARGET_COUNT; r++) {
+        shown[r] = routes[r];
+        for (struct kms_stats_thread *t = threads; t; t = t->next) {
+            shown[r].count += __atomic_load_n(&t->count[r], __ATOMIC_RELAXED);
+            shown[r].bytes += __atomic_load_n(&t->bytes[r], __ATOMIC_RELAXED);
+        }
+    }
     char path[PATH_MAX + 32];
     bool close_it;
     FILE *f;
@@ -883,6 +837,7 @@ void kms_stats_report(void)
         else
             fflush(f);
     }
+    unlock_self(s);
     errno = saved;
     kms_self.bypass--;
 }
@@ -890,11 +845,18 @@ void kms_stats_report(void)
 /* ---- start-up and fork ----------------------------------------------------- */
 
 static void at_exit(void) { kms_stats_report(); }
-static void fork_prepare(void) { pthread_mutex_lock(&lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&lock); }
+static void fork_prepare(void) { lock_self(&kms_stats_self); }
+static void fork_parent(void) { unlock_self(&kms_stats_self); }
 static void fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    kms_stats_self.in_lock--;
+    /* The other threads are gone; their blocks stay, and so do their counts. */
+    struct kms_stats_thread *self = &kms_stats_self, *next;
+    for (struct kms_stats_thread *t = threads; t; t = next) {
+        next = t->next;
+        if (t != self) retire_locked(t);
+    }
     clock_gettime(CLOCK_MONOTONIC, &started);
 }
 
@@ -903,6 +865,7 @@ void kms_stats_init(const struct kms_config *c)
     if (!c->stats && !c->profile) return;
     snprintf(stats_path, sizeof(stats_path), "%s", c->stats ? c->stats : "");
     snprintf(profile_path, sizeof(profile_path), "%s", c->profile ? c->profile : "");
+    kms_stats_period = c->stats_sample_set ? c->stats_sample : KMS_STATS_SAMPLE_DEFAULT;
     clock_gettime(CLOCK_MONOTONIC, &started);
     if (strcmp(stats_path, "stderr") == 0) stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -1,54 +1,103 @@
 /* KMEM_STATS and KMEM_PROFILE: counters per route and per callsite, and the
  * reports written at exit.
  *
- * Off (the default), the only cost is one predictable branch per entry point
- * on kms_stats_on. On, every block the shim hands out carries a 16-byte tag
- * at the end of its usable space (requested size, callsite, route), so a free
- * from any thread knows what to subtract without a shared table. Counters are
- * per thread and flushed into the global totals under one mutex every
- * KMS_STATS_FLUSH_BYTES of allocation and free on that thread, when its
- * callsite table fills, at thread exit and at the report: no atomic
- * read-modify-write per allocation. Peak live bytes are sampled at each flush
- * (see kmemshim(7) for the accuracy this gives). */
+ * Off (the default), the cost is one predictable branch on kms_stats_on in
+ * malloc's fast path and in free. On, every allocation adds to per-thread
+ * counters of requests and bytes per route (exact), and counts its size down
+ * a per-thread budget drawn from an exponential distribution with a mean of
+ * KMEM_STATS_SAMPLE bytes: the block that crosses zero is sampled, with a
+ * weight that makes the estimates unbiased (each byte is sampled with the
+ * same probability, as in tcmalloc's and jemalloc's heap profilers). Blocks
+ * of KMEM_STATS_SAMPLE bytes or more are always recorded, with weight one, so
+ * the large blocks that decide placement are counted exactly;
+ * KMEM_STATS_SAMPLE=0 records every block. Recorded blocks go into one map
+ * (core/sampled.h) under one lock; free() looks a block up only when the
+ * map's filter says it may be there. Live and peak live bytes, and every
+ * per-callsite figure, come from the recorded blocks. */
 #ifndef KMS_CORE_STATS_H
 #define KMS_CORE_STATS_H
+#include "core/engine.h"
+#include "core/sampled.h"
 #include "policy/config.h"
+#include "policy/target.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Churn (bytes allocated plus bytes freed) after which a thread flushes. */
-#define KMS_STATS_FLUSH_BYTES (256u << 10)
-/* Operations after which a thread flushes, whatever their size. */
-#define KMS_STATS_FLUSH_OPS 65536u
+/* Default KMEM_STATS_SAMPLE. */
+#define KMS_STATS_SAMPLE_DEFAULT (256u << 10)
 /* Distinct callsites tracked; later ones are counted together as "other". */
 #define KMS_STATS_SITES 16384u
 /* Size histogram buckets: <=16, <=64, <=256, ... (powers of 4) <=256M, then more. */
 #define KMS_STATS_HIST 14
-/* Bytes added to each block for its tag. */
-#define KMS_STATS_TAG 16u
+/* Frees from a signal handler while its thread holds the statistics' lock. */
+#define KMS_STATS_PENDING 64
+
+enum { KMS_STATS_NONE = 0, KMS_STATS_ACTIVE, KMS_STATS_STARTING, KMS_STATS_EXITED };
+
+struct kms_stats_thread {
+    int state;
+    int in_lock;  /* > 0: inside the locked part (a signal handler may interrupt it) */
+    int64_t left; /* bytes until the next sampled block */
+    uint64_t count[KMS_TARGET_COUNT], bytes[KMS_TARGET_COUNT];
+    uint64_t rng;
+    struct kms_stats_thread *next, *prev; /* every active thread, for the report */
+    int npending;
+    void *pending[KMS_STATS_PENDING];
+};
 
 extern int kms_stats_on;
+/* Mean bytes between sampled blocks, and the size from which every block is
+ * recorded; 0: every block. */
+extern uint64_t kms_stats_period;
+extern __thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initial-exec")));
 
 /* From start-up, after the engine is set up: turns stats on when c->stats or
  * c->profile is set, registers the exit report and the fork handlers. */
 void kms_stats_init(const struct kms_config *c);
 
-/* The entry points' slow twins, used only when kms_stats_on. */
-void *kms_stats_alloc(size_t size, size_t align, bool zero, const void *caller);
-void *kms_stats_alloc_page(size_t size, size_t rounded, size_t page, const void *caller);
-void *kms_stats_realloc(void *p, size_t size, const void *caller);
-void kms_stats_free(void *p);
-size_t kms_stats_usable_size(void *p);
+void kms_stats_note_slow(void *p, size_t size, int route, const void *caller);
+void kms_stats_sample(void *p, size_t size, int route, const void *caller);
 
-/* Flushes this thread's counters and writes the reports now (also at exit). */
+/* After the allocation of p (size bytes requested, for route) succeeded. */
+static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t size, int route,
+                                                                 const void *caller)
+{
+    struct kms_stats_thread *s = &kms_stats_self;
+    if (__builtin_expect((s->state != KMS_STATS_ACTIVE) | (kms_self.bypass != 0), 0)) {
+        kms_stats_note_slow(p, size, route, caller);
+        return;
+    }
+    /* Relaxed atomic stores, not read-modify-writes: only this thread writes
+     * them; the report reads them from another. */
+    __atomic_store_n(&s->count[route], s->count[route] + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->bytes[route], s->bytes[route] + size, __ATOMIC_RELAXED);
+    if (__builtin_expect(size >= kms_stats_period || (s->left -= (int64_t)size) < 0, 0))
+        kms_stats_sample(p, size, route, caller);
+}
+
+/* free() of a block kms_sampled_maybe() says may be recorded: forgets it
+ * and frees it. */
+void kms_stats_free(void *p);
+/* realloc while stats are on. */
+void *kms_stats_realloc(void *p, size_t size, const void *caller);
+
+/* Writes the reports now (also at exit). */
 void kms_stats_report(void);
 
 /* Histogram bucket of a request size, and the upper bound of a bucket
  * (UINT64_MAX for the last). */
 int kms_stats_bucket(uint64_t size);
 uint64_t kms_stats_bucket_limit(int bucket);
+
+/* The weight of a sampled block of size bytes when one byte in period is
+ * sampled: how many blocks of that size it stands for (1 at or above the
+ * period, and for period 0). */
+double kms_stats_weight(uint64_t size, uint64_t period);
+/* The next countdown: exponentially distributed with mean period, from a
+ * xorshift state. */
+int64_t kms_stats_draw(uint64_t *rng, uint64_t period);
 
 /* "PATH" with every %p replaced by pid (and %% by %). Returns snprintf's. */
 int kms_stats_expand_path(const char *pattern, long pid, char *out, size_t outlen);

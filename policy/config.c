@@ -11,8 +11,9 @@
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 
 static const char *const known_vars[] = {
-    "KMEM_POLICY", "KMEM_THRESHOLD", "KMEM_RULES",   "KMEMRC",          "KMEM_NODES",
-    "KMEM_STRICT", "KMEM_STATS",     "KMEM_PROFILE", "KMEM_ARENA_SIZE", NULL,
+    "KMEM_POLICY",     "KMEM_THRESHOLD",    "KMEM_RULES", "KMEMRC",
+    "KMEM_NODES",      "KMEM_STRICT",       "KMEM_STATS", "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE", NULL,
 };
 
 const char *kms_nodes_source_name(int source)
@@ -88,6 +89,13 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         return bad(err, errlen, "KMEM_ARENA_SIZE", lookup(envp, "KMEM_ARENA_SIZE"),
                    "too small; expected at least 64M");
 
+    if (parse_size_var(envp, "KMEM_STATS_SAMPLE", &c->stats_sample, &c->stats_sample_set, err,
+                       errlen) < 0)
+        return -1;
+    if (c->stats_sample > (1ull << 30))
+        return bad(err, errlen, "KMEM_STATS_SAMPLE", lookup(envp, "KMEM_STATS_SAMPLE"),
+                   "too large; expected 0 (every block) up to 1G");
+
     const char *nodes_var = "KMEM_NODES";
     int source = KMS_NODES_ENV;
     if (!(v = lookup(envp, nodes_var))) {
@@ -154,7 +162,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_ARENA_SIZE)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE)\n",
                    (int)n, *e);
     }
     return 0;

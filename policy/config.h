@@ -29,6 +29,8 @@ struct kms_config {
     const char *rcfile;  /* KMEMRC, or NULL (also NULL in secure-execution mode) */
     const char *stats;   /* KMEM_STATS */
     const char *profile; /* KMEM_PROFILE */
+    bool stats_sample_set;
+    uint64_t stats_sample; /* KMEM_STATS_SAMPLE: mean bytes between sampled blocks, 0 = all */
     bool secure;         /* AT_SECURE: variables that name files were ignored */
 };
 

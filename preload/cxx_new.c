@@ -31,19 +31,24 @@ static __attribute__((noinline)) void *new_failed(size_t size, size_t align, con
             abort(); /* no libstdc++: nothing can catch it anyway */
         }
         handler();
-        void *p = kms_alloc(kms_route_decide(size, caller), size, align, false);
-        if (p) return p;
+        int route = kms_route_decide(size, caller);
+        void *p = kms_alloc(route, size, align, false);
+        if (p) {
+            if (kms_stats_on) kms_stats_note(p, size, route, caller);
+            return p;
+        }
     }
 }
 
 static __attribute__((noinline)) void *cxx_new_full(size_t size, size_t align, const void *caller,
                                                     bool nothrow)
 {
-    void *p = __builtin_expect(kms_stats_on, 0) /* KMEM_STATS / KMEM_PROFILE */
-                  ? kms_stats_alloc(size, align, false, caller)
-                  : kms_alloc(kms_route_decide(size, caller), size, align, false);
+    int route = kms_route_decide(size, caller);
+    void *p = kms_alloc(route, size, align, false);
     if (__builtin_expect(p != NULL, 1)) {
-        if (!align && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
+        if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
+            kms_stats_note(p, size, route, caller);
+        if (!align && kms_fast_ok) kms_fast_learn(size, route);
         return p;
     }
     return new_failed(size, align, caller, nothrow);
@@ -53,7 +58,11 @@ static inline void *cxx_new(size_t size, size_t align, const void *caller, bool 
 {
     if (!align) {
         void *p = kms_fast_malloc(size);
-        if (__builtin_expect(p != NULL, 1)) return p;
+        if (__builtin_expect(p != NULL, 1)) {
+            if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
+                kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], caller);
+            return p;
+        }
     }
     return cxx_new_full(size, align, caller, nothrow);
 }
@@ -87,7 +96,7 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void 
 /* operator delete: every form frees the same way; sizes and alignments are
  * known to mimalloc already. */
 #define DELETE_BODY                                                                                \
-    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */                         \
+    if (__builtin_expect(kms_stats_on, 0) && kms_sampled_maybe(p)) /* KMEM_STATS, KMEM_PROFILE */  \
         kms_stats_free(p);                                                                         \
     else                                                                                           \
         mi_free(p);

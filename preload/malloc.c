@@ -16,9 +16,11 @@
 static inline __attribute__((always_inline)) void *route_alloc(size_t size, size_t align, bool zero,
                                                                const void *caller)
 {
-    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
-        return kms_stats_alloc(size, align, zero, caller);
-    return kms_alloc(kms_route_decide(size, caller), size, align, zero);
+    int route = kms_route_decide(size, caller);
+    void *p = kms_alloc(route, size, align, zero);
+    if (__builtin_expect(kms_stats_on, 0) && p) /* KMEM_STATS / KMEM_PROFILE */
+        kms_stats_note(p, size, route, caller);
+    return p;
 }
 
 static __attribute__((noinline)) void *malloc_full(size_t size, const void *caller)
@@ -31,13 +33,17 @@ static __attribute__((noinline)) void *malloc_full(size_t size, const void *call
 EXPORT void *malloc(size_t size)
 {
     void *p = kms_fast_malloc(size);
-    if (__builtin_expect(p != NULL, 1)) return p;
+    if (__builtin_expect(p != NULL, 1)) {
+        if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
+            kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], CALLER);
+        return p;
+    }
     return malloc_full(size, CALLER);
 }
 
 EXPORT void free(void *p)
 {
-    if (__builtin_expect(kms_stats_on, 0)) { /* KMEM_STATS / KMEM_PROFILE */
+    if (__builtin_expect(kms_stats_on, 0) && kms_sampled_maybe(p)) { /* KMEM_STATS / KMEM_PROFILE */
         kms_stats_free(p);
         return;
     }
@@ -132,15 +138,12 @@ EXPORT void *pvalloc(size_t size)
         return NULL;
     }
     rounded &= ~(page - 1);
-    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
-        return kms_stats_alloc_page(size, rounded ? rounded : page, page, CALLER);
     /* Routed by the size asked for, like every other entry point. */
-    return kms_alloc(kms_route_decide(size, CALLER), rounded ? rounded : page, page, false);
+    int route = kms_route_decide(size, CALLER);
+    void *p = kms_alloc(route, rounded ? rounded : page, page, false);
+    if (__builtin_expect(kms_stats_on, 0) && p) /* KMEM_STATS / KMEM_PROFILE */
+        kms_stats_note(p, size, route, CALLER);
+    return p;
 }
 
-EXPORT size_t malloc_usable_size(void *p)
-{
-    if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE: the tag is not usable */
-        return kms_stats_usable_size(p);
-    return p ? mi_usable_size(p) : 0;
-}
+EXPORT size_t malloc_usable_size(void *p) { return p ? mi_usable_size(p) : 0; }

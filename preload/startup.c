@@ -86,10 +86,10 @@ __attribute__((constructor(101))) static void kms_startup(void)
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
-    kms_fast_enable(!kms_routes.has_rules && !kms_stats_on &&
+    kms_fast_enable(!kms_routes.has_rules &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&
                         kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU,
-                    kms_routes.threshold);
+                    kms_routes.threshold, kms_routes.below, kms_routes.above);
 
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);

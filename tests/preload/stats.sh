@@ -2,6 +2,7 @@
 # KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
 # usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
 # CASE: off | text | json | fork | threads | signals | profile | cxx | roundtrip | run | help
+#       | sampled | signals_sampled | bad_sample
 set -euo pipefail
 shim=$1 cli=$2 bin=$3 case=$4
 work=$(mktemp -d)
@@ -11,6 +12,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 prog=$bin/stats_prog
 # Node 0 stands in for a KMEM node, as in the other preload tests.
 export KMEM_NODES=0
+# Exact numbers: every block recorded. The cases that test sampling unset it.
+export KMEM_STATS_SAMPLE=0
 
 case $case in
 off)
@@ -24,6 +27,7 @@ text)
     cat err
     [ "$(cat out)" = ok ] || fail "stdout: $(cat out)"
     grep -q '^kmemshim stats: pid [0-9]*' err || fail "no header"
+    grep -qx 'every block recorded (KMEM_STATS_SAMPLE=0)' err || fail "sampling line"
     # 8 blocks of 1 MiB to dax_kmem, all live at once.
     grep -Eq '^dax_kmem +8 +8\.0 MiB +0 B +8\.0 MiB$' err || fail "dax_kmem line"
     grep -Eq '^dram +[0-9]+ ' err || fail "dram line"
@@ -153,6 +157,8 @@ cxx)
     if grep -P '\t_Zn[wa]m' c.prof; then fail "operator new named as a caller"; fi
     ;;
 roundtrip)
+    # Sampled, as users run it: the 1 MiB blocks that decide are recorded exactly.
+    unset KMEM_STATS_SAMPLE
     # 1. Profile with everything in DRAM (threshold above every request).
     KMEM_THRESHOLD=1T KMEM_PROFILE=$work/r.prof LD_PRELOAD=$shim $prog >out
     # 2. A budget of 1 MiB: only big_buffers (8 MiB at peak) has to move.
@@ -197,6 +203,79 @@ run)
     grep -q "policy 'fast'" err || fail "message: $(cat err)"
     ! "$cli" run -- /nonexistent/cmd 2>err || fail "missing command"
     grep -q "cannot run '/nonexistent/cmd'" err || fail "message: $(cat err)"
+    ;;
+sampled)
+    # The default sampling against the truth (stats_sampled.c): routes exact,
+    # callsites within a tolerance far outside the sampling noise (about 3% for
+    # keep_small's ~250 samples), large blocks exact, nothing live at exit.
+    unset KMEM_STATS_SAMPLE
+    KMEM_THRESHOLD=512K KMEM_STATS=$work/s.json KMEM_PROFILE=$work/s.prof LD_PRELOAD=$shim \
+        $bin/stats_sampled >out
+    cat s.prof
+    python3 - s.json s.prof <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["sample_period_bytes"] == 256 << 10, r["sample_period_bytes"]
+routes = {x["route"]: x for x in r["routes"]}
+d, k = routes["dram"], routes["dax_kmem"]
+# Exact: every request is counted. dram: 1,000,000 x 64 + 65,536 x 1000 + the
+# calloc of 8,000,000 bytes goes to dax_kmem (above 512K) with the 40 MiB;
+# stdio may add its buffer for stdout (one block of 4096 bytes at most).
+assert d["allocations"] - (1000000 + 65536 + 1) in (0, 1), d
+assert 0 <= d["bytes_requested"] - (64000000 + 65536000 + 320) <= 4096, d
+assert k["allocations"] == 41 and k["bytes_requested"] == 40 * (1 << 20) + 8000000, k
+assert d["live_bytes"] == 0 and k["live_bytes"] == 0, routes
+# The large blocks are all recorded: exact peak.
+assert k["peak_live_bytes"] == 40 * (1 << 20) + 8000000, k
+assert 0.85 * 64e6 < d["peak_live_bytes"] < 1.15 * 64e6 + 2e6, d
+sites = {}
+for line in open(sys.argv[2]):
+    if line.startswith("#"): continue
+    f = line.rstrip("\n").split("\t")
+    site = dict(peak=int(f[0]), count=int(f[1]), bytes=int(f[2]), live=int(f[3]), sizes=f[8])
+    name = f[6].split("+")[0]
+    # keep_small also calls calloc once: the malloc in its loop is the busy one.
+    if name not in sites or site["count"] > sites[name]["count"]: sites[name] = site
+ks, ch, kl = sites["keep_small"], sites["churn"], sites["keep_large"]
+assert 0.85e6 < ks["count"] < 1.15e6, ks
+assert 0.85 * 64e6 < ks["peak"] < 1.15 * 64e6 and ks["live"] == 0, ks
+assert 0.7 * 65536e3 < ch["bytes"] < 1.3 * 65536e3, ch
+assert ch["peak"] < 4 << 20, ch
+assert kl == dict(peak=40 << 20, count=40, bytes=40 << 20, live=0, sizes="1048576:40"), kl
+print("sampled ok: keep_small count %d peak %d, churn bytes %d, dram peak %d" %
+      (ks["count"], ks["peak"], ch["bytes"], d["peak_live_bytes"]))
+PY
+    # Same program, every block recorded: the callsites are exact too.
+    KMEM_STATS_SAMPLE=0 KMEM_THRESHOLD=512K KMEM_PROFILE=$work/e.prof LD_PRELOAD=$shim \
+        $bin/stats_sampled >out
+    grep -P '^64000000\t1000000\t64000000\t0\tdram\t.*\tkeep_small\+' e.prof || fail "exact keep_small"
+    grep -P '^1000\t65536\t65536000\t0\tdram\t.*\tchurn\+' e.prof || fail "exact churn"
+    grep -qx '# sample_period 0' e.prof || fail "exact header"
+    ;;
+signals_sampled)
+    # As `signals`, sampled: a handler may interrupt the locked part of a
+    # sampled block; no deadlock, and nothing recorded stays live.
+    unset KMEM_STATS_SAMPLE
+    timeout 240 env KMEM_STATS_SAMPLE=1K KMEM_THRESHOLD=1K KMEM_STATS=$work/sig.json \
+        LD_PRELOAD=$shim $bin/stats_signals >out || fail "stats_signals: status $?"
+    grep -qx 'ok 1 signals' out || fail "no signal handled: $(cat out)"
+    python3 - sig.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert sum(x["allocations"] for x in r["routes"]) > 3000000, r["routes"]
+# stdout's buffer may be sampled: 4096 bytes count for at most ~4100.
+assert sum(x["live_bytes"] for x in r["routes"]) <= 8192, r["routes"]
+print("signals sampled ok", [(x["route"], x["live_bytes"]) for x in r["routes"]])
+PY
+    ;;
+bad_sample)
+    unset KMEM_STATS_SAMPLE
+    for v in x -1 2G 1Q; do
+        KMEM_STATS_SAMPLE=$v KMEM_STATS=stderr LD_PRELOAD=$shim $prog >out 2>err && fail "KMEM_STATS_SAMPLE=$v accepted"
+        grep -q "^kmemshim: error: KMEM_STATS_SAMPLE='$v': " err || fail "message for $v: $(cat err)"
+    done
+    grep -q "too large; expected 0 (every block) up to 1G" <(KMEM_STATS_SAMPLE=2G LD_PRELOAD=$shim $prog 2>&1) ||
+        fail "2G message"
     ;;
 help)
     "$cli" --help | grep -q 'suggest' || fail "kmemshim --help"
