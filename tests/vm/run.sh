@@ -2,7 +2,7 @@
 # Boots one test VM and runs one guest script in it; exits with the guest script's status.
 #
 # Usage: run.sh MACHINE PREPDIR OUTDIR GUEST_SCRIPT [NAME=VALUE]...
-#   MACHINE       4node | 3node | tie | nvdimm (the topologies are described below and in README.md)
+#   MACHINE       4node | 4node-big | 3node | tie | nvdimm (the topologies are described below and in README.md)
 #   PREPDIR       what prepare.sh made (vmlinux, initramfs.cpio.gz)
 #   OUTDIR        a directory for this run; the guest sees it read-write at the same path, the rest
 #                 of the host's / read-only. console.log and status end up there.
@@ -64,6 +64,11 @@ case "$machine" in
     mem=1280M
     node 0 0 512M; node 1 1 512M; node 2 "" 256M
     dist 0 1 21; dist 0 2 17; dist 1 2 28 ;;
+4node-big) # the 4node machine with 1 GiB KMEM nodes: room for the 32 MiB segments of a many-threaded
+    # program's heaps in every bound route (the shim reserves at most a node's MemTotal per route)
+    mem=3G
+    node 0 0 512M; node 1 1 512M; node 2 "" 1G; node 3 "" 1G
+    dist 0 1 21; dist 0 2 17; dist 0 3 28; dist 1 2 28; dist 1 3 17; dist 2 3 28 ;;
 tie)    # 2 and 3 both at 17 from node 0; from node 1 only 3 is close
     node 0 0 512M; node 1 1 512M; node 2 "" 256M; node 3 "" 256M
     dist 0 1 21; dist 0 2 17; dist 0 3 17; dist 1 2 28; dist 1 3 17; dist 2 3 28 ;;
@@ -76,7 +81,7 @@ nvdimm) # the 4node distances, but 2 and 3 are emulated NVDIMMs that the guest m
     nvdimm 0 2 512M
     nvdimm 1 3 537001984
     args[${#args[@]}-1]+=",label-size=128K" ;;
-*) die "unknown machine '$machine' (4node, 3node, tie, nvdimm)" ;;
+*) die "unknown machine '$machine' (4node, 4node-big, 3node, tie, nvdimm)" ;;
 esac
 
 # nvdimm_images: fresh NVDIMM images (they keep their namespace layout from one boot to the next)
