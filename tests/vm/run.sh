@@ -94,7 +94,7 @@ large)  # 4 CPU nodes (one vCPU and 256 MiB each) and 8 memory-only nodes (128 M
                   [4,5]=22 [6,7]=22 [8,9]=22 [10,11]=22)
     for a in {0..11}; do
         for ((b = a + 1; b <= 11; b++)); do
-            if [ $b -le 3 ]; then dist $a $b 21; else dist $a $b "${d[$a,$b]:-28}"; fi
+            if [ "$b" -le 3 ]; then dist "$a" "$b" 21; else dist "$a" "$b" "${d[$a,$b]:-28}"; fi
         done
     done ;;
 *) die "unknown machine '$machine' (4node, 4node-big, 3node, tie, nvdimm, large)" ;;
