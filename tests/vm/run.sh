@@ -2,7 +2,7 @@
 # Boots one test VM and runs one guest script in it; exits with the guest script's status.
 #
 # Usage: run.sh MACHINE PREPDIR OUTDIR GUEST_SCRIPT [NAME=VALUE]...
-#   MACHINE       4node | 3node | tie | nvdimm (the topologies are described below and in README.md)
+#   MACHINE       4node | 4node-big | 3node | tie | nvdimm | large (the topologies are described below and in README.md)
 #   PREPDIR       what prepare.sh made (vmlinux, initramfs.cpio.gz)
 #   OUTDIR        a directory for this run; the guest sees it read-write at the same path, the rest
 #                 of the host's / read-only. console.log and status end up there.
@@ -31,7 +31,7 @@ case "$out$script" in *[[:space:]]*) die "paths with white space are not support
 
 # ---- machines --------------------------------------------------------------------------------
 # Each CPU node has one CPU and 512 MiB; memory-only nodes have 256 MiB of plain RAM (4node, 3node,
-# tie) or are empty and get an emulated NVDIMM (nvdimm). Distances: one -numa dist per pair
+# tie) or are empty and get an emulated NVDIMM (nvdimm). 4node-big and large differ, below. Distances: one -numa dist per pair
 # (QEMU mirrors it).
 args=()
 node() {   # node ID [CPU] [SIZE]: a NUMA node; no SIZE = no memory
@@ -55,6 +55,7 @@ nvdimm() { # nvdimm ID NODE SIZE: an emulated NVDIMM backed by a sparse file in 
            -device "nvdimm,id=nvdimm$1,memdev=nv$1,node=$2")
 }
 mem=1536M
+smp=2   # vCPUs, one per socket
 machine_opt=pc
 case "$machine" in
 4node)  # the design's machine: 0,1 CPU+DRAM; 2 near 0, 3 near 1
@@ -64,6 +65,11 @@ case "$machine" in
     mem=1280M
     node 0 0 512M; node 1 1 512M; node 2 "" 256M
     dist 0 1 21; dist 0 2 17; dist 1 2 28 ;;
+4node-big) # the 4node machine with 1 GiB KMEM nodes: room for the 32 MiB segments of a many-threaded
+    # program's heaps in every bound route (the shim reserves at most a node's MemTotal per route)
+    mem=3G
+    node 0 0 512M; node 1 1 512M; node 2 "" 1G; node 3 "" 1G
+    dist 0 1 21; dist 0 2 17; dist 0 3 28; dist 1 2 28; dist 1 3 17; dist 2 3 28 ;;
 tie)    # 2 and 3 both at 17 from node 0; from node 1 only 3 is close
     node 0 0 512M; node 1 1 512M; node 2 "" 256M; node 3 "" 256M
     dist 0 1 21; dist 0 2 17; dist 0 3 17; dist 1 2 28; dist 1 3 17; dist 2 3 28 ;;
@@ -76,7 +82,22 @@ nvdimm) # the 4node distances, but 2 and 3 are emulated NVDIMMs that the guest m
     nvdimm 0 2 512M
     nvdimm 1 3 537001984
     args[${#args[@]}-1]+=",label-size=128K" ;;
-*) die "unknown machine '$machine' (4node, 3node, tie, nvdimm)" ;;
+large)  # 4 CPU nodes (one vCPU and 256 MiB each) and 8 memory-only nodes (128 MiB each), two near each
+    # CPU node: 0 -> 4,5 tied at 17; 1 -> 6 at 17, 7 at 19; 2 -> 9 at 16, 8 at 18 (the nearest is
+    # the higher id); 3 -> 10,11 tied at 17. CPU nodes 21 apart; memory-only pairs near the same
+    # CPU node 22 apart; every other pair 28.
+    mem=2G
+    smp=4
+    for n in 0 1 2 3; do node $n $n 256M; done
+    for n in 4 5 6 7 8 9 10 11; do node $n "" 128M; done
+    declare -A d=([0,4]=17 [0,5]=17 [1,6]=17 [1,7]=19 [2,8]=18 [2,9]=16 [3,10]=17 [3,11]=17
+                  [4,5]=22 [6,7]=22 [8,9]=22 [10,11]=22)
+    for a in {0..11}; do
+        for ((b = a + 1; b <= 11; b++)); do
+            if [ "$b" -le 3 ]; then dist "$a" "$b" 21; else dist "$a" "$b" "${d[$a,$b]:-28}"; fi
+        done
+    done ;;
+*) die "unknown machine '$machine' (4node, 4node-big, 3node, tie, nvdimm, large)" ;;
 esac
 
 # nvdimm_images: fresh NVDIMM images (they keep their namespace layout from one boot to the next)
@@ -108,7 +129,7 @@ bios=()
 [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)   # ~1 s faster than SeaBIOS
 
 qemu=(qemu-system-x86_64 -accel "tcg,thread=multi" -cpu max -machine "$machine_opt" "${bios[@]}"
-      -m "$mem" -smp "2,sockets=2,cores=1,threads=1" "${args[@]}"
+      -m "$mem" -smp "$smp,sockets=$smp,cores=1,threads=1" "${args[@]}"
       -nodefaults -display none -vga none -nic none -no-reboot -serial stdio -monitor none
       -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
       -fsdev "local,id=hostroot,path=/,security_model=none,multidevs=remap,readonly=on"
