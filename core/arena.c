@@ -46,6 +46,12 @@ static void *reserve(size_t len)
     return (void *)start;
 }
 
+uint64_t kms_bind_reservation(uint64_t capacity, int ncpus)
+{
+    uint64_t threads = ncpus > 8 ? 2 * (uint64_t)ncpus : 16;
+    return capacity + threads * KMS_ARENA_ALIGN;
+}
+
 int kms_arena_grow(int cls, size_t min_bytes)
 {
     struct kms_class *c = &kms_classes[cls];
@@ -62,9 +68,9 @@ int kms_arena_grow(int cls, size_t min_bytes)
     uint64_t want = left;
     if (kms_arena_chunk && want > kms_arena_chunk) want = kms_arena_chunk;
     if (want < need) want = need;
-    /* A class never reserves past its target: what a bound node set cannot hold
-     * fails here with ENOMEM instead of an OOM kill later, and a preferred class
-     * falls back to DRAM. */
+    /* A class never reserves past its target: far more than a bound node set
+     * can hold fails here with ENOMEM instead of an OOM kill later, and a
+     * preferred class falls back to DRAM. */
     if (c->reserved_bytes + need > c->target_bytes) {
         kms_arena_unlock();
         errno = ENOMEM;

@@ -17,6 +17,15 @@
 #define KMS_ARENA_MIN (64ull << 20)
 #define KMS_ARENA_MAX_ALIGN (16ull << 20) /* largest alignment mimalloc gives inside an arena */
 
+/* The address space a bound class may reserve: its nodes' capacity, plus one
+ * mimalloc segment for each of 2 threads per CPU (at least 16). Every thread
+ * that allocates from an arena holds at least one 32 MiB segment of it, mostly
+ * empty: without the headroom a 256 MiB node served 8 threads and failed the
+ * ninth with ENOMEM while nearly all of its memory was free. Address space is
+ * not memory: pages still come only from the class's nodes, and touching more
+ * than they hold meets the kernel's limit as under memkind. */
+uint64_t kms_bind_reservation(uint64_t capacity, int ncpus);
+
 struct kms_arena {
     uintptr_t start, end;
     int mi_id; /* mi_arena_id_t */

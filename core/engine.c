@@ -69,8 +69,10 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                     c->pl = *pl;
                     /* A bound class is sized to what its nodes hold; a preferred one
                      * spills over, so it may use as much as the machine has. */
-                    c->target_bytes =
-                        pl->mode == KMS_MODE_BIND ? kms_topology_capacity(topo, &pl->set) : total;
+                    c->target_bytes = pl->mode == KMS_MODE_BIND
+                                          ? kms_bind_reservation(
+                                                kms_topology_capacity(topo, &pl->set), topo->ncpus)
+                                          : total;
                     if (c->target_bytes < KMS_ARENA_MIN) c->target_bytes = KMS_ARENA_MIN;
                     c->fallback = -2;
                 }

@@ -34,8 +34,8 @@
  *
  * --budget MIB: bytes in big blocks alive at once (default 384); --churn N: short-lived
  * threads each of the two spawners keeps alive (default 8); --allow-enomem 1: a NULL with ENOMEM is
- * counted, not a failure (a bound KMEM route on a small node, e.g. the VM's 256 MiB ones, fills up:
- * each thread takes whole 32 MiB mimalloc segments from it).
+ * counted, not a failure (a bound KMEM route on a small node, e.g. the VM's 256 MiB ones, can fill
+ * up: each thread takes whole 32 MiB mimalloc segments from it).
  * --min-lifetimes N: short-lived threads that must come and go; the run is extended (up to
  * 4 x --seconds) until they have, and fails if they have not.
  * --expect-policies N: at the end, the blocks still held must lie in mappings

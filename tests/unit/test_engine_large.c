@@ -43,7 +43,8 @@ START_TEST(one_and_a_half_tebibytes_in_one_route)
     kms_engine_setup(&s.topo, &s.plan, 0);
     int cls = kms_class_of_target(KMS_TARGET_DAX_KMEM);
     ck_assert_int_ge(cls, 0);
-    ck_assert_uint_eq(kms_classes[cls].target_bytes, 1536ull << 30);
+    uint64_t want = kms_bind_reservation(1536ull << 30, s.topo.ncpus);
+    ck_assert_uint_eq(kms_classes[cls].target_bytes, want);
 
     enum { N = 5 };
     void *blocks[N];
@@ -55,10 +56,10 @@ START_TEST(one_and_a_half_tebibytes_in_one_route)
         ck_assert_int_ge(a, 0);
         ck_assert_int_eq(kms_arenas[a].cls, cls);
     }
-    /* 5 x 280 GiB = 1400 GiB: all of it in the one reservation of 1.5 TiB. */
+    /* 5 x 280 GiB = 1400 GiB: all of it in the one reservation of 1.5 TiB (and headroom). */
     ck_assert_int_eq(kms_classes[cls].narenas, 1);
-    ck_assert_uint_eq(kms_classes[cls].reserved_bytes, 1536ull << 30);
-    /* More than the node holds fails with ENOMEM instead of an OOM kill. */
+    ck_assert_uint_eq(kms_classes[cls].reserved_bytes, want);
+    /* Far more than the node holds fails with ENOMEM instead of an OOM kill. */
     errno = 0;
     ck_assert_ptr_null(kms_alloc(KMS_TARGET_DAX_KMEM, 256ull << 30, 0, false));
     ck_assert_int_eq(errno, ENOMEM);
@@ -72,11 +73,24 @@ START_TEST(one_and_a_half_tebibytes_in_one_route)
 }
 END_TEST
 
+START_TEST(bind_reservation_headroom)
+{
+    /* Capacity plus a 32 MiB segment per thread: 2 per CPU, at least 16 threads. */
+    ck_assert_uint_eq(kms_bind_reservation(256ull << 20, 2), (256ull + 16 * 32) << 20);
+    ck_assert_uint_eq(kms_bind_reservation(256ull << 20, 8), (256ull + 16 * 32) << 20);
+    ck_assert_uint_eq(kms_bind_reservation(256ull << 20, 64), (256ull + 128 * 32) << 20);
+    ck_assert_uint_eq(kms_bind_reservation(0, 0), 16ull * 32 << 20);
+    /* 1.5 TiB with 256 CPUs: 16 GiB more address space, about 1%. */
+    ck_assert_uint_eq(kms_bind_reservation(1536ull << 30, 256), (1536ull + 16) << 30);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine_large");
     TCase *tc = tcase_create("large");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, bind_reservation_headroom);
     tcase_add_test(tc, one_and_a_half_tebibytes_in_one_route);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -6,7 +6,8 @@
 #
 # What happens (documented in README.md):
 # - dax_kmem has two limits. The shim reserves for a bound route no more address space than its
-#   nodes hold (MemTotal); past that, malloc returns NULL with errno ENOMEM, the blocks already held
+#   nodes hold (MemTotal) plus 32 MiB per thread of headroom (16 threads here: 512 MiB, so 768 MiB
+#   for node 2); past that, malloc returns NULL with errno ENOMEM, the blocks already held
 #   keep their data, DRAM allocations still work, and after free() the route works again.
 #   But a node never has all of MemTotal free: a program that touches more than the node's free
 #   memory reaches the kernel's limit first (with transparent huge pages even one touched word per
