@@ -1,13 +1,13 @@
 #include "core/stats.h"
 
 #include "core/arena.h"
+#include "core/elflibs.h"
 #include "core/engine.h"
 #include "policy/callsite.h"
 #include "policy/route.h"
 #include "policy/size.h"
 #include "policy/target.h"
 
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -445,7 +445,7 @@ struct site_name {
     char source[512]; /* "file:line" or "" */
 };
 
-static void site_name(uint32_t id, Dwfl *dwfl, struct site_name *out)
+static void site_name(uint32_t id, const struct kms_libdw *D, Dwfl *dwfl, struct site_name *out)
 {
     memset(out, 0, sizeof(*out));
     if (id == 0) {
@@ -463,24 +463,24 @@ static void site_name(uint32_t id, Dwfl *dwfl, struct site_name *out)
     if (dwfl) {
         /* The call instruction, not the return address: the line of the call. */
         Dwarf_Addr a = (Dwarf_Addr)sites[id].addr - 1;
-        Dwfl_Module *m = dwfl_addrmodule(dwfl, a);
-        Dwfl_Line *l = m ? dwfl_module_getsrc(m, a) : NULL;
+        Dwfl_Module *m = D->addrmodule(dwfl, a);
+        Dwfl_Line *l = m ? D->module_getsrc(m, a) : NULL;
         int lineno = 0;
-        const char *file = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        const char *file = l ? D->lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
         if (file) snprintf(out->source, sizeof(out->source), "%s:%d", file, lineno);
     }
 }
 
-static Dwfl *dwfl_open(void)
+static Dwfl *dwfl_open(const struct kms_libdw *D)
 {
-    static const Dwfl_Callbacks cb = {
-        .find_elf = dwfl_linux_proc_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-    };
-    Dwfl *d = dwfl_begin(&cb);
+    if (!D) return NULL;
+    static Dwfl_Callbacks cb;
+    cb.find_elf = D->linux_proc_find_elf;
+    cb.find_debuginfo = D->standard_find_debuginfo;
+    Dwfl *d = D->begin(&cb);
     if (!d) return NULL;
-    if (dwfl_linux_proc_report(d, getpid()) != 0 || dwfl_report_end(d, NULL, NULL) != 0) {
-        dwfl_end(d);
+    if (D->linux_proc_report(d, getpid()) != 0 || D->report_end(d, NULL, NULL) != 0) {
+        D->end(d);
         return NULL;
     }
     return d;
@@ -734,11 +734,10 @@ static void write_stats(FILE *f, bool json)
     /* No source lines here: reading debug information costs a tenth of a
      * second or more at every exit (and every exec-ed child reports); the
      * profile has them. */
-    Dwfl *dwfl = NULL;
     for (size_t i = 0; i < ntop; i++) {
         const struct site *s = &sites[ids[i]];
         struct site_name nm;
-        site_name(ids[i], dwfl, &nm);
+        site_name(ids[i], NULL, NULL, &nm);
         routes_of(s->routes, buf, sizeof(buf));
         if (json) {
             fprintf(f, "%s\n    {\"callsite\": ", i ? "," : "");
@@ -756,7 +755,6 @@ static void write_stats(FILE *f, bool json)
                     nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
     }
-    if (dwfl) dwfl_end(dwfl);
     if (json) fprintf(f, "%s]\n}\n", ntop ? "\n  " : "");
     free(ids);
     free(res.bytes);
@@ -776,12 +774,13 @@ static void write_profile(FILE *f)
     fprintf(f, "# sample_period %" PRIu64 "\n", kms_stats_period);
     fprintf(f,
             "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes\n");
-    Dwfl *dwfl = dwfl_open();
+    const struct kms_libdw *D = kms_libdw();
+    Dwfl *dwfl = dwfl_open(D);
     for (size_t i = 0; ids && i < n; i++) {
         const struct site *s = &sites[ids[i]];
         struct site_name nm;
         char rt[64];
-        site_name(ids[i], dwfl, &nm);
+        site_name(ids[i], D, dwfl, &nm);
         routes_of(s->routes, rt, sizeof(rt));
         fprintf(f, "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t",
                 pos(s->peak), est(s->count), est(s->bytes), pos(s->live), rt,
@@ -799,7 +798,7 @@ static void write_profile(FILE *f)
         }
         fprintf(f, "\n");
     }
-    if (dwfl) dwfl_end(dwfl);
+    if (dwfl) D->end(dwfl);
     free(ids);
 }
 

@@ -5,10 +5,10 @@
 
 #include "policy/callsite.h"
 
+#include "core/elflibs.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -178,26 +178,26 @@ static int pool_add(struct pool *p, const char *s, uint32_t *off)
     return 0;
 }
 
-static void read_symbols(struct module *m, Elf *e, struct pool *pool, struct sym **syms, size_t *n,
-                         size_t *cap)
+static void read_symbols(const struct kms_libelf *E, Elf *e, struct pool *pool, struct sym **syms,
+                         size_t *n, size_t *cap)
 {
     Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(e, scn)) != NULL) {
+    while ((scn = E->nextscn(e, scn)) != NULL) {
         GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+        if (!E->getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
             sh.sh_entsize == 0)
             continue;
-        Elf_Data *d = elf_getdata(scn, NULL);
+        Elf_Data *d = E->getdata(scn, NULL);
         if (!d) continue;
         size_t count = sh.sh_size / sh.sh_entsize;
         for (size_t i = 0; i < count; i++) {
             GElf_Sym s;
-            if (!gelf_getsym(d, (int)i, &s)) break;
+            if (!E->getsym(d, (int)i, &s)) break;
             int type = GELF_ST_TYPE(s.st_info), bind = GELF_ST_BIND(s.st_info);
             if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF ||
                 s.st_size == 0 || s.st_value == 0)
                 continue;
-            const char *name = elf_strptr(e, sh.sh_link, s.st_name);
+            const char *name = E->strptr(e, sh.sh_link, s.st_name);
             if (!name || !*name) continue;
             if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 256;
@@ -214,20 +214,17 @@ static void read_symbols(struct module *m, Elf *e, struct pool *pool, struct sym
             (*n)++;
         }
     }
-    (void)m;
 }
 
 /* With the lock held. A module whose file cannot be read (the vDSO, a deleted
  * library) simply has no symbols: offsets still match, function names do not. */
 static void ensure_symbols(struct module *m)
 {
-    static int elf_ready;
     if (m->syms_loaded) return;
     m->syms_loaded = 1;
-    if (!elf_ready) {
-        if (elf_version(EV_CURRENT) == EV_NONE) return;
-        elf_ready = 1;
-    }
+    /* Opened at start-up when rules name functions (see preload/startup.c). */
+    const struct kms_libelf *E = kms_libelf();
+    if (!E) return;
     const char *path = m->key[0] ? m->file : "/proc/self/exe";
     /* A name without '/' (the vDSO's "linux-vdso.so.1") is no file: opening it
      * would read whatever the working directory holds under that name. */
@@ -237,9 +234,9 @@ static void ensure_symbols(struct module *m)
     struct pool pool = {0};
     struct sym *syms = NULL;
     size_t n = 0, cap = 0;
-    Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (e && elf_kind(e) == ELF_K_ELF) read_symbols(m, e, &pool, &syms, &n, &cap);
-    if (e) elf_end(e);
+    Elf *e = E->begin(fd, ELF_C_READ_MMAP, NULL);
+    if (e && E->kind(e) == ELF_K_ELF) read_symbols(E, e, &pool, &syms, &n, &cap);
+    if (e) E->end(e);
     close(fd);
     if (n == 0) {
         free(syms);

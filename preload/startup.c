@@ -1,6 +1,7 @@
 /* Start-up of the preloaded library: configuration, topology and the engine,
  * before main. Allocation requests made meanwhile (by libnuma, libdaxctl,
  * stdio, the dynamic loader) are served by the plain heap. */
+#include "core/elflibs.h"
 #include "core/engine.h"
 #include "core/setup.h"
 #include "core/stats.h"
@@ -8,6 +9,7 @@
 #include "policy/route.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,6 +53,32 @@ static __attribute__((noreturn)) void stop(const char *msg)
     _exit(1);
 }
 
+/* elfutils, loaded now rather than from inside an allocation later. */
+static void load_elfutils(const struct kms_config *c)
+{
+    static char msg[512];
+    for (size_t i = 0; i < kms_routes.rules.count; i++) {
+        const struct kms_rule *r = &kms_routes.rules.rules[i];
+        if (r->caller_kind != KMS_CALLER_SYMBOL || kms_libelf()) continue;
+        /* Without symbol tables the rule could never match: say so now. */
+        snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s", r->origin,
+                 r->module_glob, r->func_glob, kms_elflibs_error());
+        stop(msg);
+    }
+    if (c->stats || c->profile) {
+        if (!kms_libelf()) {
+            snprintf(msg, sizeof(msg), "callsites in the reports will have no symbols: %s",
+                     kms_elflibs_error());
+            say("warning: ", msg);
+        }
+        if (c->profile && !kms_libdw()) {
+            snprintf(msg, sizeof(msg), "the profile will have no source lines: %s",
+                     kms_elflibs_error());
+            say("warning: ", msg);
+        }
+    }
+}
+
 static void before_fork(void)
 {
     kms_routes_fork_prepare();
@@ -80,6 +108,7 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0) stop(err);
     say_lines("warning: ", warn);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
+    load_elfutils(&config);
     if (kms_setup_run(&config, kms_routes.uses[KMS_TARGET_PREFERRED], &setup) < 0)
         stop(setup.error);
     if (setup.warning[0]) say("warning: ", setup.warning);

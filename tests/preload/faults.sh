@@ -75,6 +75,38 @@ arena_limit)
     expect_rc 0; expect_out "120 blocks of 64 MiB"
     grep -qE 'policies: prefer:0=[1-9][0-9]* default=[1-9]' "$out" || fail "preferred did not continue in DRAM"
     ;;
+no_elfutils)
+    # libelf and libdw are opened at run time (core/elflibs.h). Stand-ins without
+    # their functions, found first through LD_LIBRARY_PATH, play a machine without elfutils.
+    fake=$(mktemp -d)
+    trap 'rm -f "$out" "$err"; rm -rf "$fake"' EXIT
+    echo 'int kms_fake_elfutils;' >"$fake/fake.c"
+    for so in libelf.so.1 libdw.so.1; do
+        cc -shared -fPIC -o "$fake/$so" "$fake/fake.c" || fail "cannot build the stand-in $so"
+    done
+    # A rule naming a function cannot work without symbol tables: stop, naming the rule.
+    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller *:main" \
+        LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 1
+    expect_err_only "kmemshim: error: KMEM_RULES:1: caller *:main needs the symbol tables: libelf.so.1 has no elf_version"
+    # Offsets need no symbols: the program runs.
+    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller echo+0x1234" \
+        LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 0; expect_out main-ran
+    [ ! -s "$err" ] || fail "stderr with an offset rule"
+    # Reports lose symbols and source lines, with one warning each, and are still written.
+    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 KMEM_STATS="$fake/s.txt" KMEM_PROFILE="$fake/p.prof" \
+        LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 0; expect_out main-ran
+    [ "$(cat "$err")" = "kmemshim: warning: callsites in the reports will have no symbols: libelf.so.1 has no elf_version
+kmemshim: warning: the profile will have no source lines: libdw.so.1 has no dwfl_begin" ] || fail "warnings"
+    grep -q '^kmemshim stats: pid' "$fake/s.txt" || fail "no report"
+    head -1 "$fake/p.prof" | grep -qx '# kmemshim profile 1' || fail "no profile"
+    # The real ones, for comparison: no warning at all.
+    run env KMEM_NODES=0 KMEM_STATS="$fake/s2.txt" KMEM_PROFILE="$fake/p2.prof" \
+        LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 0; [ ! -s "$err" ] || fail "stderr with elfutils present"
+    ;;
 *)
     echo "faults.sh: unknown case $case" >&2; exit 2 ;;
 esac
