@@ -59,7 +59,9 @@ static void load_elfutils(const struct kms_config *c)
     static char msg[512];
     for (size_t i = 0; i < kms_routes.rules.count; i++) {
         const struct kms_rule *r = &kms_routes.rules.rules[i];
-        if (r->caller_kind != KMS_CALLER_SYMBOL || kms_libelf()) continue;
+        /* A function glob of "*" matches without reading symbols (policy/route.c). */
+        if (r->caller_kind != KMS_CALLER_SYMBOL || strcmp(r->func_glob, "*") == 0 || kms_libelf())
+            continue;
         /* Without symbol tables the rule could never match: say so now. */
         snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s", r->origin,
                  r->module_glob, r->func_glob, kms_elflibs_error());

@@ -89,11 +89,11 @@ no_elfutils)
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
     expect_rc 1
     expect_err_only "kmemshim: error: KMEM_RULES:1: caller *:main needs the symbol tables: libelf.so.1 has no elf_version"
-    # Offsets need no symbols: the program runs.
-    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller echo+0x1234" \
+    # Offsets and whole modules need no symbols: the program runs.
+    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller echo+0x1234; route dram caller libc.so.6:*" \
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
     expect_rc 0; expect_out main-ran
-    [ ! -s "$err" ] || fail "stderr with an offset rule"
+    [ ! -s "$err" ] || fail "stderr with offset and module rules"
     # Reports lose symbols and source lines, with one warning each, and are still written.
     run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 KMEM_STATS="$fake/s.txt" KMEM_PROFILE="$fake/p.prof" \
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
