@@ -445,7 +445,8 @@ struct site_name {
     char source[512]; /* "file:line" or "" */
 };
 
-static void site_name(uint32_t id, const struct kms_libdw *D, Dwfl *dwfl, struct site_name *out)
+static void site_name(uint32_t id, uintptr_t addr, const struct kms_libdw *D, Dwfl *dwfl,
+                      struct site_name *out)
 {
     memset(out, 0, sizeof(*out));
     if (id == 0) {
@@ -453,8 +454,8 @@ static void site_name(uint32_t id, const struct kms_libdw *D, Dwfl *dwfl, struct
         return;
     }
     struct kms_callsite cs;
-    if (kms_callsite_resolve(sites[id].addr, &cs) < 0 || !cs.module) {
-        snprintf(out->where, sizeof(out->where), "0x%" PRIxPTR, sites[id].addr);
+    if (kms_callsite_resolve(addr, &cs) < 0 || !cs.module) {
+        snprintf(out->where, sizeof(out->where), "0x%" PRIxPTR, addr);
     } else {
         snprintf(out->where, sizeof(out->where), "%s+0x%" PRIx64, cs.module, cs.offset);
         if (cs.func)
@@ -462,7 +463,7 @@ static void site_name(uint32_t id, const struct kms_libdw *D, Dwfl *dwfl, struct
     }
     if (dwfl) {
         /* The call instruction, not the return address: the line of the call. */
-        Dwarf_Addr a = (Dwarf_Addr)sites[id].addr - 1;
+        Dwarf_Addr a = (Dwarf_Addr)addr - 1;
         Dwfl_Module *m = D->addrmodule(dwfl, a);
         Dwfl_Line *l = m ? D->module_getsrc(m, a) : NULL;
         int lineno = 0;
@@ -572,28 +573,28 @@ static void routes_of(uint8_t mask, char *buf, size_t len)
     if (!buf[0]) snprintf(buf, len, "-");
 }
 
-/* Ids of sites with requests, sorted by key (descending). */
+/* What the report shows, copied under the lock: it is then written without
+ * it, since naming callsites takes the callsite table's lock, which a thread
+ * may hold while it frees (and so waits for this one). */
+struct site_copy {
+    uint32_t id;
+    struct site s;
+};
+static struct site_copy *copies;
+static size_t ncopies;
+static int64_t shown_live, shown_peak;
+
+/* Sorted by key, descending. */
 static int by_bytes(const void *a, const void *b)
 {
-    double x = sites[*(const uint32_t *)a].bytes, y = sites[*(const uint32_t *)b].bytes;
+    double x = ((const struct site_copy *)a)->s.bytes, y = ((const struct site_copy *)b)->s.bytes;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 static int by_peak(const void *a, const void *b)
 {
-    int64_t x = sites[*(const uint32_t *)a].peak, y = sites[*(const uint32_t *)b].peak;
+    int64_t x = ((const struct site_copy *)a)->s.peak, y = ((const struct site_copy *)b)->s.peak;
     if (x != y) return x < y ? 1 : -1;
     return by_bytes(a, b);
-}
-
-static uint32_t *sorted_sites(int (*cmp)(const void *, const void *), size_t *n)
-{
-    uint32_t *ids = malloc(KMS_STATS_SITES * sizeof(*ids));
-    *n = 0;
-    if (!ids) return NULL;
-    for (uint32_t i = 0; i < KMS_STATS_SITES; i++)
-        if (sites[i].count > 0) ids[(*n)++] = i;
-    qsort(ids, *n, sizeof(*ids), cmp);
-    return ids;
 }
 
 /* The classes a route uses (from any CPU node). */
@@ -639,9 +640,8 @@ static void write_stats(FILE *f, bool json)
 {
     struct resident res;
     resident_measure(&res);
-    size_t nsorted;
-    uint32_t *ids = sorted_sites(by_bytes, &nsorted);
-    size_t ntop = nsorted < TOP_SITES ? nsorted : TOP_SITES;
+    qsort(copies, ncopies, sizeof(*copies), by_bytes);
+    size_t ntop = ncopies < TOP_SITES ? ncopies : TOP_SITES;
     char h1[32], h2[32], h3[32], h4[32], buf[512];
     const char *prog = program_invocation_name;
     int stride = res.max_node + 1;
@@ -722,10 +722,10 @@ static void write_stats(FILE *f, bool json)
                 "\n  ],\n  \"total\": {\"live_bytes\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64
                 "},\n  \"sample_period_bytes\": %" PRIu64 ",\n  \"dropped_samples\": %" PRIu64
                 ",\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
-                pos(total_live), pos(total_peak), kms_stats_period, dropped, res.method);
+                pos(shown_live), pos(shown_peak), kms_stats_period, dropped, res.method);
     } else {
         fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "",
-                kms_size_human(pos(total_live), h1, 32), kms_size_human(pos(total_peak), h2, 32));
+                kms_size_human(pos(shown_live), h1, 32), kms_size_human(pos(shown_peak), h2, 32));
         fprintf(f, "resident bytes measured with %s\n", res.method);
         fprintf(f, "top %zu callsites by bytes requested:\n", ntop);
         fprintf(f, "  %14s %10s %14s  %-13s %s\n", "requested", "count", "peak live", "route",
@@ -735,9 +735,9 @@ static void write_stats(FILE *f, bool json)
      * second or more at every exit (and every exec-ed child reports); the
      * profile has them. */
     for (size_t i = 0; i < ntop; i++) {
-        const struct site *s = &sites[ids[i]];
+        const struct site *s = &copies[i].s;
         struct site_name nm;
-        site_name(ids[i], NULL, NULL, &nm);
+        site_name(copies[i].id, s->addr, NULL, NULL, &nm);
         routes_of(s->routes, buf, sizeof(buf));
         if (json) {
             fprintf(f, "%s\n    {\"callsite\": ", i ? "," : "");
@@ -756,19 +756,17 @@ static void write_stats(FILE *f, bool json)
         }
     }
     if (json) fprintf(f, "%s]\n}\n", ntop ? "\n  " : "");
-    free(ids);
     free(res.bytes);
 }
 
 static void write_profile(FILE *f)
 {
-    size_t n;
-    uint32_t *ids = sorted_sites(by_peak, &n);
+    qsort(copies, ncopies, sizeof(*copies), by_peak);
     const char *prog = program_invocation_name;
     fprintf(f, "# kmemshim profile 1\n");
     fprintf(f, "# pid %ld program %s\n", (long)getpid(), prog ? prog : "?");
-    fprintf(f, "# total peak_live %" PRIu64 " live_at_exit %" PRIu64 "\n", pos(total_peak),
-            pos(total_live));
+    fprintf(f, "# total peak_live %" PRIu64 " live_at_exit %" PRIu64 "\n", pos(shown_peak),
+            pos(shown_live));
     /* 0: every block was recorded and the numbers are exact; otherwise they
      * are estimates from blocks sampled once per that many bytes. */
     fprintf(f, "# sample_period %" PRIu64 "\n", kms_stats_period);
@@ -776,15 +774,15 @@ static void write_profile(FILE *f)
             "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes\n");
     const struct kms_libdw *D = kms_libdw();
     Dwfl *dwfl = dwfl_open(D);
-    for (size_t i = 0; ids && i < n; i++) {
-        const struct site *s = &sites[ids[i]];
+    for (size_t i = 0; i < ncopies; i++) {
+        const struct site *s = &copies[i].s;
         struct site_name nm;
         char rt[64];
-        site_name(ids[i], D, dwfl, &nm);
+        site_name(copies[i].id, s->addr, D, dwfl, &nm);
         routes_of(s->routes, rt, sizeof(rt));
         fprintf(f, "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t",
                 pos(s->peak), est(s->count), est(s->bytes), pos(s->live), rt,
-                ids[i] ? nm.where : "-", nm.symbol[0] ? nm.symbol : "-",
+                copies[i].id ? nm.where : "-", nm.symbol[0] ? nm.symbol : "-",
                 nm.source[0] ? nm.source : "-");
         bool first = true;
         for (int b = 0; b < KMS_STATS_HIST; b++) {
@@ -799,7 +797,6 @@ static void write_profile(FILE *f)
         fprintf(f, "\n");
     }
     if (dwfl) D->end(dwfl);
-    free(ids);
 }
 
 void kms_stats_report(void)
@@ -809,8 +806,8 @@ void kms_stats_report(void)
     if (s->in_lock) return; /* from a signal handler inside the locked part */
     kms_self.bypass++;
     int saved = errno;
-    /* The lock is held while writing: recorded blocks and sites stay put, and
-     * the report's own frees wait in the pending list (see kms_stats_free). */
+    /* Room for every site (only the used part is touched), taken before the lock. */
+    struct site_copy *buf = malloc(KMS_STATS_SITES * sizeof(*buf));
     lock_self(s);
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         shown[r] = routes[r];
@@ -819,6 +816,13 @@ void kms_stats_report(void)
             shown[r].bytes += __atomic_load_n(&t->bytes[r], __ATOMIC_RELAXED);
         }
     }
+    shown_live = total_live;
+    shown_peak = total_peak;
+    ncopies = 0;
+    for (uint32_t i = 0; buf && i < KMS_STATS_SITES; i++)
+        if (sites[i].count > 0) buf[ncopies++] = (struct site_copy){i, sites[i]};
+    copies = buf;
+    unlock_self(s);
     char path[PATH_MAX + 32];
     bool close_it;
     FILE *f;
@@ -836,7 +840,9 @@ void kms_stats_report(void)
         else
             fflush(f);
     }
-    unlock_self(s);
+    free(buf);
+    copies = NULL;
+    ncopies = 0;
     errno = saved;
     kms_self.bypass--;
 }
