@@ -119,7 +119,7 @@ static void thread_exit(void *arg)
     (void)arg;
     /* mimalloc deletes this thread's heaps in its own thread-exit hook, which
      * runs after this one: from here on the thread allocates from the plain heap. */
-    kms_self.bypass = 1 << 20;
+    kms_self.bypass = KMS_BYPASS_EXITING;
     memset(kms_self.fast, 0, sizeof(kms_self.fast));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
     memset(kms_self.heap, 0, sizeof(kms_self.heap));

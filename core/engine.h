@@ -25,9 +25,12 @@ struct kms_thread {
     mi_heap_t *fast[2];
     mi_heap_t *cur[KMS_MAX_CLASSES]; /* heap the thread allocates from, per class */
     mi_heap_t *heap[KMS_MAX_ARENAS]; /* heap per arena, made on first use */
-    int bypass; /* > 0: inside the engine's own slow path, or the thread is exiting */
+    int bypass; /* > 0: inside the shim's own work (its requests are its own), or the thread is
+                   exiting (KMS_BYPASS_EXITING set: the program's requests still come) */
     bool exit_hook;
 };
+
+#define KMS_BYPASS_EXITING (1 << 20)
 
 extern __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 extern int kms_state;

@@ -248,6 +248,12 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     unlock_self(s);
 }
 
+/* Inside the shim's own work, not a thread's exit (whose frees are the program's). */
+static inline bool own_work(void)
+{
+    return kms_self.bypass != 0 && !(kms_self.bypass & KMS_BYPASS_EXITING);
+}
+
 /* Lock held: forgets p's record, if it has one. */
 static bool forget_locked(void *p, struct kms_sampled_rec *r)
 {
@@ -260,6 +266,13 @@ void kms_stats_free(void *p)
 {
     struct kms_stats_thread *s = &kms_stats_self;
     if (!p) return;
+    if (own_work()) {
+        /* The shim's own blocks are never recorded, and its own work (reading
+         * symbol tables, with the callsite table's lock held) must not wait
+         * for this lock: a thread holding it may wait for that one. */
+        mi_free(p);
+        return;
+    }
     if (s->in_lock) {
         /* A signal handler interrupted this thread holding the lock. The block
          * is freed once the lock is let go: freed now, its address could be
@@ -309,7 +322,7 @@ void *kms_stats_realloc(void *p, size_t size, const void *caller)
      * may be handed out (and recorded) by another thread at once. */
     struct kms_sampled_rec r;
     bool had = false;
-    if (!s->in_lock && kms_sampled_maybe(p)) {
+    if (!s->in_lock && !own_work() && kms_sampled_maybe(p)) {
         lock_self(s);
         had = forget_locked(p, &r);
         unlock_self(s);
