@@ -73,13 +73,19 @@ for b in "${builds[@]}"; do
         make -C "$dir/tests/preload" -j"$jobs" --no-print-directory all >/dev/null
         make -C "$dir/tests/stress" -j"$jobs" --no-print-directory all >/dev/null
         echo "sanitize.sh: ubsan: built in $((SECONDS - t0)) s"
-        run ubsan "$dir" '^(preload|stress)$' 'stress.onenode'
+        # The preload tests keep most of their programs' stderr to themselves, so UBSan writes
+        # its reports to files (one per process) instead: none may appear.
+        logs=$dir/ubsan-reports
+        rm -rf "$logs" && mkdir -p "$logs"
+        ubsan_options="$UBSAN_OPTIONS:log_path=$logs/report"
+        UBSAN_OPTIONS=$ubsan_options run ubsan "$dir" '^(preload|stress)$' 'stress.onenode'
         # The stress program under the UBSan shim; its RSS and thread-count limits are the
         # stress test's business (ctest -L stress), here only what UBSan says counts.
         t0=$SECONDS
         log=$dir/stress-ubsan.log
         rc=0
-        env KMEM_NODES=0 KMEMRC="$src/tests/stress/stress.kmemrc" LD_PRELOAD="$dir/libkmemshim.so" \
+        env UBSAN_OPTIONS="$ubsan_options" KMEM_NODES=0 KMEMRC="$src/tests/stress/stress.kmemrc" \
+            LD_PRELOAD="$dir/libkmemshim.so" \
             "$dir/tests/stress/kms_stress" --seconds "$secs" --rss-factor 100 --expect-policies 3 \
             >"$log" 2>&1 || rc=$?
         tail -3 "$log"
@@ -89,6 +95,13 @@ for b in "${builds[@]}"; do
         fi
         echo "sanitize.sh: ubsan: kms_stress $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
         [ $rc = 0 ] || fail=1
+        if [ -n "$(ls -A "$logs")" ]; then
+            echo "sanitize.sh: ubsan: reports in $logs:"
+            for f in "$logs"/*; do
+                echo "== $f" && head -20 "$f"
+            done | head -80
+            fail=1
+        fi
         ;;
     *)
         echo "sanitize.sh: unknown build '$b' (expected asan, tsan or ubsan)" >&2
