@@ -4,7 +4,8 @@
 #                live and on the 4-node topology), labels unit and sanitize
 #   build-tsan   TSan: engine_driver, label sanitize (tests/sanitize/tsan.supp: mimalloc only)
 #   build-ubsan  UBSan in everything, libkmemshim.so included: the preload tests preload it
-#                (label preload, and stress but for the 30 s run), and kms_stress runs under it
+#                (label preload, and stress but for the 30 s run), and kms_stress and
+#                stats_signals run under it (only UBSan's reports count for those two)
 # Fails if a test fails or if any sanitizer report appears in a test's output.
 # usage: scripts/sanitize.sh [asan] [tsan] [ubsan]     (default: all three)
 # KMS_SANITIZE_DIR: where the build directories go (default: the source tree, like build/).
@@ -73,13 +74,27 @@ for b in "${builds[@]}"; do
         make -C "$dir/tests/preload" -j"$jobs" --no-print-directory all >/dev/null
         make -C "$dir/tests/stress" -j"$jobs" --no-print-directory all >/dev/null
         echo "sanitize.sh: ubsan: built in $((SECONDS - t0)) s"
-        run ubsan "$dir" '^(preload|stress)$' 'stress.onenode'
+        # The preload tests keep most of their programs' stderr to themselves, so UBSan writes
+        # its reports to files (one per process) instead: none may appear.
+        logs=$dir/ubsan-reports
+        rm -rf "$logs" && mkdir -p "$logs"
+        ubsan_options="$UBSAN_OPTIONS:log_path=$logs/report"
+        # preload.stats.signals runs below instead, for UBSan's reports only. Its check that
+        # nothing is live at exit is not about undefined behaviour, and it is flaky in every
+        # build (regular 7 of 100 runs on a loaded machine, UBSan 11 of 150; 44 KiB to 3.6 MiB
+        # left live): a malloc in the signal handler that interrupts a malloc or free of the
+        # same thread's mimalloc heap (mimalloc is not async-signal-safe, like glibc's malloc)
+        # can hand one block out twice, and the second free of it finds no tag. The regular
+        # ctest run keeps the check.
+        UBSAN_OPTIONS=$ubsan_options run ubsan "$dir" '^(preload|stress)$' \
+            '^(stress\.onenode|preload\.stats\.signals)$'
         # The stress program under the UBSan shim; its RSS and thread-count limits are the
         # stress test's business (ctest -L stress), here only what UBSan says counts.
         t0=$SECONDS
         log=$dir/stress-ubsan.log
         rc=0
-        env KMEM_NODES=0 KMEMRC="$src/tests/stress/stress.kmemrc" LD_PRELOAD="$dir/libkmemshim.so" \
+        env UBSAN_OPTIONS="$ubsan_options" KMEM_NODES=0 KMEMRC="$src/tests/stress/stress.kmemrc" \
+            LD_PRELOAD="$dir/libkmemshim.so" \
             "$dir/tests/stress/kms_stress" --seconds "$secs" --rss-factor 100 --expect-policies 3 \
             >"$log" 2>&1 || rc=$?
         tail -3 "$log"
@@ -89,6 +104,23 @@ for b in "${builds[@]}"; do
         fi
         echo "sanitize.sh: ubsan: kms_stress $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
         [ $rc = 0 ] || fail=1
+        # stats_signals: allocations in a signal handler that interrupts allocations.
+        t0=$SECONDS
+        rc=0
+        env UBSAN_OPTIONS="$ubsan_options" KMEM_NODES=0 KMEM_THRESHOLD=1K \
+            KMEM_STATS="$dir/stats-signals.json" LD_PRELOAD="$dir/libkmemshim.so" \
+            "$dir/tests/preload/stats_signals" >"$dir/stats-signals.log" 2>&1 || rc=$?
+        grep -qx 'ok 1 signals' "$dir/stats-signals.log" || rc=1
+        [ $rc = 0 ] || cat "$dir/stats-signals.log"
+        echo "sanitize.sh: ubsan: stats_signals $([ $rc = 0 ] && echo passed || echo FAILED) in $((SECONDS - t0)) s"
+        [ $rc = 0 ] || fail=1
+        if [ -n "$(ls -A "$logs")" ]; then
+            echo "sanitize.sh: ubsan: reports in $logs:"
+            for f in "$logs"/*; do
+                echo "== $f" && head -20 "$f"
+            done | head -80
+            fail=1
+        fi
         ;;
     *)
         echo "sanitize.sh: unknown build '$b' (expected asan, tsan or ubsan)" >&2

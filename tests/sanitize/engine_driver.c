@@ -23,7 +23,11 @@
  * would look like a race on its contents. The driver tells it what mimalloc
  * guarantees: each free releases, and each allocation acquires, the 64 KiB
  * granules the block covers (and realloc, which copies inside the engine,
- * acquires everything released so far). See tsan.supp for what is left.
+ * acquires everything released so far). The release is made by __wrap_mi_free
+ * (the program is also linked with -Wl,--wrap=mi_free), so it also comes right
+ * before the engine's own mi_free: kms_realloc_routed reads the old block
+ * (memcpy to another route's block) after the driver's call and before it frees
+ * it. See tsan.supp for what is left.
  *
  * Checks: alignment, calloc zeroes, a pattern derived from each block's
  * address before every free and after every realloc, the arena of each block
@@ -167,6 +171,17 @@ static void tsan_before_realloc(const void *p)
 }
 #endif
 
+/* Every mi_free of the program, the engine's included (kms_realloc_routed frees the old block
+ * after copying it to another route's block): the release comes after the last access. */
+void __real_mi_free(void *p);
+void __wrap_mi_free(void *p);
+void __wrap_mi_free(void *p)
+{
+    if (!p) return;
+    tsan_free(p);
+    __real_mi_free(p);
+}
+
 /* ---- the preloaded entry points' logic ---------------------------------------------- */
 
 /* malloc/calloc/aligned: the route of the caller's callsite, then the engine. */
@@ -187,10 +202,9 @@ KMS_SITE static void *drv_realloc(void *p, size_t size, int *target)
     return q;
 }
 
+/* mi_free, in the driver and in the engine (linked with -Wl,--wrap=mi_free). */
 static void drv_free(void *p)
 {
-    if (!p) return;
-    tsan_free(p);
     mi_free(p);
 }
 
