@@ -226,5 +226,3 @@ void *kms_realloc_routed(void *p, size_t size, int target)
     mi_free(p);
     return q;
 }
-
-void kms_engine_after_fork_child(void) { kms_arena_reset_lock_in_child(); }

@@ -97,7 +97,4 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
     return kms_plain_alloc(size, align, zero);
 }
 
-/* Called in a forked child. */
-void kms_engine_after_fork_child(void);
-
 #endif

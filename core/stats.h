@@ -79,6 +79,13 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
         kms_stats_sample(p, size, route, caller);
 }
 
+/* After kms_fast_malloc(size) returned p: its route is that side of the threshold's. */
+static inline __attribute__((always_inline)) void kms_stats_note_fast(void *p, size_t size,
+                                                                      const void *caller)
+{
+    kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], caller);
+}
+
 /* free() of a block kms_sampled_maybe() says may be recorded: forgets it
  * and frees it. */
 void kms_stats_free(void *p);

@@ -120,9 +120,8 @@ static inline int kms_decision_apply(const struct kms_decision *d, uint64_t size
     return d->target[i];
 }
 
-/* pthread_atfork support for the callsite resolver's lock. */
-void kms_routes_fork_prepare(void);
-void kms_routes_fork_parent(void);
-void kms_routes_fork_child(void);
+/* Registers the fork handlers of the locks a forked child must find free:
+ * the callsite resolver's and the arenas'. Once, at start-up. */
+void kms_routes_atfork(void);
 
 #endif

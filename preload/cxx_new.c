@@ -60,7 +60,7 @@ static inline void *cxx_new(size_t size, size_t align, const void *caller, bool 
         void *p = kms_fast_malloc(size);
         if (__builtin_expect(p != NULL, 1)) {
             if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
-                kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], caller);
+                kms_stats_note_fast(p, size, caller);
             return p;
         }
     }

@@ -35,7 +35,7 @@ EXPORT void *malloc(size_t size)
     void *p = kms_fast_malloc(size);
     if (__builtin_expect(p != NULL, 1)) {
         if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
-            kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], CALLER);
+            kms_stats_note_fast(p, size, CALLER);
         return p;
     }
     return malloc_full(size, CALLER);

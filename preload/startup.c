@@ -8,7 +8,6 @@
 #include "policy/config.h"
 #include "policy/route.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,22 +80,6 @@ static void load_elfutils(const struct kms_config *c)
     }
 }
 
-static void before_fork(void)
-{
-    kms_routes_fork_prepare();
-    kms_arena_lock();
-}
-static void after_fork_parent(void)
-{
-    kms_arena_unlock();
-    kms_routes_fork_parent();
-}
-static void after_fork_child(void)
-{
-    kms_engine_after_fork_child();
-    kms_routes_fork_child();
-}
-
 __attribute__((constructor(101))) static void kms_startup(void)
 {
     static struct kms_config config;
@@ -115,7 +98,7 @@ __attribute__((constructor(101))) static void kms_startup(void)
         stop(setup.error);
     if (setup.warning[0]) say("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    kms_routes_atfork();
     kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
     kms_fast_enable(!kms_routes.has_rules &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&

@@ -157,18 +157,9 @@ static void tsan_before_realloc(const void *p)
     __tsan_acquire(&released_any);
 }
 #else
-static void tsan_free(const void *p)
-{
-    (void)p;
-}
-static void tsan_alloc(const void *p)
-{
-    (void)p;
-}
-static void tsan_before_realloc(const void *p)
-{
-    (void)p;
-}
+static void tsan_free(const void *p) { (void)p; }
+static void tsan_alloc(const void *p) { (void)p; }
+static void tsan_before_realloc(const void *p) { (void)p; }
 #endif
 
 /* Every mi_free of the program, the engine's included (kms_realloc_routed frees the old block
@@ -203,10 +194,7 @@ KMS_SITE static void *drv_realloc(void *p, size_t size, int *target)
 }
 
 /* mi_free, in the driver and in the engine (linked with -Wl,--wrap=mi_free). */
-static void drv_free(void *p)
-{
-    mi_free(p);
-}
+static void drv_free(void *p) { mi_free(p); }
 
 /* Four callsites the rules tell apart. */
 #define SITE(name)                                                                                 \
@@ -504,22 +492,6 @@ static void *spawner_main(void *arg)
 
 /* ---- start-up, as preload/startup.c does it ---------------------------------------------- */
 
-static void before_fork(void)
-{
-    kms_routes_fork_prepare();
-    kms_arena_lock();
-}
-static void after_fork_parent(void)
-{
-    kms_arena_unlock();
-    kms_routes_fork_parent();
-}
-static void after_fork_child(void)
-{
-    kms_engine_after_fork_child();
-    kms_routes_fork_child();
-}
-
 static void start_engine(void)
 {
     static struct kms_config config;
@@ -540,7 +512,7 @@ static void start_engine(void)
     if (rc < 0) die("setup: %s", setup.error);
     if (setup.warning[0]) fprintf(stderr, "engine_driver: warning: %s\n", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    kms_routes_atfork();
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
     printf("engine_driver: %s: %d classes;", fournode ? "fournode" : "live", kms_nclasses);
