@@ -31,7 +31,7 @@ struct kms_config {
     const char *profile; /* KMEM_PROFILE */
     bool stats_sample_set;
     uint64_t stats_sample; /* KMEM_STATS_SAMPLE: mean bytes between sampled blocks, 0 = all */
-    bool secure;         /* AT_SECURE: variables that name files were ignored */
+    bool secure;           /* AT_SECURE: variables that name files were ignored */
 };
 
 /* Reads the environment (envp: NULL-terminated, usually environ). On a bad value

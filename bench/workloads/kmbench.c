@@ -50,8 +50,7 @@ static void die(const char *what)
 static void *xmalloc(size_t n)
 {
     void *p = malloc(n);
-    if (!p)
-        die("malloc returned NULL");
+    if (!p) die("malloc returned NULL");
     return p;
 }
 
@@ -64,8 +63,7 @@ struct hdr {
 
 static void *obj_new(size_t size, uint64_t tag)
 {
-    if (size < sizeof(struct hdr))
-        size = sizeof(struct hdr);
+    if (size < sizeof(struct hdr)) size = sizeof(struct hdr);
     unsigned char *p = xmalloc(size);
     struct hdr h = {size, tag};
     memcpy(p, &h, sizeof h);
@@ -78,8 +76,7 @@ static uint64_t obj_check(const void *q)
     const unsigned char *p = q;
     struct hdr h;
     memcpy(&h, p, sizeof h);
-    if (p[h.size - 1] != (unsigned char)h.tag)
-        die("block contents changed");
+    if (p[h.size - 1] != (unsigned char)h.tag) die("block contents changed");
     return mix(h.size, h.tag);
 }
 
@@ -89,10 +86,8 @@ static size_t small_size(rng_t *r)
     uint64_t x = rnd(r);
     unsigned k = (unsigned)(x % 100);
     x >>= 8;
-    if (k < 70)
-        return 16 + x % 49;
-    if (k < 95)
-        return 64 + x % 193;
+    if (k < 70) return 16 + x % 49;
+    if (k < 95) return 64 + x % 193;
     return 256 + x % 769;
 }
 
@@ -107,8 +102,7 @@ static uint64_t w_churn(double scale)
     for (uint64_t i = 0; i < n; i++) {
         uint64_t x = rnd(&r);
         size_t j = x % SLOTS;
-        if (slot[j])
-            sum = mix(sum, obj_check(slot[j])), free(slot[j]);
+        if (slot[j]) sum = mix(sum, obj_check(slot[j])), free(slot[j]);
         slot[j] = obj_new(small_size(&r), i);
         /* now and then a burst: a short-lived batch freed in allocation order */
         if ((i & 0xFFFF) == 0) {
@@ -120,8 +114,7 @@ static uint64_t w_churn(double scale)
         }
     }
     for (size_t j = 0; j < SLOTS; j++)
-        if (slot[j])
-            sum = mix(sum, obj_check(slot[j])), free(slot[j]);
+        if (slot[j]) sum = mix(sum, obj_check(slot[j])), free(slot[j]);
     return sum;
 }
 
@@ -158,8 +151,7 @@ static void *xt_main(void *arg)
         pthread_mutex_lock(&xt_lock);
         for (;;) {
             can_send = sent < t->batches && t->out->count < QCAP;
-            if (can_send || t->in->count || got == t->batches)
-                break;
+            if (can_send || t->in->count || got == t->batches) break;
             pthread_cond_wait(&xt_cond, &xt_lock);
         }
         while (t->in->count) {
@@ -168,8 +160,7 @@ static void *xt_main(void *arg)
             t->in->count--;
         }
         pthread_mutex_unlock(&xt_lock);
-        if (n)
-            pthread_cond_broadcast(&xt_cond);
+        if (n) pthread_cond_broadcast(&xt_cond);
         /* free what the peer allocated */
         for (unsigned i = 0; i < n; i++) {
             for (int k = 0; k < BATCH; k++) {
@@ -201,8 +192,7 @@ static uint64_t w_xthread(double scale)
     uint64_t batches = (uint64_t)(10e6 / BATCH * scale);
     struct xt t1 = {&a, &b, batches, 0xabcdef, 0}, t2 = {&b, &a, batches, 0x777777, 0};
     pthread_t th;
-    if (pthread_create(&th, NULL, xt_main, &t2))
-        die("pthread_create");
+    if (pthread_create(&th, NULL, xt_main, &t2)) die("pthread_create");
     xt_main(&t1);
     pthread_join(th, NULL);
     return mix(t1.sum, t2.sum);
@@ -224,8 +214,7 @@ static void *larson_main(void *arg)
     for (uint64_t i = 0; i < l->ops; i++) {
         uint64_t x = rnd(&l->r);
         size_t j = x % LSLOTS;
-        if (l->slot[j])
-            l->sum = mix(l->sum, obj_check(l->slot[j])), free(l->slot[j]);
+        if (l->slot[j]) l->sum = mix(l->sum, obj_check(l->slot[j])), free(l->slot[j]);
         l->slot[j] = obj_new(16 + (x >> 32) % 1009, l->epoch * l->ops + i);
     }
     return NULL;
@@ -235,8 +224,7 @@ static uint64_t w_larson(double scale)
 {
     static struct lane lane[LANES];
     uint64_t epochs = (uint64_t)(250 * scale), sum = 0;
-    if (epochs < 4)
-        epochs = 4;
+    if (epochs < 4) epochs = 4;
     for (int k = 0; k < LANES; k++)
         lane[k].r.s = 0x5151 + (uint64_t)k, lane[k].ops = 20000;
     for (uint64_t e = 0; e < epochs; e++) {
@@ -250,8 +238,7 @@ static uint64_t w_larson(double scale)
         }
         for (int k = 0; k < LANES; k++) {
             lane[k].epoch = e;
-            if (pthread_create(&th[k], NULL, larson_main, &lane[k]))
-                die("pthread_create");
+            if (pthread_create(&th[k], NULL, larson_main, &lane[k])) die("pthread_create");
         }
         for (int k = 0; k < LANES; k++)
             pthread_join(th[k], NULL);
@@ -259,8 +246,7 @@ static uint64_t w_larson(double scale)
     for (int k = 0; k < LANES; k++) {
         for (size_t j = 0; j < LSLOTS; j++)
             if (lane[k].slot[j])
-                lane[k].sum = mix(lane[k].sum, obj_check(lane[k].slot[j])),
-                free(lane[k].slot[j]);
+                lane[k].sum = mix(lane[k].sum, obj_check(lane[k].slot[j])), free(lane[k].slot[j]);
         sum = mix(sum, lane[k].sum);
     }
     return sum;
@@ -283,8 +269,7 @@ static uint64_t w_realloc(double scale)
             if (len[b] + add > limit && len[b]) {
                 /* done growing: verify, then start over */
                 for (size_t k = 0; k < len[b]; k += 61)
-                    if (buf[b][k] != (unsigned char)(k * 7 + b))
-                        die("realloc lost contents");
+                    if (buf[b][k] != (unsigned char)(k * 7 + b)) die("realloc lost contents");
                 sum = mix(sum, len[b]);
                 free(buf[b]);
                 buf[b] = NULL, len[b] = cap[b] = 0;
@@ -292,11 +277,9 @@ static uint64_t w_realloc(double scale)
             /* grow like a naive string builder: to exactly what is needed,
              * half of the time, or by half again */
             size_t want = len[b] + add;
-            if (x & (1ULL << 63))
-                want += want / 2;
+            if (x & (1ULL << 63)) want += want / 2;
             unsigned char *q = realloc(buf[b], want);
-            if (!q)
-                die("realloc returned NULL");
+            if (!q) die("realloc returned NULL");
             buf[b] = q, cap[b] = want;
         }
         for (size_t k = 0; k < add; k++, len[b]++)
@@ -326,8 +309,7 @@ static uint64_t w_mixed(double scale)
             size = ((size_t)4096 << (y % 8)) + (y >> 8) % ((size_t)4096 << (y % 8));
         else /* 1 MiB .. 64 MiB */
             size = ((size_t)1 << (20 + y % 6)) + (y >> 8) % ((size_t)1 << (20 + y % 6));
-        if (size > ((size_t)64 << 20))
-            size = (size_t)64 << 20;
+        if (size > ((size_t)64 << 20)) size = (size_t)64 << 20;
         if (slot[j]) {
             sum = mix(sum, slot[j][0]);
             sum = mix(sum, slot[j][sz[j] - 1]);
@@ -341,8 +323,7 @@ static uint64_t w_mixed(double scale)
         slot[j] = p, sz[j] = size;
     }
     for (size_t j = 0; j < SLOTS; j++)
-        if (slot[j])
-            sum = mix(sum, slot[j][sz[j] - 1]), free(slot[j]);
+        if (slot[j]) sum = mix(sum, slot[j][sz[j] - 1]), free(slot[j]);
     return sum;
 }
 
@@ -364,28 +345,21 @@ static uint64_t w_aligned(double scale)
         void *p = NULL;
         switch (i % 3) {
         case 0:
-            if (posix_memalign(&p, align, size))
-                p = NULL;
+            if (posix_memalign(&p, align, size)) p = NULL;
             break;
         case 1: /* C11 asks for a multiple of the alignment */
             p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
             break;
-        default:
-            p = memalign(align, size);
-            break;
+        default: p = memalign(align, size); break;
         }
-        if (!p)
-            die("aligned allocation returned NULL");
-        if ((uintptr_t)p & (align - 1))
-            die("misaligned block");
+        if (!p) die("aligned allocation returned NULL");
+        if ((uintptr_t)p & (align - 1)) die("misaligned block");
         memset(p, (int)(i & 0xff), size < 64 ? size : 64);
-        if (slot[j])
-            sum = mix(sum, *(unsigned char *)slot[j]), free(slot[j]);
+        if (slot[j]) sum = mix(sum, *(unsigned char *)slot[j]), free(slot[j]);
         slot[j] = p;
     }
     for (size_t j = 0; j < SLOTS; j++)
-        if (slot[j])
-            sum = mix(sum, *(unsigned char *)slot[j]), free(slot[j]);
+        if (slot[j]) sum = mix(sum, *(unsigned char *)slot[j]), free(slot[j]);
     return sum;
 }
 
@@ -421,14 +395,15 @@ static const struct {
     const char *name;
     uint64_t (*fn)(double);
 } workloads[] = {
-    {"churn", w_churn},     {"xthread", w_xthread}, {"larson", w_larson}, {"realloc", w_realloc},
-    {"mixed", w_mixed},     {"aligned", w_aligned}, {"pairs", w_pairs},
+    {"churn", w_churn}, {"xthread", w_xthread}, {"larson", w_larson}, {"realloc", w_realloc},
+    {"mixed", w_mixed}, {"aligned", w_aligned}, {"pairs", w_pairs},
 };
 
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: kmbench churn|xthread|larson|realloc|mixed|aligned|pairs [SCALE]\n");
+        fprintf(stderr,
+                "usage: kmbench churn|xthread|larson|realloc|mixed|aligned|pairs [SCALE]\n");
         return 2;
     }
     double scale = 1.0;

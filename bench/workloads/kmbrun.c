@@ -45,23 +45,16 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "+o:e:t:")) != -1) {
         switch (opt) {
-        case 'o':
-            out = optarg;
-            break;
-        case 'e':
-            err = optarg;
-            break;
+        case 'o': out = optarg; break;
+        case 'e': err = optarg; break;
         case 't':
             limit = strtod(optarg, NULL);
-            if (!(limit > 0))
-                usage();
+            if (!(limit > 0)) usage();
             break;
-        default:
-            usage();
+        default: usage();
         }
     }
-    if (!out || !err || optind >= argc)
-        usage();
+    if (!out || !err || optind >= argc) usage();
 
     sigset_t chld, old;
     sigemptyset(&chld);
@@ -96,8 +89,7 @@ int main(int argc, char **argv)
     memset(&ru, 0, sizeof ru);
     for (;;) {
         pid_t w = wait4(pid, &status, WNOHANG, &ru);
-        if (w == pid)
-            break;
+        if (w == pid) break;
         if (w < 0 && errno != EINTR) {
             perror("kmbrun: wait4");
             return 2;
@@ -106,8 +98,7 @@ int main(int argc, char **argv)
         if (left <= 0) {
             kill(-pid, SIGKILL);
             timed_out = 1;
-            if (wait4(pid, &status, 0, &ru) < 0)
-                perror("kmbrun: wait4");
+            if (wait4(pid, &status, 0, &ru) < 0) perror("kmbrun: wait4");
             break;
         }
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
@@ -122,8 +113,8 @@ int main(int argc, char **argv)
     else if (WIFEXITED(status))
         printf("exit:%d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        printf("signal:%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status))
-                                                           : "unknown");
+        printf("signal:%s",
+               sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "unknown");
     else
         printf("unknown");
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +

@@ -308,41 +308,27 @@ static size_t pick_align(uint64_t *rng)
  * can route by caller (stress.kmemrc names them). */
 #define ALLOC_BODY                                                                                 \
     switch (e) {                                                                                   \
-    case E_MALLOC:                                                                                 \
-        return malloc(size);                                                                       \
+    case E_MALLOC: return malloc(size);                                                            \
     case E_CALLOC:                                                                                 \
         return (size & 1) ? calloc(size, 1)                                                        \
                           : calloc(size / 2 ? 2 : 1, size / 2 ? size / 2 : size);                  \
-    case E_REALLOC_NULL:                                                                           \
-        return realloc(NULL, size);                                                                \
-    case E_REALLOCARRAY_NULL:                                                                      \
-        return reallocarray(NULL, size ? 1 : 0, size);                                             \
+    case E_REALLOC_NULL: return realloc(NULL, size);                                               \
+    case E_REALLOCARRAY_NULL: return reallocarray(NULL, size ? 1 : 0, size);                       \
     case E_POSIX_MEMALIGN: {                                                                       \
         void *p = NULL;                                                                            \
         int rc = posix_memalign(&p, align, size);                                                  \
         if (rc) errno = rc;                                                                        \
         return rc ? NULL : p;                                                                      \
     }                                                                                              \
-    case E_ALIGNED_ALLOC:                                                                          \
-        return aligned_alloc(align, (size + align - 1) & ~(align - 1));                            \
-    case E_MEMALIGN:                                                                               \
-        return memalign(align, size);                                                              \
-    case E_VALLOC:                                                                                 \
-        return valloc(size);                                                                       \
-    case E_PVALLOC:                                                                                \
-        return pvalloc(size);                                                                      \
-    default:                                                                                       \
-        return stress_cxx_new(size, e - E_CXX, align);                                             \
+    case E_ALIGNED_ALLOC: return aligned_alloc(align, (size + align - 1) & ~(align - 1));          \
+    case E_MEMALIGN: return memalign(align, size);                                                 \
+    case E_VALLOC: return valloc(size);                                                            \
+    case E_PVALLOC: return pvalloc(size);                                                          \
+    default: return stress_cxx_new(size, e - E_CXX, align);                                        \
     }
 
-__attribute__((noinline)) static void *alloc_plain(int e, size_t size, size_t align)
-{
-    ALLOC_BODY
-}
-__attribute__((noinline)) void *stress_alloc_dram(int e, size_t size, size_t align)
-{
-    ALLOC_BODY
-}
+__attribute__((noinline)) static void *alloc_plain(int e, size_t size, size_t align) { ALLOC_BODY }
+__attribute__((noinline)) void *stress_alloc_dram(int e, size_t size, size_t align) { ALLOC_BODY }
 __attribute__((noinline)) void *stress_alloc_preferred(int e, size_t size, size_t align)
 {
     ALLOC_BODY
@@ -354,13 +340,10 @@ static size_t entry_align(int e, size_t align)
     switch (e) {
     case E_POSIX_MEMALIGN:
     case E_ALIGNED_ALLOC:
-    case E_MEMALIGN:
-        return align;
+    case E_MEMALIGN: return align;
     case E_VALLOC:
-    case E_PVALLOC:
-        return (size_t)page_size;
-    default:
-        return e >= E_CXX + CXX_ALIGNED_FIRST ? align : 16;
+    case E_PVALLOC: return (size_t)page_size;
+    default: return e >= E_CXX + CXX_ALIGNED_FIRST ? align : 16;
     }
 }
 

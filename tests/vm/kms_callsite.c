@@ -25,8 +25,8 @@
  *   cxx_vector      callsite_cxx_vector: std::vector<char>(n) (operator new from vector code)
  *   wrapper         via_wrapper -> xmalloc -> malloc (for a rule with `depth 2`)
  *   wrapper_other   via_other_wrapper -> xmalloc -> malloc (not named by the depth rule)
- *   calloc realloc posix_memalign   cs_calloc, cs_realloc (grows a block cs_plain made), cs_memalign
- *   sized_big       cs_sized with 1 MiB and 2 MiB blocks  (for `size >= 512K caller ...`)
+ *   calloc realloc posix_memalign   cs_calloc, cs_realloc (grows a block cs_plain made),
+ * cs_memalign sized_big       cs_sized with 1 MiB and 2 MiB blocks  (for `size >= 512K caller ...`)
  *   sized_small     cs_sized with 64 KiB and 256 KiB blocks
  *   plain           cs_plain, which no rule names
  * Other forms allocate 48 KiB, 256 KiB and 1 MiB blocks.
@@ -117,9 +117,9 @@ static void *dl_alloc(size_t n)
 }
 
 static const char *const form_names[] = {
-    "global", "static", "any_module", "glob", "offset", "shared", "dlopen", "cxx_new", "cxx_vector",
-    "wrapper", "wrapper_other", "calloc", "realloc", "posix_memalign", "sized_big", "sized_small",
-    "plain",
+    "global",  "static",         "any_module", "glob",        "offset",        "shared",
+    "dlopen",  "cxx_new",        "cxx_vector", "wrapper",     "wrapper_other", "calloc",
+    "realloc", "posix_memalign", "sized_big",  "sized_small", "plain",
 };
 #define NFORM_NAMES (sizeof(form_names) / sizeof(form_names[0]))
 
@@ -143,7 +143,8 @@ static void *make(unsigned f, size_t n)
     if (!strcmp(name, "wrapper")) return via_wrapper(n);
     if (!strcmp(name, "wrapper_other")) return via_other_wrapper(n);
     if (!strcmp(name, "calloc")) return cs_calloc(n);
-    if (!strcmp(name, "realloc")) return cs_realloc(cs_plain(64), n); /* moves to the matched route */
+    if (!strcmp(name, "realloc"))
+        return cs_realloc(cs_plain(64), n); /* moves to the matched route */
     if (!strcmp(name, "posix_memalign")) return cs_memalign(n);
     if (!strcmp(name, "sized_big") || !strcmp(name, "sized_small")) return cs_sized(n);
     if (!strcmp(name, "plain")) return cs_plain(n);
@@ -171,7 +172,8 @@ static int max_node;
 
 static void usage(const char *msg, const char *arg)
 {
-    fprintf(stderr, "kms_callsite: %s: '%s' (see the comment at the top of kms_callsite.c)\n", msg, arg);
+    fprintf(stderr, "kms_callsite: %s: '%s' (see the comment at the top of kms_callsite.c)\n", msg,
+            arg);
     exit(2);
 }
 
@@ -194,8 +196,10 @@ static uint64_t parse_set(const char *s, size_t len, const char *arg)
         }
         for (long n = a; n <= b; n++)
             set |= 1ull << n;
-        if (*end == ',') end++;
-        else if (*end) usage("bad node set", arg);
+        if (*end == ',')
+            end++;
+        else if (*end)
+            usage("bad node set", arg);
         p = end;
     }
     return set;
@@ -211,7 +215,8 @@ static void set_list(uint64_t set, char *buf, size_t len)
         int m = n;
         while (m + 1 < MAX_NODES && (set & (1ull << (m + 1))))
             m++;
-        o += (size_t)snprintf(buf + o, o < len ? len - o : 0, m > n ? "%s%d-%d" : "%s%d", o ? "," : "", n, m);
+        o += (size_t)snprintf(buf + o, o < len ? len - o : 0, m > n ? "%s%d-%d" : "%s%d",
+                              o ? "," : "", n, m);
         n = m;
     }
 }
@@ -320,7 +325,8 @@ int main(int argc, char **argv)
         struct form *fm = &forms[nforms];
         unsigned f;
         for (f = 0; f < NFORM_NAMES; f++)
-            if (strlen(form_names[f]) == (size_t)(eq - a) && !strncmp(a, form_names[f], (size_t)(eq - a)))
+            if (strlen(form_names[f]) == (size_t)(eq - a) &&
+                !strncmp(a, form_names[f], (size_t)(eq - a)))
                 break;
         if (f == NFORM_NAMES) usage("unknown form", a);
         const char *eq2 = strchr(eq + 1, '=');
@@ -344,7 +350,8 @@ int main(int argc, char **argv)
             fm->size[b] = sizes[b];
             fm->block[b] = make(fm->id, sizes[b]);
             if (!fm->block[b]) {
-                fprintf(stderr, "kms_callsite: %s: allocation of %zu bytes failed\n", name, sizes[b]);
+                fprintf(stderr, "kms_callsite: %s: allocation of %zu bytes failed\n", name,
+                        sizes[b]);
                 return 3;
             }
         }
@@ -363,7 +370,8 @@ int main(int argc, char **argv)
             if (strcmp(fm->policy[b], want) != 0) fm->ok = 0;
         }
         for (int n = 0; n <= max_node && n < MAX_NODES; n++)
-            o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%sN%d=%zu", n ? " " : "", n, fm->counts[n]);
+            o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%sN%d=%zu", n ? " " : "", n,
+                                  fm->counts[n]);
         if (fm->counts[MAX_NODES])
             snprintf(nodes + o, sizeof nodes - o, " unplaced=%zu", fm->counts[MAX_NODES]);
         set_braces(fm->set, expect, sizeof expect);

@@ -92,17 +92,24 @@ static size_t parse_size(const char *s, const char *arg)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || errno)
-        usage("bad size", arg);
+    if (end == s || errno) usage("bad size", arg);
     unsigned shift = 0;
     switch (*end) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+        shift = 30;
+        end++;
+        break;
     default: break;
     }
-    if (*end != '\0' && *end != 'x' && *end != ':')
-        usage("bad size", arg);
+    if (*end != '\0' && *end != 'x' && *end != ':') usage("bad size", arg);
     return (size_t)(v << shift);
 }
 
@@ -113,14 +120,12 @@ static uint64_t parse_set(const char *s, const char *arg)
     while (*s) {
         char *end;
         long a = strtol(s, &end, 10), b;
-        if (end == s || a < 0 || a >= MAX_NODES)
-            usage("bad node set", arg);
+        if (end == s || a < 0 || a >= MAX_NODES) usage("bad node set", arg);
         b = a;
         if (*end == '-') {
             s = end + 1;
             b = strtol(s, &end, 10);
-            if (end == s || b < a || b >= MAX_NODES)
-                usage("bad node set", arg);
+            if (end == s || b < a || b >= MAX_NODES) usage("bad node set", arg);
         }
         for (long n = a; n <= b; n++)
             set |= 1ull << n;
@@ -130,8 +135,7 @@ static uint64_t parse_set(const char *s, const char *arg)
             usage("bad node set", arg);
         s = end;
     }
-    if (!set)
-        usage("empty node set", arg);
+    if (!set) usage("empty node set", arg);
     return set;
 }
 
@@ -143,8 +147,7 @@ static void set_str(uint64_t set, char *buf, size_t len)
     for (int n = 0; n < MAX_NODES && o < len; n++)
         if (set & (1ull << n))
             o += (size_t)snprintf(buf + o, len - o, "%s%d", buf[o - 1] == '{' ? "" : ",", n);
-    if (o < len)
-        snprintf(buf + o, len - o, "}");
+    if (o < len) snprintf(buf + o, len - o, "}");
 }
 
 static uint64_t pattern(unsigned b, size_t page)
@@ -189,8 +192,7 @@ static size_t check_pattern(unsigned b)
 /* Asks the kernel where pages[0..n) are; adds them to counts. */
 static void flush_pages(void **pages, int *status, size_t n, size_t counts[MAX_NODES + 1])
 {
-    if (n == 0)
-        return;
+    if (n == 0) return;
     if (move_pages(0, n, pages, NULL, status, 0) != 0) {
         perror("kms_probe: move_pages");
         exit(3);
@@ -203,7 +205,8 @@ static void flush_pages(void **pages, int *status, size_t n, size_t counts[MAX_N
     }
 }
 
-/* Per-node page counts of the current group; counts[MAX_NODES] = pages move_pages could not place. */
+/* Per-node page counts of the current group; counts[MAX_NODES] = pages move_pages could not place.
+ */
 static size_t count_pages(size_t counts[MAX_NODES + 1])
 {
     static void *pages[CHUNK];
@@ -231,8 +234,7 @@ static void print_counts(const size_t counts[MAX_NODES + 1])
 {
     for (int n = 0; n <= max_node && n < MAX_NODES; n++)
         printf(" N%d=%zu", n, counts[n]);
-    if (counts[MAX_NODES])
-        printf(" unplaced=%zu", counts[MAX_NODES]);
+    if (counts[MAX_NODES]) printf(" unplaced=%zu", counts[MAX_NODES]);
 }
 
 static size_t group_bytes(void)
@@ -258,8 +260,7 @@ static void report_head(void)
 static void check(int ok, const char *what)
 {
     printf(" -> %s %s\n", what, ok ? "ok" : "FAILED");
-    if (!ok)
-        failures++;
+    if (!ok) failures++;
     fflush(stdout);
 }
 
@@ -269,8 +270,7 @@ static void step_expect(uint64_t set)
     size_t total = count_pages(counts);
     char s[256], what[320];
     for (int n = 0; n < MAX_NODES; n++)
-        if (set & (1ull << n))
-            on += counts[n];
+        if (set & (1ull << n)) on += counts[n];
     set_str(set, s, sizeof s);
     report_head();
     print_counts(counts);
@@ -286,8 +286,7 @@ static void step_require(uint64_t set, int any)
     char s[256], what[320];
     count_pages(counts);
     for (int n = 0; n < MAX_NODES; n++) {
-        if (!(set & (1ull << n)))
-            continue;
+        if (!(set & (1ull << n))) continue;
         hit = counts[n] > 0;
         ok = any ? ok || hit : ok && hit;
     }
@@ -369,27 +368,28 @@ static void step_alloc(size_t size, size_t count, size_t max, int fill)
             if (fill) {
                 fill_ended_null = 1;
                 fill_errno = errno;
-                printf("kms_probe: [%s] %s: malloc(%zu) returned NULL (errno %d %s) after %.1f MiB\n",
-                       label, fill == 2 ? "grab" : "fill", size, fill_errno, strerror(fill_errno), (double)held / (1 << 20));
+                printf(
+                    "kms_probe: [%s] %s: malloc(%zu) returned NULL (errno %d %s) after %.1f MiB\n",
+                    label, fill == 2 ? "grab" : "fill", size, fill_errno, strerror(fill_errno),
+                    (double)held / (1 << 20));
                 fflush(stdout);
                 return;
             }
-            fprintf(stderr, "kms_probe: [%s] malloc(%zu) returned NULL (errno %d %s)\n", label, size,
-                    errno, strerror(errno));
+            fprintf(stderr, "kms_probe: [%s] malloc(%zu) returned NULL (errno %d %s)\n", label,
+                    size, errno, strerror(errno));
             exit(3);
         }
         blocks[nblocks].p = p;
         blocks[nblocks].size = size;
         blocks[nblocks].touched = fill != 2;
-        if (fill != 2)
-            touch(nblocks);
+        if (fill != 2) touch(nblocks);
         nblocks++;
         held += size;
     }
     if (fill) {
         fill_ended_null = 0;
-        printf("kms_probe: [%s] %s: reached %.1f MiB without a NULL\n", label, fill == 2 ? "grab" : "fill",
-               (double)held / (1 << 20));
+        printf("kms_probe: [%s] %s: reached %.1f MiB without a NULL\n", label,
+               fill == 2 ? "grab" : "fill", (double)held / (1 << 20));
         fflush(stdout);
     }
 }
@@ -455,17 +455,16 @@ static void *worker(void *arg)
             step_alloc(parse_size(v, a), x ? parse_size(x + 1, a) : 1, 0, 0);
         } else if (KEY("fill") || KEY("grab")) {
             const char *c = strchr(v, ':');
-            if (!c)
-                usage("fill and grab need SIZE:MAX", a);
+            if (!c) usage("fill and grab need SIZE:MAX", a);
             step_alloc(parse_size(v, a), 0, parse_size(c + 1, a), KEY("fill") ? 1 : 2);
         } else if (KEY("ended")) {
             int want_null = strcmp(v, "null") == 0;
-            if (!want_null && strcmp(v, "max") != 0)
-                usage("ended= takes null or max", a);
+            if (!want_null && strcmp(v, "max") != 0) usage("ended= takes null or max", a);
             printf("kms_probe: [%s] last fill ended %s", label,
-                   fill_ended_null < 0 ? "(no fill)" : fill_ended_null ? "with NULL" : "at its maximum");
-            if (want_null)
-                printf(", errno %d", fill_errno);
+                   fill_ended_null < 0 ? "(no fill)"
+                   : fill_ended_null   ? "with NULL"
+                                       : "at its maximum");
+            if (want_null) printf(", errno %d", fill_errno);
             check(want_null ? fill_ended_null == 1 && fill_errno == ENOMEM : fill_ended_null == 0,
                   want_null ? "expected NULL with ENOMEM" : "expected no NULL");
         } else if (KEY("expect")) {
@@ -504,8 +503,7 @@ static int mapped(const char *path)
     base = base ? base + 1 : path;
     snprintf(want, sizeof want, "/%.*s", (int)strcspn(base, " :"), base);
     FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return 0;
+    if (!f) return 0;
     int found = 0;
     while (!found && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
@@ -519,8 +517,7 @@ static int mapped(const char *path)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2)
-        usage("no steps", "");
+    if (argc < 2) usage("no steps", "");
     if (numa_available() < 0) {
         fprintf(stderr, "kms_probe: no NUMA support in this kernel\n");
         return 2;

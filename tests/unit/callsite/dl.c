@@ -8,10 +8,7 @@
 #define KMS_SITE __attribute__((noipa))
 #endif
 
-KMS_SITE static void *return_address(void)
-{
-    return __builtin_return_address(0);
-}
+KMS_SITE static void *return_address(void) { return __builtin_return_address(0); }
 
 KMS_SITE __attribute__((visibility("default"))) void *kms_csdl_site(void)
 {

@@ -9,10 +9,7 @@
 #define KMS_SITE __attribute__((noipa))
 #endif
 
-KMS_SITE static void *return_address(void)
-{
-    return __builtin_return_address(0);
-}
+KMS_SITE static void *return_address(void) { return __builtin_return_address(0); }
 
 KMS_SITE __attribute__((visibility("default"))) void *kms_cslib_site(void)
 {
