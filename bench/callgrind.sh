@@ -122,7 +122,7 @@ wconfigs=(glibc mimalloc)
 if [ "$use_shim" = 1 ]; then wconfigs+=(shim-dram shim-kmem shim-rules1k); fi
 # "startup": a whole process that makes one malloc/free pair: loader, libc and
 # allocator start-up (for the shim: topology, node sets, rules).
-for w in startup churn xthread larson realloc mixed aligned; do
+for w in startup churn xthread larson threads server realloc mixed aligned; do
     case "$w" in
     startup) args=(pairs 1) ;;
     mixed) args=(mixed "$(awk -v s="$wscale" 'BEGIN { print s * 20 }')") ;; # mostly page touching: more of it

@@ -17,11 +17,17 @@ import tempfile
 
 CONFIGS = ["glibc", "mimalloc", "jemalloc", "tcmalloc", "memtier-dram", "memtier-kmem",
            "shim-dram", "shim-kmem", "shim-rules1k"]
-WORKLOADS = ["churn", "xthread", "larson", "realloc", "mixed", "aligned", "python", "sqlite", "redis"]
+WORKLOADS = ["churn", "xthread", "larson", "threads", "server", "realloc", "mixed", "aligned", "procs",
+             "python", "sqlite", "redis"]
 DESCRIPTION = {
     "churn": "single thread, 30M random small-object replacements (16 B-1 KiB) in an 8K-slot ring, with bursts",
     "xthread": "two threads, 10M blocks each handed over in batches of 128, every block freed by the other thread",
     "larson": "larson-style server: 250 epochs of 2 short-lived threads that free their dead predecessors' blocks",
+    "threads": "thread churn: 2,000 short-lived threads (2 at a time, 2,000 requests each) and 2 long-lived "
+               "ones; each keeps 1,000 blocks of its own and trades the rest through 16K shared slots",
+    "server": "a thread per connection on 127.0.0.1: 10,000 connections from 2 client threads, each "
+              "handler builds a 1-16 KiB response from 32 small blocks",
+    "procs": "a shell loop (`sh`) starting a small tool (`kmbench tiny`: 200 small blocks) 1,000 times",
     "realloc": "64 interleaved buffers grown by 1-96 B realloc steps up to 16 B-256 KiB, 14M steps",
     "mixed": "40K allocations of 16 B-64 MiB (94% up to 4 KiB, 0.1% 1-64 MiB), every page touched",
     "aligned": "5M posix_memalign/aligned_alloc/memalign, alignments 16 B-64 KiB",

@@ -21,7 +21,7 @@ timeout=
 deps=1
 callgrind=1
 all_configs=(glibc mimalloc jemalloc tcmalloc memtier-dram memtier-kmem shim-dram shim-kmem shim-rules1k)
-all_workloads=(churn xthread larson realloc mixed aligned python sqlite redis)
+all_workloads=(churn xthread larson threads server realloc mixed aligned procs python sqlite redis)
 configs=("${all_configs[@]}")
 workloads=("${all_workloads[@]}")
 
@@ -58,10 +58,10 @@ while [ $# -gt 0 ]; do
 done
 if [ "$quick" = 1 ]; then
     : "${rounds:=2}" "${timeout:=30}"
-    scale=0.1 pyscale=0.1 sqlrows=20000 redis_n=2000
+    scale=0.1 pyscale=0.1 sqlrows=20000 redis_n=2000 nprocs=100
 else
     : "${rounds:=5}" "${timeout:=120}"
-    scale=1 pyscale=1 sqlrows=200000 redis_n=20000
+    scale=1 pyscale=1 sqlrows=200000 redis_n=20000 nprocs=1000
 fi
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --rounds wants a positive number" >&2; exit 2; }
 build=$(realpath -m "$build")
@@ -263,7 +263,9 @@ run_one() { # ROUND WORKLOAD CONFIG
         return
     fi
     case "$w" in
-    churn | xthread | larson | realloc | mixed | aligned) run_plain "$r" "$w" "$c" "$bin/kmbench" "$w" "$scale" ;;
+    churn | xthread | larson | threads | server | realloc | mixed | aligned)
+        run_plain "$r" "$w" "$c" "$bin/kmbench" "$w" "$scale" ;;
+    procs) run_plain "$r" "$w" "$c" sh "$here/workloads/procs.sh" "$nprocs" "$bin/kmbench" ;;
     python) envv+=(PYTHONHASHSEED=0)
             run_plain "$r" "$w" "$c" /usr/bin/python3 -I "$here/workloads/pyloop.py" "$pyscale" ;;
     sqlite) run_plain "$r" "$w" "$c" sqlite3 :memory: ".read $work/sqlite.sql" ;;
@@ -296,7 +298,7 @@ done
     echo "os: $(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)"
     echo "kmemshim: $shim_src"
     echo "shim: $([ "$shim_ok" = 1 ] && echo "$shim" || echo "unavailable: $shim_note")"
-    echo "mode: $([ "$quick" = 1 ] && echo quick || echo full), $rounds rounds, workload scale $scale, sqlite rows $sqlrows, redis -n $redis_n"
+    echo "mode: $([ "$quick" = 1 ] && echo quick || echo full), $rounds rounds, workload scale $scale, sqlite rows $sqlrows, redis -n $redis_n, $nprocs short processes"
     echo "transparent hugepages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)"
     echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "gcc: $(gcc -dumpfullversion 2>/dev/null || echo unknown)"

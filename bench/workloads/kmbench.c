@@ -2,7 +2,8 @@
  *
  *   kmbench WORKLOAD [SCALE]
  *
- * WORKLOAD is churn, xthread, larson, realloc, mixed, aligned or pairs; SCALE
+ * WORKLOAD is churn, xthread, larson, threads, server, realloc, mixed, aligned,
+ * tiny or pairs; SCALE
  * (default 1.0) multiplies the amount of work. Every workload prints one line
  * with a checksum of the data it wrote and read back, which depends only on the
  * workload and the scale, never on the allocator or on addresses: the benchmark
@@ -10,13 +11,18 @@
  * A broken allocator contract (misaligned block, wrong contents) exits 3.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -252,6 +258,213 @@ static uint64_t w_larson(double scale)
     return sum;
 }
 
+/* ---- thread churn: threads are created and end all the time while two
+ * long-lived threads keep allocating. Every thread keeps a working set of its
+ * own and trades blocks through shared slots, so a block is often freed by
+ * another thread than the one that allocated it, dead or alive ------------ */
+
+/* The checksum is a sum (order-free) over every block ever allocated, each
+ * checked exactly once when it leaves its slot, so it does not depend on how
+ * the threads interleave. */
+enum { TC_SLOTS = 16384, TC_OWN = 1000 };
+static void *tc_slot[TC_SLOTS];
+static uint64_t tc_sum;
+
+struct tc_job {
+    uint64_t seed, ops, tag0;
+};
+
+static void *tc_main(void *arg)
+{
+    const struct tc_job *job = arg;
+    void *own[TC_OWN] = {0};
+    rng_t r = {job->seed};
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < job->ops; i++) {
+        uint64_t x = rnd(&r);
+        void *p = obj_new(small_size(&r), job->tag0 + i), *old;
+        if (x >> 63) { /* half the blocks stay with the thread, half are shared */
+            size_t j = (x >> 8) % TC_OWN;
+            old = own[j], own[j] = p;
+        } else {
+            old = __atomic_exchange_n(&tc_slot[x % TC_SLOTS], p, __ATOMIC_ACQ_REL);
+        }
+        if (old) sum += obj_check(old), free(old);
+    }
+    for (size_t j = 0; j < TC_OWN; j++)
+        if (own[j]) sum += obj_check(own[j]), free(own[j]);
+    __atomic_fetch_add(&tc_sum, sum, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static uint64_t w_threads(double scale)
+{
+    enum { WAVE = 2, SHORT_OPS = 2000, LONG = 2 };
+    uint64_t waves = (uint64_t)(1000 * scale);
+    if (waves < 2) waves = 2;
+    /* the long-lived threads do as much as all short-lived ones together */
+    struct tc_job lj[LONG];
+    pthread_t lt[LONG];
+    for (int k = 0; k < LONG; k++) {
+        lj[k] = (struct tc_job){0xC0FFEE + (uint64_t)k, waves * WAVE * SHORT_OPS / LONG,
+                                (uint64_t)(k + 1) << 56};
+        if (pthread_create(&lt[k], NULL, tc_main, &lj[k])) die("pthread_create");
+    }
+    for (uint64_t w = 0; w < waves; w++) {
+        struct tc_job sj[WAVE];
+        pthread_t st[WAVE];
+        for (int k = 0; k < WAVE; k++) {
+            uint64_t id = w * WAVE + (uint64_t)k;
+            sj[k] = (struct tc_job){0x5EED0000 + id, SHORT_OPS, (id + 1) << 20};
+            if (pthread_create(&st[k], NULL, tc_main, &sj[k])) die("pthread_create");
+        }
+        for (int k = 0; k < WAVE; k++)
+            pthread_join(st[k], NULL);
+    }
+    for (int k = 0; k < LONG; k++)
+        pthread_join(lt[k], NULL);
+    for (size_t j = 0; j < TC_SLOTS; j++)
+        if (tc_slot[j]) tc_sum += obj_check(tc_slot[j]), free(tc_slot[j]);
+    return tc_sum;
+}
+
+/* ---- a server starting a thread per connection, on loopback ------------ */
+
+/* A client thread connects N times and sends a 4-byte request number; the
+ * server starts a thread per connection that builds a response from small
+ * pieces (as a parser and a formatter would), sends it with a length prefix,
+ * and waits for the client to close. The client closes with a reset, so no
+ * connection lingers in TIME_WAIT between runs. */
+static pthread_mutex_t sv_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sv_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t sv_done;
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t k = read(fd, (char *)buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    for (size_t put = 0; put < n;) {
+        ssize_t k = write(fd, (const char *)buf + put, n - put);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        put += (size_t)k;
+    }
+    return 0;
+}
+
+static void *sv_handler(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    uint32_t req;
+    if (read_full(fd, &req, sizeof req)) die("server: short request");
+    rng_t r = {0xABCD0000ull + req};
+    /* parse: a few dozen small header objects */
+    enum { PARTS = 32 };
+    void *part[PARTS];
+    size_t len = 0;
+    for (int k = 0; k < PARTS; k++) {
+        part[k] = obj_new(small_size(&r), (uint64_t)req * PARTS + (uint64_t)k);
+        len += ((struct hdr *)part[k])->size;
+    }
+    /* format: the body, 1-16 KiB, from the parts */
+    size_t body = 1024 + rnd(&r) % 15360;
+    unsigned char *out = xmalloc(sizeof(uint32_t) + body);
+    uint32_t n32 = (uint32_t)body;
+    memcpy(out, &n32, sizeof n32);
+    for (size_t o = 0; o < body; o++)
+        out[sizeof n32 + o] = (unsigned char)(o * 31 + req + len);
+    for (int k = 0; k < PARTS; k++)
+        obj_check(part[k]), free(part[k]);
+    if (write_full(fd, out, sizeof n32 + body)) die("server: write");
+    free(out);
+    char c;
+    while (read(fd, &c, 1) > 0) /* until the client closes */
+        ;
+    close(fd);
+    pthread_mutex_lock(&sv_lock);
+    sv_done++;
+    pthread_cond_signal(&sv_cond);
+    pthread_mutex_unlock(&sv_lock);
+    return NULL;
+}
+
+struct sv_client {
+    struct sockaddr_in addr;
+    uint32_t first, count;
+    uint64_t sum;
+};
+
+static void *sv_client_main(void *arg)
+{
+    struct sv_client *cl = arg;
+    for (uint32_t i = cl->first; i < cl->first + cl->count; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) die("client: socket");
+        if (connect(fd, (struct sockaddr *)&cl->addr, sizeof cl->addr)) die("client: connect");
+        if (write_full(fd, &i, sizeof i)) die("client: write");
+        uint32_t n;
+        if (read_full(fd, &n, sizeof n) || n > (1u << 20)) die("client: bad response");
+        unsigned char *buf = xmalloc(n);
+        if (read_full(fd, buf, n)) die("client: short response");
+        uint64_t h = i;
+        for (uint32_t o = 0; o < n; o += 7)
+            h = mix(h, buf[o]);
+        cl->sum += h;
+        free(buf);
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);
+    }
+    return NULL;
+}
+
+static uint64_t w_server(double scale)
+{
+    enum { CLIENTS = 2 };
+    uint32_t conns = (uint32_t)(10000 * scale);
+    if (conns < CLIENTS) conns = CLIENTS;
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof addr;
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) || listen(ls, 256) ||
+        getsockname(ls, (struct sockaddr *)&addr, &alen))
+        die("server: cannot listen on 127.0.0.1");
+    struct sv_client cl[CLIENTS];
+    pthread_t ct[CLIENTS];
+    for (int k = 0; k < CLIENTS; k++) {
+        cl[k] = (struct sv_client){addr, conns / CLIENTS * (uint32_t)k, conns / CLIENTS, 0};
+        if (pthread_create(&ct[k], NULL, sv_client_main, &cl[k])) die("pthread_create");
+    }
+    pthread_attr_t detached;
+    pthread_attr_init(&detached);
+    pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+    uint32_t total = conns / CLIENTS * CLIENTS;
+    for (uint32_t i = 0; i < total; i++) {
+        int fd = accept(ls, NULL, NULL);
+        if (fd < 0) die("server: accept");
+        pthread_t t;
+        if (pthread_create(&t, &detached, sv_handler, (void *)(intptr_t)fd)) die("pthread_create");
+    }
+    uint64_t sum = 0;
+    for (int k = 0; k < CLIENTS; k++)
+        pthread_join(ct[k], NULL), sum += cl[k].sum;
+    pthread_mutex_lock(&sv_lock);
+    while (sv_done < total)
+        pthread_cond_wait(&sv_cond, &sv_lock);
+    pthread_mutex_unlock(&sv_lock);
+    close(ls);
+    return sum;
+}
+
 /* ---- realloc growth: interleaved buffers grow by small steps ---------- */
 
 static uint64_t w_realloc(double scale)
@@ -363,6 +576,26 @@ static uint64_t w_aligned(double scale)
     return sum;
 }
 
+/* ---- a short-lived tool: what a process launched by a shell loop does -- */
+
+static uint64_t w_tiny(double scale)
+{
+    /* a few hundred small requests, as a tool parsing its arguments and
+     * input does, then exit: start-up dominates */
+    enum { N = 200 };
+    void *p[N];
+    rng_t r = {0x7177};
+    uint64_t sum = 0, rounds = (uint64_t)scale;
+    if (rounds < 1) rounds = 1;
+    for (uint64_t k = 0; k < rounds; k++) {
+        for (int i = 0; i < N; i++)
+            p[i] = obj_new(small_size(&r), (uint64_t)i);
+        for (int i = 0; i < N; i++)
+            sum = mix(sum, obj_check(p[i])), free(p[i]);
+    }
+    return sum;
+}
+
 /* ---- the callgrind fast path: N malloc(32)/free pairs ----------------- */
 
 __attribute__((noinline)) uint64_t kmbench_pairs(uint64_t n)
@@ -395,15 +628,17 @@ static const struct {
     const char *name;
     uint64_t (*fn)(double);
 } workloads[] = {
-    {"churn", w_churn}, {"xthread", w_xthread}, {"larson", w_larson}, {"realloc", w_realloc},
-    {"mixed", w_mixed}, {"aligned", w_aligned}, {"pairs", w_pairs},
+    {"churn", w_churn},   {"xthread", w_xthread}, {"larson", w_larson}, {"threads", w_threads},
+    {"server", w_server}, {"realloc", w_realloc}, {"mixed", w_mixed},   {"aligned", w_aligned},
+    {"tiny", w_tiny},     {"pairs", w_pairs},
 };
 
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
         fprintf(stderr,
-                "usage: kmbench churn|xthread|larson|realloc|mixed|aligned|pairs [SCALE]\n");
+                "usage: kmbench churn|xthread|larson|threads|server|realloc|mixed|aligned|tiny|"
+                "pairs [SCALE]\n");
         return 2;
     }
     double scale = 1.0;
