@@ -1,6 +1,7 @@
 #include "policy/route.h"
 
 #include "core/engine.h"
+#include "core/stackwalk.h"
 #include "policy/callsite.h"
 #include "policy/size.h"
 
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unwind.h>
 
 struct kms_routes kms_routes = {
     .threshold = 0,
@@ -108,6 +108,9 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
             if (rule->size_hi > r->depth_hi) r->depth_hi = rule->size_hi;
         }
     }
+    /* Depth rules walk the stack on every request in their size range:
+     * libunwind's cached walk, opened now rather than from an allocation. */
+    if (r->max_frames > 1) kms_stackwalk_load();
     if (has_rules && !r->by_caller && kms_decision_compile(r, NULL, 0, true, &r->global) < 0) {
         snprintf(err, errlen, "out of memory compiling the rules");
         return -1;
@@ -364,39 +367,6 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
 
 /* ---- stacks, for depth rules --------------------------------------------- */
 
-struct unwind_state {
-    uintptr_t *frames;
-    unsigned max, n;
-    uintptr_t first; /* the allocator's return address: frames start there */
-    unsigned skipped;
-};
-
-static _Unwind_Reason_Code unwind_cb(struct _Unwind_Context *ctx, void *arg)
-{
-    struct unwind_state *s = arg;
-    uintptr_t ip = _Unwind_GetIP(ctx);
-    if (s->n == 0 && ip != s->first) {
-        /* still inside the shim's own frames */
-        if (++s->skipped > 16) return _URC_END_OF_STACK;
-        return _URC_NO_REASON;
-    }
-    s->frames[s->n++] = ip;
-    return s->n == s->max ? _URC_END_OF_STACK : _URC_NO_REASON;
-}
-
-/* libgcc's unwinder: no extra library, and with glibc 2.35+ it finds each
- * frame's unwind table through _dl_find_object, without locks. */
-static unsigned unwind(uintptr_t first, uintptr_t *frames, unsigned max)
-{
-    struct unwind_state s = {frames, max, 0, first, 0};
-    _Unwind_Backtrace(unwind_cb, &s);
-    if (s.n == 0) {
-        frames[0] = first;
-        return 1;
-    }
-    return s.n;
-}
-
 static uintptr_t hash_frames(const uintptr_t *frames, unsigned n)
 {
     uintptr_t h = 0xcbf29ce484222325ull;
@@ -419,7 +389,11 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
     bool stack = r->max_frames > 1 && size >= r->depth_lo && size <= r->depth_hi;
     frames[0] = (uintptr_t)caller;
     if (stack) {
-        nframes = unwind((uintptr_t)caller, frames, r->max_frames);
+        /* The walk may allocate (libunwind's per-thread cache): those
+         * requests are the shim's own. */
+        kms_self.bypass++;
+        nframes = kms_stackwalk((uintptr_t)caller, frames, r->max_frames);
+        kms_self.bypass--;
         key = hash_frames(frames, nframes);
         const struct kms_route_slot *sl = cache_find(key, frames, nframes);
         if (sl) return slot_apply(sl, size);

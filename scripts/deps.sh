@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|vm|bench]...  (build is always included)
 set -euo pipefail
 want=(cmake make gcc g++ pkg-config libmimalloc-dev libnuma-dev libdaxctl-dev libelf-dev libdw-dev
-      check libsubunit-dev numactl)
+      check libsubunit-dev numactl libunwind8)
 for group in "$@"; do
     case "$group" in
     build) ;;

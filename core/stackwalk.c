@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/stackwalk.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <unwind.h>
+
+#define LIBUNWIND_SONAME "libunwind.so.8"
+/* The shim's own frames between the exported symbol and the walk: at most this many. */
+#define OWN_FRAMES 16
+#define WALK_MAX (OWN_FRAMES + 32)
+/* How many of the shim's own frames the last walk found before the caller's:
+ * each frame walked costs, so a walk asks for these and max more, and walks
+ * again deeper only when the caller's frame was not among them (another
+ * entry point, with more or fewer frames of its own). */
+static unsigned own_frames = 6;
+
+static int (*unw_backtrace_fn)(void **buffer, int size);
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+static void load(void)
+{
+    /* RTLD_LOCAL: libunwind's _Unwind_* stay out of the program's namespace. */
+    void *h = dlopen(LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) return;
+    void *fn = dlsym(h, "unw_backtrace");
+    if (!fn) {
+        dlclose(h);
+        return;
+    }
+    __atomic_store_n(&unw_backtrace_fn, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
+}
+
+bool kms_stackwalk_load(void)
+{
+    pthread_once(&load_once, load);
+    return __atomic_load_n(&unw_backtrace_fn, __ATOMIC_ACQUIRE) != NULL;
+}
+
+/* Copies the frames from the one equal to first, up to max; 0 if first is not among them. */
+static unsigned from_first(void *const *all, unsigned n, uintptr_t first, uintptr_t *frames,
+                           unsigned max)
+{
+    unsigned i = __atomic_load_n(&own_frames, __ATOMIC_RELAXED);
+    if (i >= n || (uintptr_t)all[i] != first) {
+        for (i = 0; i < n && i <= OWN_FRAMES && (uintptr_t)all[i] != first; i++)
+            ;
+        if (i == n || i > OWN_FRAMES) return 0;
+        __atomic_store_n(&own_frames, i, __ATOMIC_RELAXED);
+    }
+    unsigned k = 0;
+    for (; k < max && i + k < n; k++)
+        frames[k] = (uintptr_t)all[i + k];
+    return k;
+}
+
+struct gcc_walk {
+    uintptr_t *frames;
+    unsigned max, n;
+    uintptr_t first;
+    unsigned skipped;
+};
+
+static _Unwind_Reason_Code gcc_step(struct _Unwind_Context *ctx, void *arg)
+{
+    struct gcc_walk *s = arg;
+    uintptr_t ip = _Unwind_GetIP(ctx);
+    if (s->n == 0 && ip != s->first) {
+        /* still inside the shim's own frames */
+        if (++s->skipped > OWN_FRAMES) return _URC_END_OF_STACK;
+        return _URC_NO_REASON;
+    }
+    s->frames[s->n++] = ip;
+    return s->n == s->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
+unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max)
+{
+    unsigned n = 0;
+    int (*bt)(void **, int) = __atomic_load_n(&unw_backtrace_fn, __ATOMIC_ACQUIRE);
+    if (max > WALK_MAX - OWN_FRAMES) max = WALK_MAX - OWN_FRAMES;
+    if (bt) {
+        void *all[WALK_MAX];
+        int want = (int)(max + __atomic_load_n(&own_frames, __ATOMIC_RELAXED));
+        int got = bt(all, want);
+        if (got > 0) n = from_first(all, (unsigned)got, first, frames, max);
+        if (n == 0 && got == want && (got = bt(all, WALK_MAX)) > 0)
+            n = from_first(all, (unsigned)got, first, frames, max);
+    } else {
+        struct gcc_walk s = {frames, max, 0, first, 0};
+        _Unwind_Backtrace(gcc_step, &s);
+        n = s.n;
+    }
+    if (n == 0) {
+        frames[0] = first;
+        n = 1;
+    }
+    return n;
+}
