@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unwind.h>
 
 #define LIBUNWIND_SONAME "libunwind.so.8"
@@ -17,6 +18,27 @@ static unsigned own_frames = 6;
 
 static int (*unw_backtrace_fn)(void **buffer, int size);
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+/* libunwind takes locks of its own (its caches, the loader's module list):
+ * fork() must not copy one held by another thread into the child, where the
+ * child's next walk would wait for it forever. So a fork waits until no walk
+ * is under way, and no walk starts while a fork is being prepared: a
+ * Dekker-style pair of counters (sequentially consistent, so a walker and a
+ * fork cannot both miss each other), two atomic operations per walk where a
+ * reader-writer lock costs about 80 instructions. */
+static int walkers, forking;
+
+static void walk_enter(void)
+{
+    for (;;) {
+        __atomic_add_fetch(&walkers, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&forking, __ATOMIC_SEQ_CST)) return;
+        __atomic_sub_fetch(&walkers, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&forking, __ATOMIC_ACQUIRE))
+            sched_yield();
+    }
+}
+
+static void walk_exit(void) { __atomic_sub_fetch(&walkers, 1, __ATOMIC_RELEASE); }
 
 static void load(void)
 {
@@ -81,11 +103,13 @@ unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max)
     if (max > WALK_MAX - OWN_FRAMES) max = WALK_MAX - OWN_FRAMES;
     if (bt) {
         void *all[WALK_MAX];
+        walk_enter();
         int want = (int)(max + __atomic_load_n(&own_frames, __ATOMIC_RELAXED));
         int got = bt(all, want);
         if (got > 0) n = from_first(all, (unsigned)got, first, frames, max);
         if (n == 0 && got == want && (got = bt(all, WALK_MAX)) > 0)
             n = from_first(all, (unsigned)got, first, frames, max);
+        walk_exit();
     } else {
         struct gcc_walk s = {frames, max, 0, first, 0};
         _Unwind_Backtrace(gcc_step, &s);
@@ -96,4 +120,20 @@ unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max)
         n = 1;
     }
     return n;
+}
+
+void kms_stackwalk_fork_prepare(void)
+{
+    __atomic_add_fetch(&forking, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&walkers, __ATOMIC_SEQ_CST))
+        sched_yield();
+}
+
+void kms_stackwalk_fork_parent(void) { __atomic_sub_fetch(&forking, 1, __ATOMIC_RELEASE); }
+
+void kms_stackwalk_fork_child(void)
+{
+    /* the child has this thread only, and it is in no walk */
+    walkers = 0;
+    forking = 0;
 }

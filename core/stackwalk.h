@@ -24,4 +24,10 @@ bool kms_stackwalk_load(void);
  * libunwind may allocate on a thread's first walk. */
 unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max);
 
+/* Around fork(): no walk is under way in another thread while the child is
+ * made (libunwind's own locks are then free in the child). */
+void kms_stackwalk_fork_prepare(void);
+void kms_stackwalk_fork_parent(void);
+void kms_stackwalk_fork_child(void);
+
 #endif

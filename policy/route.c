@@ -115,6 +115,15 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory compiling the rules");
         return -1;
     }
+    /* Rules that look only at sizes and split them once (or not at all) are
+     * a threshold: requests then take the threshold's path, and the
+     * allocator's per-thread fast path with it. */
+    if (has_rules && !r->by_caller && r->global.n <= 2) {
+        r->below = r->global.target[0];
+        r->above = r->global.target[r->global.n - 1];
+        r->threshold = r->global.n == 2 ? r->global.bound[0] : 0;
+        has_rules = false;
+    }
     __atomic_store_n(&r->has_rules, has_rules, __ATOMIC_RELEASE);
     return 0;
 }
@@ -448,9 +457,11 @@ int kms_route_decide_rules(size_t size, const void *caller)
     return decide_slow(size, caller);
 }
 
-/* Always taken in this order: the callsite resolver's lock, then the arenas'. */
+/* Always taken in this order: the stack walks' lock, the callsite resolver's,
+ * then the arenas' (a walk takes neither of the others). */
 static void fork_prepare(void)
 {
+    kms_stackwalk_fork_prepare();
     kms_callsite_fork_prepare();
     kms_arena_lock();
 }
@@ -458,11 +469,13 @@ static void fork_parent(void)
 {
     kms_arena_unlock();
     kms_callsite_fork_parent();
+    kms_stackwalk_fork_parent();
 }
 static void fork_child(void)
 {
     kms_arena_reset_lock_in_child();
     kms_callsite_fork_child();
+    kms_stackwalk_fork_child();
 }
 
 void kms_routes_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
