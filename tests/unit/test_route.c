@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* Building the route decision from the environment's rules: rules that look
+ * only at sizes and split them at most once become a threshold (the
+ * allocator's fast path), anything else stays a rule set; either way every
+ * size goes where the rules say. Each test runs in its own process (Check's
+ * fork mode): kms_routes is built once per process. */
+#include "policy/config.h"
+#include "policy/route.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const void *const caller = (const void *)0x401234;
+
+static void build(const char *rules, const char *threshold)
+{
+    char rules_var[256], threshold_var[64], err[1024], warn[1024];
+    char *envp[3] = {NULL, NULL, NULL};
+    int n = 0;
+    snprintf(rules_var, sizeof(rules_var), "KMEM_RULES=%s", rules);
+    envp[n++] = rules_var;
+    if (threshold) {
+        snprintf(threshold_var, sizeof(threshold_var), "KMEM_THRESHOLD=%s", threshold);
+        envp[n++] = threshold_var;
+    }
+    static struct kms_config c;
+    ck_assert_int_eq(kms_config_from_env(envp, &c, err, sizeof(err), warn, sizeof(warn)), 0);
+    ck_assert_msg(kms_routes_build(&c, err, sizeof(err)) == 0, "%s", err);
+}
+
+START_TEST(one_split_by_size_is_a_threshold)
+{
+    build("route kmem size >= 64K", NULL);
+    ck_assert(!kms_routes.has_rules);
+    ck_assert_uint_eq(kms_routes.threshold, 64 << 10);
+    ck_assert_int_eq(kms_route_decide(100, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide((64 << 10) - 1, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(64 << 10, caller), KMS_TARGET_DAX_KMEM);
+    ck_assert_int_eq(kms_route_decide(SIZE_MAX, caller), KMS_TARGET_DAX_KMEM);
+}
+END_TEST
+
+START_TEST(every_size_to_one_target_is_a_threshold)
+{
+    build("route dram size >= 0", NULL);
+    ck_assert(!kms_routes.has_rules);
+    ck_assert_int_eq(kms_route_decide(0, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(1 << 30, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(SIZE_MAX, caller), KMS_TARGET_DRAM);
+}
+END_TEST
+
+START_TEST(size_rule_merged_with_the_threshold)
+{
+    /* < 64 dram by the rule, 64..1M-1 dram by default, >= 1M kmem: one split */
+    build("route dram size < 64", "1M");
+    ck_assert(!kms_routes.has_rules);
+    ck_assert_uint_eq(kms_routes.threshold, 1 << 20);
+    ck_assert_int_eq(kms_route_decide(32, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(4096, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(2 << 20, caller), KMS_TARGET_DAX_KMEM);
+}
+END_TEST
+
+START_TEST(two_splits_stay_rules)
+{
+    build("route kmem size 1K..2K", NULL);
+    ck_assert(kms_routes.has_rules);
+    ck_assert_int_eq(kms_route_decide(512, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(1024, caller), KMS_TARGET_DAX_KMEM);
+    ck_assert_int_eq(kms_route_decide(2048, caller), KMS_TARGET_DAX_KMEM);
+    ck_assert_int_eq(kms_route_decide(2049, caller), KMS_TARGET_DRAM);
+}
+END_TEST
+
+START_TEST(caller_rules_stay_rules)
+{
+    build("route kmem caller nosuchmod.so:*", NULL);
+    ck_assert(kms_routes.has_rules);
+    ck_assert(kms_routes.by_caller);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("route");
+    TCase *tc = tcase_create("build");
+    tcase_add_test(tc, one_split_by_size_is_a_threshold);
+    tcase_add_test(tc, every_size_to_one_target_is_a_threshold);
+    tcase_add_test(tc, size_rule_merged_with_the_threshold);
+    tcase_add_test(tc, two_splits_stay_rules);
+    tcase_add_test(tc, caller_rules_stay_rules);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
