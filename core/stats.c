@@ -28,6 +28,7 @@ __thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initia
 
 static char stats_path[PATH_MAX];   /* "stderr", a path pattern, or "" */
 static char profile_path[PATH_MAX]; /* a path pattern, or "" */
+static bool profile_announce;       /* KMEM_PROFILE=1: the user did not choose the name */
 static struct timespec started;
 /* A copy of standard error taken at start-up: programs may close stderr in
  * their own exit handlers (coreutils' close_stdout does), which run first. */
@@ -852,6 +853,9 @@ void kms_stats_report(void)
             fclose(f);
         else
             fflush(f);
+        if (profile_announce)
+            dprintf(stderr_copy >= 0 ? stderr_copy : STDERR_FILENO,
+                    "kmemshim: profile written to %s\n", path);
     }
     free(buf);
     copies = NULL;
@@ -883,9 +887,11 @@ void kms_stats_init(const struct kms_config *c)
     if (!c->stats && !c->profile) return;
     snprintf(stats_path, sizeof(stats_path), "%s", c->stats ? c->stats : "");
     snprintf(profile_path, sizeof(profile_path), "%s", c->profile ? c->profile : "");
+    profile_announce = c->profile_default;
     kms_stats_period = c->stats_sample_set ? c->stats_sample : KMS_STATS_SAMPLE_DEFAULT;
     clock_gettime(CLOCK_MONOTONIC, &started);
-    if (strcmp(stats_path, "stderr") == 0) stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (strcmp(stats_path, "stderr") == 0 || profile_announce)
+        stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     /* Registered before main: runs after the program's own atexit handlers. */
     atexit(at_exit);

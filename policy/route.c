@@ -38,7 +38,7 @@ static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *r
         c->nodes_set = true;
         c->nodes_source = KMS_NODES_FILE;
     }
-    if (!c->stats && rs->stats) c->stats = rs->stats;
+    if (!c->stats_set && rs->stats) c->stats = kms_config_report_dest(rs->stats);
     return 0;
 }
 
