@@ -182,8 +182,9 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         c->rules = v;
     }
 
-    /* A setuid program (or a system-wide install) must not read or write a file
-     * its caller chose: glibc ignores MALLOC_TRACE for the same reason. */
+    /* A setuid program must not read or write a file its caller chose: glibc ignores
+     * MALLOC_TRACE for the same reason. The kernel sets AT_SECURE for setuid and setgid
+     * programs and for file capabilities; /etc/ld.so.preload alone does not. */
     c->secure = getauxval(AT_SECURE) != 0;
     static const char *const file_vars[] = {"KMEMRC", "KMEM_STATS", "KMEM_PROFILE"};
     const char **dest[] = {&c->rcfile, &c->stats, &c->profile};
@@ -196,7 +197,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                        i == 0 ? "empty; expected a path"
                        : i == 1
                            ? "empty; expected stderr, 1 (stderr), 0 (no report) or a path"
-                           : "empty; expected 1 (kmemshim.%p.profile), 0 (no profile) or a path");
+                           : "empty; expected 1 (kmemshim.%%p.profile), 0 (no profile) or a path");
         /* A switch word turns the report on or off; "off" asks for nothing, not even in
          * secure mode. */
         if (i > 0 && parse_switch(v) == 0) continue;
@@ -221,7 +222,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     }
     if (ignored[0])
         append(warn, warnlen,
-               "%s ignored: secure-execution mode (setuid program or system-wide preload) "
+               "%s ignored: secure-execution mode (setuid, setgid or file capabilities) "
                "does not read or write files named by the environment\n",
                ignored);
 
