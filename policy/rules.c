@@ -1,7 +1,7 @@
 #include "policy/rules.h"
 
-#include "policy/size.h"
-#include "policy/target.h"
+#include "core/size.h"
+#include "core/target.h"
 
 #include <errno.h>
 #include <fcntl.h>

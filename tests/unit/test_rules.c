@@ -1,7 +1,7 @@
 /* The rules parser (kmemrc files and KMEM_RULES): the whole grammar, every
  * error message word for word, precedence order, and `kmemshim check`. */
 #include "policy/rules.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <check.h>
 #include <stdint.h>
