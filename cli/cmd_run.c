@@ -3,9 +3,9 @@
  * then in the install's private library directory relative to it, then where
  * it was installed, so a relocated install still finds its own copy. */
 #include "cli/commands.h"
+#include "core/size.h"
+#include "core/target.h"
 #include "kms_version.h"
-#include "policy/size.h"
-#include "policy/target.h"
 
 #include <errno.h>
 #include <limits.h>
