@@ -16,9 +16,9 @@
 static inline __attribute__((always_inline)) void *
 kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, const void *caller)
 {
-    int route = kms_route_decide(route_size, caller);
-    void *p = kms_alloc(route, size, align, zero);
-    if (__builtin_expect(kms_stats_on, 0) && p) kms_stats_note(p, route_size, route, caller);
+    int target = kms_route_decide(route_size, caller);
+    void *p = kms_alloc(target, size, align, zero);
+    if (__builtin_expect(kms_stats_on, 0) && p) kms_stats_note(p, route_size, target, caller);
     return p;
 }
 
