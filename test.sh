@@ -28,7 +28,7 @@ groups() {
     done
     [ -n "$labels" ] || { echo test vm; return; }
     local out="" l
-    for l in $(echo "$labels" | tr -d '^$()' | tr '|' ' '); do
+    for l in $(echo "$labels" | tr -d '()^$' | tr '|' ' '); do
         case "$l" in
         unit | preload | install | fuzz | stress | sanitize | vm) out+="$l " ;;
         *) echo test vm; return ;;

@@ -76,7 +76,9 @@ system_wide)
     # The shim is there: KMEM_VERSION=1 says so, and only that.
     sysrun env KMEM_VERSION=1 /bin/echo main-ran; rc=$?
     expect_rc 0; expect_out main-ran
-    grep -qxE 'kmemshim [0-9]+\.[0-9]+\.[0-9]+' "$err" && [ "$(wc -l <"$err")" = 1 ] || fail "KMEM_VERSION=1"
+    if ! grep -qxE 'kmemshim [0-9]+\.[0-9]+\.[0-9]+' "$err" || [ "$(wc -l <"$err")" != 1 ]; then
+        fail "KMEM_VERSION=1"
+    fi
     # A shell script, ls and a program that allocates: nothing on stderr.
     sysrun sh -c 'ls / >/dev/null && "$1" && /bin/echo main-ran' sh "$bin/api_semantics"; rc=$?
     expect_rc 0; expect_out main-ran; expect_out "0 failures"; [ ! -s "$err" ] || fail "stderr under the system-wide default"
