@@ -10,8 +10,8 @@ trap 'rm -f "$out" "$err"' EXIT
 fail() { echo "FAIL [$case] $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
 # 77: ctest's skip code (SKIP_RETURN_CODE in CMakeLists.txt).
 skip() { echo "SKIP [$case] $*"; exit 77; }
-# Mount namespaces, seccomp filters and prlimit of the faults below need root.
-[ "$(id -u)" = 0 ] || skip "needs root (mount namespaces, overlays, resource limits)"
+# The cases that mount in a namespace of their own.
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root (a mount namespace)"; }
 
 run() { "$@" >"$out" 2>"$err"; }
 expect_rc() { [ "$rc" = "$1" ] || fail "exit status $rc, want $1"; }
@@ -49,6 +49,7 @@ seccomp_strict)
     [ ! -s "$out" ] || fail "main ran"
     ;;
 no_dax_bus)
+    need_root
     # A container without /sys/bus/dax: the "no KMEM nodes" path.
     run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
     expect_rc 0; expect_out "0 failures"; expect_err_only "kmemshim: warning: $NO_KMEM; every route uses DRAM"
@@ -61,6 +62,7 @@ no_dax_bus)
     expect_rc 1; expect_err_only "kmemshim: error: $NO_KMEM (KMEM_STRICT=1)"
     ;;
 system_wide)
+    need_root
     # The shim in /etc/ld.so.preload, as a fleet-wide install does it: here in a mount
     # namespace of its own, with an overlay over /etc that adds the file. Every process
     # loads the shim without asking; on a machine without KMEM nodes (this one) or in a
@@ -101,6 +103,7 @@ system_wide)
     expect_rc 1; expect_err_only "kmemshim: error: $NO_KMEM (KMEM_STRICT=1)"
     ;;
 no_proc)
+    need_root
     # A bare chroot without /proc: allocation still works, placement too.
     run unshare -m sh -c 'umount -l /proc && exec env KMEM_NODES=0 LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
     expect_rc 0; expect_out "0 failures"; [ ! -s "$err" ] || fail "unexpected stderr"
