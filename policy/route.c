@@ -1,9 +1,9 @@
 #include "policy/route.h"
 
 #include "core/engine.h"
+#include "core/size.h"
 #include "core/stackwalk.h"
-#include "policy/callsite.h"
-#include "policy/size.h"
+#include "policy/callsite_match.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,8 +18,7 @@ struct kms_routes kms_routes = {
 };
 
 /* Settings from the rules file, under the environment's. */
-static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *rs, char *err,
-                               size_t errlen)
+static void merge_file_settings(struct kms_config *c, const struct kms_ruleset *rs)
 {
     if (!c->policy_set && rs->policy >= 0) {
         c->kmem_policy = rs->policy;
@@ -30,16 +29,11 @@ static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *r
         c->threshold_set = true;
     }
     if (!c->nodes_set && rs->nodes) {
-        char why[128];
-        if (kms_nodeset_parse(rs->nodes, &c->nodes, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "%s: %s", rs->nodes_origin, why);
-            return -1;
-        }
+        c->nodes = rs->node_set;
         c->nodes_set = true;
         c->nodes_source = KMS_NODES_FILE;
     }
-    if (!c->stats && rs->stats) c->stats = rs->stats;
-    return 0;
+    if (!c->stats_set && rs->stats) c->stats = kms_config_report_dest(rs->stats);
 }
 
 static int resolve(const struct kms_config *c, int target)
@@ -74,7 +68,7 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         if (!err[0]) snprintf(err, errlen, "out of memory reading the rules");
         return -1;
     }
-    if (merge_file_settings(c, &r->rules, err, errlen) < 0) return -1;
+    merge_file_settings(c, &r->rules);
 
     int deflt =
         r->rules.default_target >= 0 ? resolve(c, r->rules.default_target) : KMS_TARGET_DRAM;
@@ -456,26 +450,3 @@ int kms_route_decide_rules(size_t size, const void *caller)
     }
     return decide_slow(size, caller);
 }
-
-/* Always taken in this order: the stack walks' lock, the callsite resolver's,
- * then the arenas' (a walk takes neither of the others). */
-static void fork_prepare(void)
-{
-    kms_stackwalk_fork_prepare();
-    kms_callsite_fork_prepare();
-    kms_arena_lock();
-}
-static void fork_parent(void)
-{
-    kms_arena_unlock();
-    kms_callsite_fork_parent();
-    kms_stackwalk_fork_parent();
-}
-static void fork_child(void)
-{
-    kms_arena_reset_lock_in_child();
-    kms_callsite_fork_child();
-    kms_stackwalk_fork_child();
-}
-
-void kms_routes_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
