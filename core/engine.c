@@ -90,10 +90,12 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
 
 uint64_t kms_fast_threshold = UINT64_MAX;
 bool kms_fast_ok;
+bool kms_fast_counted;
 int kms_fast_target[2];
 
-void kms_fast_enable(bool ok, uint64_t threshold, int below, int above)
+void kms_fast_enable(bool ok, bool counted, uint64_t threshold, int below, int above)
 {
+    kms_fast_counted = counted;
     kms_fast_threshold = threshold;
     kms_fast_target[0] = below;
     kms_fast_target[1] = above;
@@ -108,7 +110,8 @@ void kms_fast_learn(size_t size, int target)
     if (cls == KMS_CLASS_BY_CPU) return;
     /* The plain heap is the thread's default one, known to be set up now
      * that a request has been served. */
-    self->fast[size >= kms_fast_threshold] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
+    mi_heap_t **side = kms_fast_counted ? self->counted : self->fast;
+    side[size >= kms_fast_threshold] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
 }
 
 static void thread_exit(void *arg)
@@ -118,6 +121,7 @@ static void thread_exit(void *arg)
      * runs after this one: from here on the thread allocates from the plain heap. */
     kms_self.bypass = KMS_BYPASS_EXITING;
     memset(kms_self.fast, 0, sizeof(kms_self.fast));
+    memset(kms_self.counted, 0, sizeof(kms_self.counted));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
     memset(kms_self.heap, 0, sizeof(kms_self.heap));
 }

@@ -47,7 +47,7 @@ struct kms_stats_thread {
     void *pending[KMS_STATS_PENDING];
 };
 
-extern int kms_stats_on;
+extern int kms_stats_on __attribute__((visibility("hidden")));
 /* Mean bytes between sampled blocks, and the size from which every block is
  * recorded; 0: every block. */
 extern uint64_t kms_stats_period;

@@ -2,6 +2,16 @@
 
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
+    if (kms_fast_counted) { /* KMEM_STATS / KMEM_PROFILE: the fast pointer, then the count */
+        unsigned side = size >= kms_fast_threshold;
+        mi_heap_t *h = kms_self.counted[side];
+        void *p;
+        if (__builtin_expect(h != NULL, 1) &&
+            __builtin_expect((p = mi_heap_malloc(h, size)) != NULL, 1)) {
+            kms_stats_note(p, size, kms_fast_target[side], caller);
+            return p;
+        }
+    }
     int target = kms_route_decide(size, caller);
     void *p = kms_alloc(target, size, 0, false);
     if (__builtin_expect(p != NULL, 1)) {

@@ -33,14 +33,15 @@ static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, 
  * threshold learn the route's heap. */
 void *kms_entry_malloc_full(size_t size, const void *caller);
 
-/* malloc and unaligned operator new: the thread's fast pointer first. */
+/* malloc and unaligned operator new: the thread's fast pointer first. It is
+ * NULL whenever anything but mimalloc's call has to happen (statistics on,
+ * rules, per-CPU routes, the shim's own work, a thread's first request), so
+ * nothing else is tested before or after the call: no register has to be
+ * kept across it, and the caller's address is read only on the full path. */
 static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size, const void *caller)
 {
     void *p = kms_fast_malloc(size);
-    if (__builtin_expect(p != NULL, 1)) {
-        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note_fast(p, size, caller);
-        return p;
-    }
+    if (__builtin_expect(p != NULL, 1)) return p;
     return kms_entry_malloc_full(size, caller);
 }
 
