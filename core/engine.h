@@ -53,9 +53,9 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
 extern uint64_t kms_fast_threshold __attribute__((visibility("hidden")));
 extern bool kms_fast_ok;
 /* Statistics are on: kms_fast_learn fills counted[], not fast[]. */
-extern bool kms_fast_counted;
+extern bool kms_fast_counted __attribute__((visibility("hidden")));
 /* The target of each side of the threshold, for the statistics. */
-extern int kms_fast_target[2];
+extern int kms_fast_target[2] __attribute__((visibility("hidden")));
 /* Whether the fast pointers may be used at all: no rules, and both sides of
  * the threshold routed the same from every CPU; counted: statistics are on. */
 void kms_fast_enable(bool ok, bool counted, uint64_t threshold, int below, int above);
@@ -109,7 +109,8 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
         return kms_alloc_slow(cls, size, align, zero);
     }
     /* mimalloc's own NULL for an impossible size leaves errno alone. */
-    if (__builtin_expect(size <= PTRDIFF_MAX && !align && !zero, 1)) return mi_malloc(size);
+    if (__builtin_expect(size <= PTRDIFF_MAX && !align, 1))
+        return zero ? mi_zalloc(size) : mi_malloc(size);
     return kms_plain_alloc(size, align, zero);
 }
 

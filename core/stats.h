@@ -50,7 +50,7 @@ struct kms_stats_thread {
 extern int kms_stats_on __attribute__((visibility("hidden")));
 /* Mean bytes between sampled blocks, and the size from which every block is
  * recorded; 0: every block. */
-extern uint64_t kms_stats_period;
+extern uint64_t kms_stats_period __attribute__((visibility("hidden")));
 extern __thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initial-exec")));
 
 /* Turns counting on, with one block recorded per period bytes on average

@@ -1,8 +1,22 @@
 #include "preload/entry.h"
 
+/* The route decided and the request counted: malloc with rules or statistics,
+ * or a thread's first request on each side of the threshold. */
+static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
+{
+    int target = kms_route_decide(size, caller);
+    void *p = kms_alloc(target, size, 0, false);
+    if (__builtin_expect(p != NULL, 1)) {
+        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note(p, size, target, caller);
+        if (kms_fast_ok) kms_fast_learn(size, target);
+    }
+    return p;
+}
+
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
-    if (kms_fast_counted) { /* KMEM_STATS / KMEM_PROFILE: the fast pointer, then the count */
+    /* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */
+    if (kms_fast_counted) {
         unsigned side = size >= kms_fast_threshold;
         mi_heap_t *h = kms_self.counted[side];
         void *p;
@@ -12,13 +26,7 @@ void *kms_entry_malloc_full(size_t size, const void *caller)
             return p;
         }
     }
-    int target = kms_route_decide(size, caller);
-    void *p = kms_alloc(target, size, 0, false);
-    if (__builtin_expect(p != NULL, 1)) {
-        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note(p, size, target, caller);
-        if (kms_fast_ok) kms_fast_learn(size, target);
-    }
-    return p;
+    return malloc_routed(size, caller);
 }
 
 void *kms_entry_realloc(void *p, size_t size, const void *caller)
