@@ -93,7 +93,7 @@ int kms_cmd_nodes(int argc, char **argv)
     if (s.warning[0]) fprintf(stderr, "kmemshim: warning: %s\n", s.warning);
 
     const struct kms_topology *t = &s.topo;
-    printf("topology (%s): %d node(s)\n", topo_file ? topo_file : "libnuma",
+    printf("topology (%s): %d node(s)\n", topo_file ? topo_file : "sysfs",
            kms_nodeset_count(&t->present));
     printf("node  cpus              memory  kmem\n");
     for (int n = 0; n <= t->max_node; n++) {

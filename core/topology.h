@@ -1,4 +1,4 @@
-/* The machine's NUMA topology as a plain value: read live from libnuma, or
+/* The machine's NUMA topology as a plain value: read live from sysfs, or
  * parsed from `numactl -H` text so node-set logic can be tested anywhere. */
 #ifndef KMS_CORE_TOPOLOGY_H
 #define KMS_CORE_TOPOLOGY_H
@@ -26,9 +26,8 @@ static inline int kms_topology_distance(const struct kms_topology *t, int a, int
 
 /* Parses `numactl -H` output. Returns 0, or -1 with "line N: what" in err. */
 int kms_topology_parse_text(const char *text, struct kms_topology *t, char *err, size_t errlen);
-/* Reads the running machine through libnuma. Returns -1 with the reason in err
- * when libnuma reports NUMA unavailable (no NUMA kernel, or get_mempolicy denied
- * by a seccomp filter). */
+/* Reads the running machine from sysfs. Returns -1 with the reason in err
+ * when NUMA is unavailable (a kernel without NUMA) or sysfs cannot be read. */
 int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen);
 void kms_topology_free(struct kms_topology *t);
 /* Total bytes of the nodes in s. */

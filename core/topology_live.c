@@ -1,37 +1,117 @@
+/* The running machine's topology, read from sysfs (what libnuma reads, without
+ * loading libnuma: its constructor alone costs every process under the shim
+ * about 150,000 instructions, a fifth of /bin/true's start-up). */
 #include "core/topology.h"
 
-#include <numa.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NODE_DIR "/sys/devices/system/node"
+
+/* Reads a small sysfs file into buf (NUL-terminated). Returns its length or -1. */
+static ssize_t slurp(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t got = 0;
+    while (got + 1 < len) {
+        ssize_t k = read(fd, buf + got, len - 1 - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+/* Calls fn(i, arg) for each number of a sysfs list ("0-3,8,10-11\n"). */
+static void each_in_list(const char *s, void (*fn)(long, void *), void *arg)
+{
+    while (*s) {
+        char *end;
+        long lo = strtol(s, &end, 10), hi = lo;
+        if (end == s) break;
+        s = end;
+        if (*s == '-') {
+            hi = strtol(s + 1, &end, 10);
+            if (end == s + 1) break;
+            s = end;
+        }
+        for (long i = lo; i <= hi && i >= 0; i++)
+            fn(i, arg);
+        if (*s != ',') break;
+        s++;
+    }
+}
+
+static void add_node(long n, void *arg)
+{
+    if (n < KMS_MAX_NODES) kms_nodeset_add(arg, (int)n);
+}
+
+struct cpus_of {
+    struct kms_topology *t;
+    int node;
+};
+
+static void add_cpu(long c, void *arg)
+{
+    struct cpus_of *x = arg;
+    if (c >= x->t->ncpus) return;
+    x->t->cpu_node[c] = (int16_t)x->node;
+    kms_nodeset_add(&x->t->with_cpus, x->node);
+}
+
+/* "Node 1 MemTotal:  8388608 kB" */
+static uint64_t mem_total(const char *meminfo)
+{
+    const char *p = strstr(meminfo, "MemTotal:");
+    if (!p) return 0;
+    return strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
+}
 
 int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
 {
+    static char buf[16384];
+    char path[96];
     memset(t, 0, sizeof(*t));
     t->max_node = -1;
-    if (numa_available() < 0) {
-        snprintf(err, errlen,
-                 "libnuma reports NUMA unavailable (get_mempolicy failed: no NUMA "
-                 "support, or denied by a seccomp filter as in containers)");
+    /* As libnuma's numa_available(): only a kernel without NUMA (ENOSYS) means
+     * no NUMA. A seccomp filter's EPERM does not: the mbind() probe at
+     * start-up names it. */
+    if (syscall(SYS_get_mempolicy, NULL, NULL, 0UL, NULL, 0UL) < 0 && errno == ENOSYS) {
+        snprintf(err, errlen, "NUMA unavailable (get_mempolicy: %s: no NUMA support in the kernel)",
+                 strerror(errno));
         return -1;
     }
-    int max = numa_max_node();
-    if (max < 0 || max >= KMS_MAX_NODES) {
-        snprintf(err, errlen, "libnuma reports %d as the highest node", max);
+    if (slurp(NODE_DIR "/online", buf, sizeof(buf)) <= 0) {
+        snprintf(err, errlen, "cannot read %s/online: %s", NODE_DIR, strerror(errno));
+        return -1;
+    }
+    each_in_list(buf, add_node, &t->present);
+    int max = -1;
+    for (int n = 0; n < KMS_MAX_NODES; n++)
+        if (kms_nodeset_has(&t->present, n)) max = n;
+    if (max < 0) {
+        snprintf(err, errlen, "%s/online names no node: '%s'", NODE_DIR, buf);
         return -1;
     }
     int nn = max + 1;
-    int ncpus = numa_num_configured_cpus();
+    long ncpus = sysconf(_SC_NPROCESSORS_CONF);
     if (ncpus <= 0) ncpus = 1;
     if (ncpus > KMS_MAX_CPUS) ncpus = KMS_MAX_CPUS;
     t->max_node = max;
-    t->ncpus = ncpus;
+    t->ncpus = (int)ncpus;
     t->size = calloc((size_t)nn, sizeof(*t->size));
     t->distance = calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
     t->cpu_node = malloc(sizeof(*t->cpu_node) * (size_t)ncpus);
-    struct bitmask *cpus = numa_allocate_cpumask();
-    if (!t->size || !t->distance || !t->cpu_node || !cpus) {
-        if (cpus) numa_free_cpumask(cpus);
+    if (!t->size || !t->distance || !t->cpu_node) {
         kms_topology_free(t);
         snprintf(err, errlen, "out of memory reading the topology");
         return -1;
@@ -39,26 +119,28 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
     for (int c = 0; c < ncpus; c++)
         t->cpu_node[c] = -1;
     for (int n = 0; n <= max; n++) {
-        if (!numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)n)) continue;
-        kms_nodeset_add(&t->present, n);
-        long long sz = numa_node_size64(n, NULL);
-        if (sz > 0) {
-            t->size[n] = (uint64_t)sz;
-            kms_nodeset_add(&t->with_memory, n);
-        }
-        if (numa_node_to_cpus(n, cpus) == 0) {
-            for (int c = 0; c < ncpus; c++) {
-                if (numa_bitmask_isbitset(cpus, (unsigned)c)) {
-                    t->cpu_node[c] = (int16_t)n;
-                    kms_nodeset_add(&t->with_cpus, n);
-                }
+        for (int m = 0; m <= max; m++)
+            t->distance[n * nn + m] = n == m ? 10 : 20;
+        if (!kms_nodeset_has(&t->present, n)) continue;
+        snprintf(path, sizeof(path), NODE_DIR "/node%d/meminfo", n);
+        if (slurp(path, buf, sizeof(buf)) > 0) t->size[n] = mem_total(buf);
+        if (t->size[n] > 0) kms_nodeset_add(&t->with_memory, n);
+        snprintf(path, sizeof(path), NODE_DIR "/node%d/cpulist", n);
+        struct cpus_of x = {t, n};
+        if (slurp(path, buf, sizeof(buf)) > 0) each_in_list(buf, add_cpu, &x);
+        /* One distance per online node, in node order. */
+        snprintf(path, sizeof(path), NODE_DIR "/node%d/distance", n);
+        if (slurp(path, buf, sizeof(buf)) > 0) {
+            const char *s = buf;
+            for (int m = 0; m <= max; m++) {
+                if (!kms_nodeset_has(&t->present, m)) continue;
+                char *end;
+                long d = strtol(s, &end, 10);
+                if (end == s) break;
+                if (d > 0) t->distance[n * nn + m] = (int)d;
+                s = end;
             }
         }
-        for (int m = 0; m <= max; m++) {
-            int d = numa_distance(n, m);
-            t->distance[n * nn + m] = d > 0 ? d : (n == m ? 10 : 20);
-        }
     }
-    numa_free_cpumask(cpus);
     return 0;
 }
