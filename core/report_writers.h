@@ -3,9 +3,9 @@
 #ifndef KMS_CORE_REPORT_WRITERS_H
 #define KMS_CORE_REPORT_WRITERS_H
 #include "core/elflibs.h"
+#include "core/expmath.h"
 #include "core/stats.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +26,7 @@ void kms_report_routes_of(uint8_t mask, char *buf, size_t len);
 
 static inline uint64_t kms_report_pos(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
 /* An estimate, as a count. */
-static inline uint64_t kms_report_est(double v) { return v > 0.5 ? (uint64_t)llround(v) : 0; }
+static inline uint64_t kms_report_est(double v) { return v > 0.5 ? (uint64_t)kms_round(v) : 0; }
 
 /* KMEM_STATS: text, or JSON (json true). uses: the targets some request can
  * reach, shown even when nothing went there. */

@@ -7,6 +7,7 @@
 #include <unwind.h>
 
 #define LIBUNWIND_SONAME "libunwind.so.8"
+#define LIBGCC_SONAME "libgcc_s.so.1"
 /* The shim's own frames between the exported symbol and the walk: at most this many. */
 #define OWN_FRAMES 16
 #define WALK_MAX (OWN_FRAMES + 32)
@@ -40,23 +41,43 @@ static void walk_enter(void)
 
 static void walk_exit(void) { __atomic_sub_fetch(&walkers, 1, __ATOMIC_RELEASE); }
 
+/* libgcc's unwinder, without libunwind: also opened, not linked (libgcc_s is
+ * one more library for every process to map and relocate at start-up). */
+static _Unwind_Reason_Code (*gcc_backtrace)(_Unwind_Trace_Fn, void *);
+static _Unwind_Ptr (*gcc_get_ip)(struct _Unwind_Context *);
+
 static void load(void)
 {
     /* RTLD_LOCAL: libunwind's _Unwind_* stay out of the program's namespace. */
     void *h = dlopen(LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *fn = h ? dlsym(h, "unw_backtrace") : NULL;
+    if (fn) {
+        __atomic_store_n(&unw_backtrace_fn, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
+        return;
+    }
+    if (h) dlclose(h);
+    h = dlopen(LIBGCC_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) return;
-    void *fn = dlsym(h, "unw_backtrace");
-    if (!fn) {
+    void *bt = dlsym(h, "_Unwind_Backtrace"), *ip = dlsym(h, "_Unwind_GetIP");
+    if (!bt || !ip) {
         dlclose(h);
         return;
     }
-    __atomic_store_n(&unw_backtrace_fn, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
+    gcc_get_ip = (_Unwind_Ptr(*)(struct _Unwind_Context *))ip;
+    __atomic_store_n(&gcc_backtrace, (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))bt,
+                     __ATOMIC_RELEASE);
 }
 
 bool kms_stackwalk_load(void)
 {
     pthread_once(&load_once, load);
     return __atomic_load_n(&unw_backtrace_fn, __ATOMIC_ACQUIRE) != NULL;
+}
+
+bool kms_stackwalk_ready(void)
+{
+    return __atomic_load_n(&unw_backtrace_fn, __ATOMIC_ACQUIRE) != NULL ||
+           __atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE) != NULL;
 }
 
 /* Copies the frames from the one equal to first, up to max; 0 if first is not among them. */
@@ -86,7 +107,7 @@ struct gcc_walk {
 static _Unwind_Reason_Code gcc_step(struct _Unwind_Context *ctx, void *arg)
 {
     struct gcc_walk *s = arg;
-    uintptr_t ip = _Unwind_GetIP(ctx);
+    uintptr_t ip = gcc_get_ip(ctx);
     if (s->n == 0 && ip != s->first) {
         /* still inside the shim's own frames */
         if (++s->skipped > OWN_FRAMES) return _URC_END_OF_STACK;
@@ -110,9 +131,9 @@ unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max)
         if (n == 0 && got == want && (got = bt(all, WALK_MAX)) > 0)
             n = from_first(all, (unsigned)got, first, frames, max);
         walk_exit();
-    } else {
+    } else if (__atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE)) {
         struct gcc_walk s = {frames, max, 0, first, 0};
-        _Unwind_Backtrace(gcc_step, &s);
+        gcc_backtrace(gcc_step, &s);
         n = s.n;
     }
     if (n == 0) {

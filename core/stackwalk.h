@@ -5,21 +5,26 @@
  * each return address's frame layout: a stack seen before is walked with a
  * hash probe and a load per frame (~100 instructions) instead of a DWARF
  * lookup and CFI interpretation per frame (~1,500 with libgcc's unwinder).
- * Without libunwind, libgcc's _Unwind_Backtrace does the same walk. */
+ * Without libunwind, libgcc's _Unwind_Backtrace does the same walk (also
+ * opened then, not linked). */
 #ifndef KMS_CORE_STACKWALK_H
 #define KMS_CORE_STACKWALK_H
 #include <stdbool.h>
 #include <stdint.h>
 
 /* Opens libunwind (once; later calls are one load). False when it is not
- * there: walks then take libgcc's unwinder. Call at start-up, not from inside
- * an allocation (dlopen allocates and takes the loader's lock). */
+ * there: walks then take libgcc's unwinder, opened instead. Call at start-up,
+ * not from inside an allocation (dlopen allocates and takes the loader's lock). */
 bool kms_stackwalk_load(void);
+/* Whether either unwinder is loaded; without one, a walk gives back only the
+ * first frame. */
+bool kms_stackwalk_ready(void);
 
 /* Fills frames[0..max) with the return addresses from `first` outwards: the
  * frames inside the caller of kms_stackwalk (the shim's own) are skipped
  * until `first`, the return address into the allocator, is found. Returns how
- * many; at least 1 (frames[0] = first when the walk does not find it). The
+ * many; at least 1 (frames[0] = first when the walk does not find it, or no
+ * unwinder could be loaded). The
  * caller must keep its own allocations off the route decision meanwhile:
  * libunwind may allocate on a thread's first walk. */
 unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max);

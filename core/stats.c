@@ -1,8 +1,8 @@
 #include "core/stats.h"
 
 #include "core/engine.h"
+#include "core/expmath.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +36,7 @@ double kms_stats_weight(uint64_t size, uint64_t period)
     if (size == 0) size = 1; /* malloc(0) hands out a block too */
     /* A block of size bytes holds at least one of the sampled bytes with
      * probability 1 - e^(-size/period). */
-    return 1.0 / -expm1(-(double)size / (double)period);
+    return 1.0 / kms_one_minus_exp_neg((double)size / (double)period);
 }
 
 int64_t kms_stats_draw(uint64_t *rng, uint64_t period)
@@ -46,7 +46,7 @@ int64_t kms_stats_draw(uint64_t *rng, uint64_t period)
     *rng = x;
     /* u in (0, 1]: 53 random bits, never 0. */
     double u = (double)((x >> 11) + 1) * 0x1.0p-53;
-    return (int64_t)(-log(u) * (double)period) + 1;
+    return (int64_t)(kms_neg_log(u) * (double)period) + 1;
 }
 
 /* ---- global totals --------------------------------------------------------- */
@@ -196,7 +196,7 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     lock_self(s);
     struct kms_sampled_rec r = {
         .addr = (uintptr_t)p,
-        .bytes = (int64_t)llround((double)size * w),
+        .bytes = kms_round((double)size * w),
         .site = site_id((uintptr_t)caller),
         .route = (uint8_t)route,
         .bucket = (uint8_t)kms_stats_bucket(size),

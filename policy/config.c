@@ -119,6 +119,19 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     memset(c, 0, sizeof(*c));
     c->kmem_policy = KMS_TARGET_DAX_KMEM;
     if (warn && warnlen) warn[0] = '\0';
+    /* Every variable read here starts with K or M (KMEM_*, KMEMRC, MEMKIND_*):
+     * one pass keeps those, and each of the many lookups below then scans a
+     * few entries instead of the whole environment (every process pays this
+     * at start-up). With more than fit, the whole environment is scanned. */
+    char *mine[64];
+    size_t nmine = 0;
+    char *const *e = envp;
+    for (; e && *e && nmine + 1 < sizeof(mine) / sizeof(mine[0]); e++)
+        if ((*e)[0] == 'K' || (*e)[0] == 'M') mine[nmine++] = *e;
+    if (!e || !*e) {
+        mine[nmine] = NULL;
+        envp = mine;
+    }
 
     if ((v = lookup(envp, "KMEM_POLICY"))) {
         int p = kms_policy_parse(v, strlen(v));
