@@ -13,8 +13,10 @@
 # bench/results/callgrind.tsv) and, beside it, callgrind-functions.tsv: the
 # instructions per pair of each function for every configuration, and
 # callgrind-workloads.tsv: all user-space instructions of each synthetic
-# workload run at SCALE S (default 0.05; 0 skips them), a noise-free view of
-# what the allocator costs the whole program.
+# workload run at SCALE S (default 0.05; 0 skips them and what follows), a
+# noise-free view of what the allocator costs the whole program, and of
+# /bin/true from exec to exit; callgrind-stats.tsv: the instructions of an
+# allocation loop (stats_cost) with KMEM_STATS off and on.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,7 +59,12 @@ trap 'rm -rf "$work"' EXIT
 lib_path() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !p { print $NF; p = 1 }'; }
 
 configs=(glibc mimalloc jemalloc tcmalloc)
-if [ "$use_shim" = 1 ]; then configs+=(shim-dram shim-kmem shim-rules1k); fi
+# shim-sizerule: a rule set that looks only at sizes (the same split as
+# shim-dram's threshold); shim-depth2: one depth 2 rule over all sizes, which
+# walks the stack on every request; shim-stats: KMEM_STATS on.
+if [ "$use_shim" = 1 ]; then
+    configs+=(shim-dram shim-kmem shim-rules1k shim-sizerule shim-depth2 shim-stats)
+fi
 envv=()
 set_config() {
     case "$1" in
@@ -68,6 +75,10 @@ set_config() {
     shim-dram) envv=(KMEM_THRESHOLD=1T KMEM_NODES=0 "LD_PRELOAD=$shim") ;;
     shim-kmem) envv=(KMEM_NODES=0 "LD_PRELOAD=$shim") ;;
     shim-rules1k) envv=(KMEM_NODES=0 "KMEMRC=$work/rules1k" "LD_PRELOAD=$shim") ;;
+    shim-sizerule) envv=(KMEM_NODES=0 "KMEM_RULES=route dram size >= 0" "LD_PRELOAD=$shim") ;;
+    shim-depth2) envv=(KMEM_NODES=0 "KMEM_RULES=route kmem caller kmbench:nosuchfn depth 2"
+                       "LD_PRELOAD=$shim") ;;
+    shim-stats) envv=(KMEM_NODES=0 "KMEM_STATS=/dev/null" "LD_PRELOAD=$shim") ;;
     esac
 }
 
@@ -121,9 +132,11 @@ printf 'workload\tconfig\tscale\tIr\n' >"$wout"
 wconfigs=(glibc mimalloc)
 if [ "$use_shim" = 1 ]; then wconfigs+=(shim-dram shim-kmem shim-rules1k); fi
 # "startup": a whole process that makes one malloc/free pair: loader, libc and
-# allocator start-up (for the shim: topology, node sets, rules).
-for w in startup churn xthread larson threads server realloc mixed aligned; do
+# allocator start-up (for the shim: topology, node sets, rules). "true":
+# /bin/true from exec to exit, what each process of a shell loop pays.
+for w in true startup churn xthread larson threads server realloc mixed aligned; do
     case "$w" in
+    true) args=(/bin/true) ;;
     startup) args=(pairs 1) ;;
     mixed) args=(mixed "$(awk -v s="$wscale" 'BEGIN { print s * 20 }')") ;; # mostly page touching: more of it
     *) args=("$w" "$wscale") ;;
@@ -131,14 +144,36 @@ for w in startup churn xthread larson threads server realloc mixed aligned; do
     for c in "${wconfigs[@]}"; do
         set_config "$c"
         f=$work/w.$w.$c.cg
-        if env "${envv[@]}" valgrind --tool=callgrind --callgrind-out-file="$f" "$bin/kmbench" "${args[@]}" \
+        prog=("$bin/kmbench" "${args[@]}")
+        [ "$w" = true ] && prog=(/bin/true)
+        if env "${envv[@]}" valgrind --tool=callgrind --callgrind-out-file="$f" "${prog[@]}" \
             >/dev/null 2>"$work/w.err"; then
             ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$f")
         else
             ir=failed
         fi
-        printf '%s\t%s\t%s\t%s\n' "$w" "$c" "${args[1]}" "${ir:-failed}" >>"$wout"
+        sc=${args[1]:-1}
+        printf '%s\t%s\t%s\t%s\n' "$w" "$c" "$sc" "${ir:-failed}" >>"$wout"
         rm -f "$f"
     done
     echo "$w: instruction counts done" >&2
 done
+
+# What KMEM_STATS costs an allocation loop (bench/workloads/stats_cost.c:
+# 2,000,000 malloc/calloc/free of 16..1040 bytes), the whole process, off and on.
+sout=$(dirname "$out")/callgrind-stats.tsv
+printf 'mode\tIr\n' >"$sout"
+if [ "$use_shim" = 1 ] && [ -x "$bin/stats_cost" ]; then
+    for m in off on; do
+        e=(KMEM_NODES=0 KMEM_THRESHOLD=64K "LD_PRELOAD=$shim")
+        [ "$m" = on ] && e+=("KMEM_STATS=$work/stats.txt")
+        if env "${e[@]}" valgrind --tool=callgrind --callgrind-out-file="$work/s.cg" \
+            --soname-synonyms=somalloc=nouserintercepts "$bin/stats_cost" 2000000 >/dev/null 2>&1; then
+            ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$work/s.cg")
+        else
+            ir=failed
+        fi
+        printf '%s\t%s\n' "$m" "${ir:-failed}" >>"$sout"
+    done
+    echo "statistics' cost: instruction counts done" >&2
+fi

@@ -1,31 +1,39 @@
 #include "preload/entry.h"
 
-/* The route decided and the request counted: malloc with rules or statistics,
- * or a thread's first request on each side of the threshold. */
-static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
+/* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */
+static __attribute__((noinline)) void *malloc_counted(size_t size, const void *caller)
 {
+    unsigned side = size >= kms_fast_threshold;
+    mi_heap_t *h = kms_self.counted[side];
+    void *p;
+    if (__builtin_expect(h != NULL, 1) &&
+        __builtin_expect((p = mi_heap_malloc(h, size)) != NULL, 1)) {
+        kms_stats_note(p, size, kms_fast_target[side], caller);
+        return p;
+    }
     int target = kms_route_decide(size, caller);
-    void *p = kms_alloc(target, size, 0, false);
+    p = kms_alloc(target, size, 0, false);
     if (__builtin_expect(p != NULL, 1)) {
-        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note(p, size, target, caller);
+        kms_stats_note(p, size, target, caller);
         if (kms_fast_ok) kms_fast_learn(size, target);
     }
     return p;
 }
 
+/* The route decided for each request: rules, or a thread's first request
+ * on each side of the threshold. */
+static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
+{
+    int target = kms_route_decide(size, caller);
+    void *p = kms_alloc(target, size, 0, false);
+    if (__builtin_expect(p != NULL, 1) && kms_fast_ok) kms_fast_learn(size, target);
+    return p;
+}
+
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
-    /* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */
-    if (kms_fast_counted) {
-        unsigned side = size >= kms_fast_threshold;
-        mi_heap_t *h = kms_self.counted[side];
-        void *p;
-        if (__builtin_expect(h != NULL, 1) &&
-            __builtin_expect((p = mi_heap_malloc(h, size)) != NULL, 1)) {
-            kms_stats_note(p, size, kms_fast_target[side], caller);
-            return p;
-        }
-    }
+    /* Two tail calls, so that neither path pays the other's saved registers. */
+    if (__builtin_expect(kms_fast_counted, 0)) return malloc_counted(size, caller);
     return malloc_routed(size, caller);
 }
 
