@@ -63,6 +63,9 @@ static inline void *kms_fast_malloc(size_t size)
     return __builtin_expect(h != NULL, 1) ? mi_heap_malloc(h, size) : NULL;
 }
 
+/* This thread's heap in arena a, made on first use (NULL if mimalloc cannot). */
+mi_heap_t *kms_heap_for_arena(int a);
+
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero);
 void *kms_plain_alloc(size_t size, size_t align, bool zero);
 void *kms_realloc_routed(void *p, size_t size, int target);

@@ -1,5 +1,6 @@
 #include "core/stats.h"
 
+#include "core/access.h"
 #include "core/arena.h"
 #include "core/elflibs.h"
 #include "core/engine.h"
@@ -306,7 +307,8 @@ void *kms_stats_realloc(void *p, size_t size, const void *caller)
     struct kms_stats_thread *s = &kms_stats_self;
     int route = kms_route_decide(size, caller);
     if (!p) {
-        void *q = kms_alloc(route, size, 0, false);
+        void *q = kms_access_on ? kms_access_alloc(route, size, 0, false, caller)
+                                : kms_alloc(route, size, 0, false);
         if (q) kms_stats_note(q, size, route, caller);
         return q;
     }
@@ -327,7 +329,8 @@ void *kms_stats_realloc(void *p, size_t size, const void *caller)
         had = forget_locked(p, &r);
         unlock_self(s);
     }
-    void *q = kms_realloc_routed(p, size, route);
+    void *q = kms_access_on ? kms_access_realloc(p, size, route, caller)
+                            : kms_realloc_routed(p, size, route);
     if (!q) {
         if (had) { /* p is still the caller's: its record comes back */
             struct kms_sampled_rec old;
@@ -363,6 +366,7 @@ static int resident_move_pages(struct resident *res)
     int rc = 0;
     int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
     for (int a = 0; a < n && rc == 0; a++) {
+        if (kms_arenas[a].cls < 0) continue; /* a tracked callsite's, on the plain heap's policy */
         uintptr_t start = kms_arenas[a].start, end = kms_arenas[a].end;
         for (uintptr_t c = start; c < end && rc == 0; c += chunk_pages * (uintptr_t)pagesz) {
             size_t np = (end - c) / (uintptr_t)pagesz;
@@ -768,7 +772,13 @@ static void write_stats(FILE *f, bool json)
                     nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
     }
-    if (json) fprintf(f, "%s]\n}\n", ntop ? "\n  " : "");
+    if (json) {
+        fprintf(f, "%s]", ntop ? "\n  " : "");
+        if (kms_access_on) kms_access_stats_json(f);
+        fprintf(f, "\n}\n");
+    } else if (kms_access_on) {
+        kms_access_stats_text(f);
+    }
     free(res.bytes);
 }
 
@@ -783,8 +793,10 @@ static void write_profile(FILE *f)
     /* 0: every block was recorded and the numbers are exact; otherwise they
      * are estimates from blocks sampled once per that many bytes. */
     fprintf(f, "# sample_period %" PRIu64 "\n", kms_stats_period);
-    fprintf(f,
-            "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes\n");
+    if (kms_access_on) kms_access_profile_header(f);
+    fprintf(
+        f, "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes%s\n",
+        kms_access_on ? "\tresident_peak\ttouched_avg\ttouched_peak\twritten_avg\ttouches" : "");
     const struct kms_libdw *D = kms_libdw();
     Dwfl *dwfl = dwfl_open(D);
     for (size_t i = 0; i < ncopies; i++) {
@@ -807,6 +819,8 @@ static void write_profile(FILE *f)
                 fprintf(f, "%s%" PRIu64 ":%" PRIu64, first ? "" : ",", lim, est(s->hist[b]));
             first = false;
         }
+        if (first && kms_access_on) fprintf(f, "-"); /* the columns after it must not shift */
+        if (kms_access_on) kms_access_profile_columns(f, s->addr);
         fprintf(f, "\n");
     }
     if (dwfl) D->end(dwfl);
@@ -819,6 +833,7 @@ void kms_stats_report(void)
     if (s->in_lock) return; /* from a signal handler inside the locked part */
     kms_self.bypass++;
     int saved = errno;
+    kms_access_finish();
     /* Room for every site (only the used part is touched), taken before the lock. */
     struct site_copy *buf = malloc(KMS_STATS_SITES * sizeof(*buf));
     lock_self(s);
@@ -885,6 +900,7 @@ void kms_stats_init(const struct kms_config *c)
     snprintf(profile_path, sizeof(profile_path), "%s", c->profile ? c->profile : "");
     kms_stats_period = c->stats_sample_set ? c->stats_sample : KMS_STATS_SAMPLE_DEFAULT;
     clock_gettime(CLOCK_MONOTONIC, &started);
+    if (c->access_ms) kms_access_init(c->access_ms);
     if (strcmp(stats_path, "stderr") == 0) stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     /* Registered before main: runs after the program's own atexit handlers. */

@@ -5,16 +5,28 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 
 static const char *const known_vars[] = {
-    "KMEM_POLICY",     "KMEM_THRESHOLD",    "KMEM_RULES", "KMEMRC",
-    "KMEM_NODES",      "KMEM_STRICT",       "KMEM_STATS", "KMEM_PROFILE",
-    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE", NULL,
+    "KMEM_POLICY",     "KMEM_THRESHOLD",    "KMEM_RULES",  "KMEMRC",
+    "KMEM_NODES",      "KMEM_STRICT",       "KMEM_STATS",  "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE", "KMEM_ACCESS", NULL,
 };
+
+int kms_access_interval_parse(const char *v, unsigned *ms)
+{
+    char *end;
+    if (*v < '0' || *v > '9') return -1;
+    unsigned long n = strtoul(v, &end, 10);
+    if (strcmp(end, "ms") != 0 && *end) return -1;
+    if (n < KMS_ACCESS_MS_MIN || n > KMS_ACCESS_MS_MAX) return -1;
+    *ms = (unsigned)n;
+    return 0;
+}
 
 const char *kms_nodes_source_name(int source)
 {
@@ -151,6 +163,14 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                "does not read or write files named by the environment\n",
                ignored);
 
+    if ((v = lookup(envp, "KMEM_ACCESS"))) {
+        if (kms_access_interval_parse(v, &c->access_ms) < 0)
+            return bad(err, errlen, "KMEM_ACCESS", v,
+                       "expected the access sampling interval in milliseconds, %u to %u "
+                       "(such as 100 or 100ms)",
+                       KMS_ACCESS_MS_MIN, KMS_ACCESS_MS_MAX);
+    }
+
     for (char *const *e = envp; e && *e; e++) {
         if (strncmp(*e, "KMEM", 4) != 0) continue;
         const char *eq = strchr(*e, '=');
@@ -162,7 +182,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS)\n",
                    (int)n, *e);
     }
     return 0;

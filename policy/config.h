@@ -31,6 +31,7 @@ struct kms_config {
     const char *profile; /* KMEM_PROFILE */
     bool stats_sample_set;
     uint64_t stats_sample; /* KMEM_STATS_SAMPLE: mean bytes between sampled blocks, 0 = all */
+    unsigned access_ms;    /* KMEM_ACCESS: access sampling interval in ms, 0 = off */
     bool secure;           /* AT_SECURE: variables that name files were ignored */
 };
 
@@ -41,5 +42,11 @@ struct kms_config {
 int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size_t errlen,
                         char *warn, size_t warnlen);
 const char *kms_nodes_source_name(int source);
+
+/* KMEM_ACCESS's (and kmemshim run --interval's) value: milliseconds, digits
+ * with an optional "ms". Returns 0, or -1 outside the range or syntax. */
+#define KMS_ACCESS_MS_MIN 10
+#define KMS_ACCESS_MS_MAX 60000
+int kms_access_interval_parse(const char *v, unsigned *ms);
 
 #endif

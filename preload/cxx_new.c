@@ -5,6 +5,7 @@
  * libstdc++'s own thrower, found at run time (a program that calls operator
  * new has libstdc++ loaded). */
 #include "core/engine.h"
+#include "core/access.h"
 #include "core/stats.h"
 #include "policy/route.h"
 
@@ -44,7 +45,9 @@ static __attribute__((noinline)) void *cxx_new_full(size_t size, size_t align, c
                                                     bool nothrow)
 {
     int route = kms_route_decide(size, caller);
-    void *p = kms_alloc(route, size, align, false);
+    void *p = __builtin_expect(kms_access_on, 0)
+                  ? kms_access_alloc(route, size, align, false, caller)
+                  : kms_alloc(route, size, align, false);
     if (__builtin_expect(p != NULL, 1)) {
         if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
             kms_stats_note(p, size, route, caller);

@@ -1,5 +1,6 @@
 /* The C allocation entry points. Each one takes its caller's address (the
  * callsite rules match on it) and hands the request to the route and engine. */
+#include "core/access.h"
 #include "core/engine.h"
 #include "core/stats.h"
 #include "policy/route.h"
@@ -17,10 +18,13 @@ static inline __attribute__((always_inline)) void *route_alloc(size_t size, size
                                                                const void *caller)
 {
     int route = kms_route_decide(size, caller);
-    void *p = kms_alloc(route, size, align, zero);
-    if (__builtin_expect(kms_stats_on, 0) && p) /* KMEM_STATS / KMEM_PROFILE */
-        kms_stats_note(p, size, route, caller);
-    return p;
+    if (__builtin_expect(kms_stats_on, 0)) { /* KMEM_STATS / KMEM_PROFILE */
+        void *p = kms_access_on ? kms_access_alloc(route, size, align, zero, caller)
+                                : kms_alloc(route, size, align, zero);
+        if (p) kms_stats_note(p, size, route, caller);
+        return p;
+    }
+    return kms_alloc(route, size, align, zero);
 }
 
 static __attribute__((noinline)) void *malloc_full(size_t size, const void *caller)

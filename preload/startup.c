@@ -1,6 +1,7 @@
 /* Start-up of the preloaded library: configuration, topology and the engine,
  * before main. Allocation requests made meanwhile (by libnuma, libdaxctl,
  * stdio, the dynamic loader) are served by the plain heap. */
+#include "core/access.h"
 #include "core/elflibs.h"
 #include "core/engine.h"
 #include "core/setup.h"
@@ -93,6 +94,11 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0) stop(err);
     say_lines("warning: ", warn);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
+    /* The access figures are written only into those reports (the rules
+     * file's `stats` counts, hence after the rules). */
+    if (config.access_ms && !config.stats && !config.profile && !config.secure)
+        stop("KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS, which the access figures are "
+             "written to");
     load_elfutils(&config);
     if (kms_setup_run(&config, kms_routes.uses[KMS_TARGET_PREFERRED], &setup) < 0)
         stop(setup.error);
@@ -100,7 +106,8 @@ __attribute__((constructor(101))) static void kms_startup(void)
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     kms_routes_atfork();
     kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
-    kms_fast_enable(!kms_routes.has_rules &&
+    /* Access mode takes the full path: it routes by callsite. */
+    kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&
                         kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU,
                     kms_routes.threshold, kms_routes.below, kms_routes.above);
