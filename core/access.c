@@ -14,7 +14,7 @@ int kms_access_on;
 struct kms_access_unit kms_access_units[KMS_ACCESS_UNITS];
 unsigned kms_access_nunits;
 struct kms_access_acc kms_access_other[KMS_MAX_CLASSES + 1];
-unsigned kms_access_interval_ms = KMS_ACCESS_INTERVAL_DEFAULT;
+unsigned kms_access_interval_ms = 100; /* set by kms_access_init */
 bool kms_access_soft_dirty;
 
 /* Every (callsite, route) pair seen, with the bytes it requested until it was

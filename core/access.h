@@ -44,7 +44,6 @@
 #define KMS_ACCESS_ARENA (16ull << 30)
 /* Arenas always left to the classes and to mimalloc. */
 #define KMS_ACCESS_SPARE_ARENAS 16
-#define KMS_ACCESS_INTERVAL_DEFAULT 100
 
 extern int kms_access_on;
 

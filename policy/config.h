@@ -47,6 +47,7 @@ const char *kms_nodes_source_name(int source);
  * with an optional "ms". Returns 0, or -1 outside the range or syntax. */
 #define KMS_ACCESS_MS_MIN 10
 #define KMS_ACCESS_MS_MAX 60000
+#define KMS_ACCESS_MS_DEFAULT 100
 int kms_access_interval_parse(const char *v, unsigned *ms);
 
 #endif
