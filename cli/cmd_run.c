@@ -3,9 +3,9 @@
  * then in the install's library directory relative to it, then in the one
  * baked in at build time, so a relocated install still finds its own copy. */
 #include "cli/commands.h"
+#include "core/size.h"
 #include "policy/config.h"
-#include "policy/size.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -129,18 +129,27 @@ void *kms_access_realloc(void *p, size_t size, int route, const void *caller)
     return q;
 }
 
-static void fork_prepare(void) { pthread_mutex_lock(&units_lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&units_lock); }
-static void fork_child(void) { pthread_mutex_init(&units_lock, NULL); }
+void kms_access_fork_prepare(void)
+{
+    pthread_mutex_lock(&units_lock);
+    kms_access_sampler_fork_prepare();
+}
+void kms_access_fork_parent(void)
+{
+    kms_access_sampler_fork_parent();
+    pthread_mutex_unlock(&units_lock);
+}
+void kms_access_fork_child(void)
+{
+    kms_access_sampler_fork_child();
+    pthread_mutex_init(&units_lock, NULL);
+}
 
 void kms_access_init(unsigned interval_ms)
 {
-    /* Taken before the arenas' lock (track), so its prepare handler, which
-     * runs before those registered earlier, takes it first too. */
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
     kms_access_interval_ms = interval_ms;
     kms_access_soft_dirty = kms_access_detect_soft_dirty();
-    kms_access_sampler_atfork();
+    kms_access_sampler_init();
     __atomic_store_n(&kms_access_on, 1, __ATOMIC_RELEASE);
 }
 

@@ -73,6 +73,11 @@ void kms_access_init(unsigned interval_ms);
 void *kms_access_alloc(int route, size_t size, size_t align, bool zero, const void *caller);
 void *kms_access_realloc(void *p, size_t size, int route, const void *caller);
 
+/* Held across fork() in the order core/fork.h gives. */
+void kms_access_fork_prepare(void);
+void kms_access_fork_parent(void);
+void kms_access_fork_child(void);
+
 /* Takes the last sample and stops the sampler: before the reports. */
 void kms_access_finish(void);
 

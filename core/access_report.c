@@ -5,8 +5,8 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
-#include "policy/size.h"
-#include "policy/target.h"
+#include "core/size.h"
+#include "core/target.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -220,10 +220,14 @@ void kms_access_finish(void)
     pthread_mutex_unlock(&kms_access_lock);
 }
 
-static void fork_prepare(void) { pthread_mutex_lock(&kms_access_lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&kms_access_lock); }
-static void fork_child(void)
+void kms_access_sampler_fork_prepare(void) { pthread_mutex_lock(&kms_access_lock); }
+void kms_access_sampler_fork_parent(void) { pthread_mutex_unlock(&kms_access_lock); }
+void kms_access_sampler_fork_child(void)
 {
+    if (!kms_access_on) {
+        pthread_mutex_init(&kms_access_lock, NULL);
+        return;
+    }
     pthread_mutex_init(&kms_access_lock, NULL);
     /* The child's own run: no sampler yet (the next tracked request starts
      * one), and figures from now on. */
@@ -238,8 +242,4 @@ static void fork_child(void)
     clock_gettime(CLOCK_MONOTONIC, &last);
 }
 
-void kms_access_sampler_atfork(void)
-{
-    clock_gettime(CLOCK_MONOTONIC, &last);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
-}
+void kms_access_sampler_init(void) { clock_gettime(CLOCK_MONOTONIC, &last); }

@@ -50,7 +50,10 @@ void kms_access_sampler_start(void);
 /* One sample over every range; with kms_access_lock held. final: the last one,
  * counted only if it covers half an interval or is the only one. */
 void kms_access_sample(bool final);
+void kms_access_sampler_init(void);
 /* Fork: the child has no sampler and starts its figures afresh. */
-void kms_access_sampler_atfork(void);
+void kms_access_sampler_fork_prepare(void);
+void kms_access_sampler_fork_parent(void);
+void kms_access_sampler_fork_child(void);
 
 #endif

@@ -72,10 +72,11 @@ static inline int kms_arena_of(const void *p)
     return -1;
 }
 
-/* Lock held across fork() so a child never sees a half-added arena. */
-void kms_arena_lock(void);
-void kms_arena_unlock(void);
-void kms_arena_reset_lock_in_child(void);
+/* The arenas' lock across fork(), so a child never sees a half-added arena
+ * (core/fork.h). */
+void kms_arena_fork_prepare(void);
+void kms_arena_fork_parent(void);
+void kms_arena_fork_child(void);
 
 /* mbind() with a placement on [start, start+len). Returns 0 or -errno. */
 int kms_mbind(void *start, size_t len, const struct kms_placement *pl);

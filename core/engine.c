@@ -29,10 +29,7 @@ void *kms_plain_alloc(size_t size, size_t align, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    /* _at(..., 0): mimalloc 2.0.9's mi_malloc_aligned misaligns sizes 256..1024 (see engine.h). */
-    void *p = align  ? mi_malloc_aligned_at(size, align, 0)
-              : zero ? mi_zalloc(size)
-                     : mi_malloc(size);
+    void *p = kms_heap_alloc(mi_heap_get_default(), size, align, zero);
     if (!p) errno = ENOMEM;
     return p;
 }
@@ -141,13 +138,6 @@ mi_heap_t *kms_heap_for_arena(int a)
     return h;
 }
 
-static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
-{
-    return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
-           : zero ? mi_heap_zalloc(h, size)
-                  : mi_heap_malloc(h, size);
-}
-
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
 {
     struct kms_thread *self = &kms_self;
@@ -178,7 +168,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
             int n = __atomic_load_n(&c->narenas, __ATOMIC_ACQUIRE);
             for (int i = n - 1; i >= 0 && !p; i--) {
                 mi_heap_t *h = kms_heap_for_arena(c->arenas[i]);
-                if (h && (p = heap_alloc(h, size, align, zero))) self->cur[cls] = h;
+                if (h && (p = kms_heap_alloc(h, size, align, zero))) self->cur[cls] = h;
             }
             if (p) break;
             if (attempt == 0 && kms_arena_grow(cls, size + align) >= 0)

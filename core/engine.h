@@ -4,7 +4,7 @@
 #define KMS_CORE_ENGINE_H
 #include "core/arena.h"
 #include "core/placement.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <mimalloc.h>
 #include <sched.h>
@@ -63,6 +63,17 @@ static inline void *kms_fast_malloc(size_t size)
     return __builtin_expect(h != NULL, 1) ? mi_heap_malloc(h, size) : NULL;
 }
 
+/* Every aligned / zeroed / plain request of the engine is made here: the
+ * one place that knows which mimalloc call serves which. _at(..., 0), not
+ * mi_heap_malloc_aligned: mimalloc 2.0.9's fast path there returns
+ * misaligned blocks for sizes 256..1024 (mimalloc #700). */
+static inline void *kms_heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
+{
+    return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
+           : zero ? mi_heap_zalloc(h, size)
+                  : mi_heap_malloc(h, size);
+}
+
 /* This thread's heap in arena a, made on first use (NULL if mimalloc cannot). */
 mi_heap_t *kms_heap_for_arena(int a);
 
@@ -86,11 +97,7 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
     if (__builtin_expect(cls >= 0 && !self->bypass, 1)) {
         mi_heap_t *h = self->cur[cls];
         if (__builtin_expect(h != NULL, 1)) {
-            /* _at(..., 0), not mi_heap_malloc_aligned: mimalloc 2.0.9's fast path
-             * there returns misaligned blocks for sizes 256..1024 (mimalloc #700). */
-            void *p = align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
-                      : zero ? mi_heap_zalloc(h, size)
-                             : mi_heap_malloc(h, size);
+            void *p = kms_heap_alloc(h, size, align, zero);
             if (__builtin_expect(p != NULL, 1)) return p;
         }
         return kms_alloc_slow(cls, size, align, zero);

@@ -4,7 +4,7 @@
 #define KMS_CORE_PLACEMENT_H
 #include "core/nodeset.h"
 #include "core/topology.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <stdbool.h>
 

@@ -1,7 +1,7 @@
 #include "policy/config.h"
 
-#include "policy/size.h"
-#include "policy/target.h"
+#include "core/size.h"
+#include "core/target.h"
 
 #include <stdarg.h>
 #include <stdio.h>

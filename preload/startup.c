@@ -4,7 +4,9 @@
 #include "core/access.h"
 #include "core/elflibs.h"
 #include "core/engine.h"
-#include "core/setup.h"
+#include "core/fork.h"
+#include "policy/setup.h"
+#include "core/report.h"
 #include "core/stats.h"
 #include "policy/config.h"
 #include "policy/route.h"
@@ -104,9 +106,13 @@ __attribute__((constructor(101))) static void kms_startup(void)
         stop(setup.error);
     if (setup.warning[0]) say("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_routes_atfork();
-    kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
-    /* Access mode takes the full path: it routes by callsite. */
+    kms_fork_handlers_register();
+    if (config.stats || config.profile) {
+        kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
+        kms_report_setup(config.stats, config.profile, kms_routes.uses);
+        if (config.access_ms) kms_access_init(config.access_ms);
+    }
+    /* Access mode takes the full path: it allocates by callsite. */
     kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&
                         kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU,

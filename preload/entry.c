@@ -1,0 +1,34 @@
+#include "preload/entry.h"
+
+void *kms_entry_malloc_full(size_t size, const void *caller)
+{
+    int route = kms_route_decide(size, caller);
+    void *p = __builtin_expect(kms_access_on, 0) ? kms_access_alloc(route, size, 0, false, caller)
+                                                 : kms_alloc(route, size, 0, false);
+    if (__builtin_expect(p != NULL, 1)) {
+        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note(p, size, route, caller);
+        if (kms_fast_ok) kms_fast_learn(size, route);
+    }
+    return p;
+}
+
+void *kms_entry_realloc(void *p, size_t size, const void *caller)
+{
+    if (!p) return kms_entry_alloc(size, 0, false, caller);
+    if (size == 0) {
+        kms_entry_free(p);
+        return NULL;
+    }
+    int route = kms_route_decide(size, caller);
+    if (__builtin_expect(!kms_stats_on, 1)) return kms_realloc_routed(p, size, route);
+    struct kms_sampled_rec r;
+    bool had = kms_stats_realloc_begin(p, &r);
+    void *q = kms_access_on ? kms_access_realloc(p, size, route, caller)
+                            : kms_realloc_routed(p, size, route);
+    if (!q) {
+        if (had) kms_stats_realloc_failed(&r); /* p is still the caller's */
+        return NULL;
+    }
+    kms_stats_note(q, size, route, caller);
+    return q;
+}
