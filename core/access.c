@@ -145,6 +145,12 @@ void kms_access_fork_child(void)
     pthread_mutex_init(&units_lock, NULL);
 }
 
+void kms_access_child_resume(void)
+{
+    if (kms_access_on && __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE))
+        kms_access_sampler_start();
+}
+
 void kms_access_init(unsigned interval_ms)
 {
     kms_access_interval_ms = interval_ms;

@@ -78,6 +78,11 @@ void kms_access_fork_prepare(void);
 void kms_access_fork_parent(void);
 void kms_access_fork_child(void);
 
+/* In a forked child, after every fork handler: the child profiles its own
+ * run, so it gets a sampler of its own if callsites are tracked (it may
+ * never allocate again, which would otherwise start one). */
+void kms_access_child_resume(void);
+
 /* Takes the last sample and stops the sampler: before the reports. */
 void kms_access_finish(void);
 

@@ -78,7 +78,7 @@ static void shares_of(struct shares *s)
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         struct kms_access_figures all, other;
         kms_access_route(r, &all, &other);
-        s->used[r] = all.samples > 0;
+        s->used[r] = all.samples > 0 && (all.touched_sum > 0 || all.resident_peak > 0);
         s->touches[r] = all.touched_sum;
         s->resident[r] = (double)all.resident_peak;
         s->all_touches += all.touched_sum;

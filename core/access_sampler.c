@@ -229,7 +229,7 @@ void kms_access_sampler_fork_child(void)
         return;
     }
     pthread_mutex_init(&kms_access_lock, NULL);
-    /* The child's own run: no sampler yet (the next tracked request starts
+    /* The child's own run: no sampler yet (kms_access_child_resume starts
      * one), and figures from now on. */
     kms_access_started = stopped = false;
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);

@@ -29,6 +29,7 @@ static void child(void)
     kms_access_fork_child();
     kms_callsite_fork_child();
     kms_stats_fork_child();
+    kms_access_child_resume(); /* a thread: once every lock is usable again */
 }
 
 void kms_fork_handlers_register(void) { pthread_atfork(prepare, parent, child); }

@@ -7,15 +7,18 @@
  *   hot_nodes    2 MiB of 64-byte nodes in a list, walked all the time
  *   medium       4 MiB, one block, read about once a second
  *
- * usage: access_prog SECONDS [DRAM_NODES KMEM_NODES]
+ * usage: access_prog SECONDS [DRAM_NODES KMEM_NODES | fork]
  * With node lists (such as 0-1 and 2), it then checks with move_pages(2) that
  * every page of hot_large and hot_nodes is on DRAM_NODES and every page of
- * cold_large on KMEM_NODES, prints a line per structure and exits 1 if not. */
+ * cold_large on KMEM_NODES, prints a line per structure and exits 1 if not.
+ * With "fork", a child made after the allocations runs the loop too. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,8 +125,9 @@ static void **pages_of(char *p, size_t len, size_t *n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 4) {
-        fprintf(stderr, "usage: access_prog SECONDS [DRAM_NODES KMEM_NODES]\n");
+    bool forks = argc == 3 && strcmp(argv[2], "fork") == 0;
+    if (argc != 2 && argc != 4 && !forks) {
+        fprintf(stderr, "usage: access_prog SECONDS [DRAM_NODES KMEM_NODES | fork]\n");
         return 2;
     }
     double seconds = atof(argv[1]);
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "access_prog: out of memory\n");
         return 1;
     }
+    pid_t child = forks ? fork() : 0;
     uint64_t sum = 0;
     double start = now(), last_medium = start;
     while (now() - start < seconds) {
@@ -146,8 +151,13 @@ int main(int argc, char **argv)
             last_medium = now();
         }
     }
-    printf("access_prog: done (%llu)\n", (unsigned long long)(sum & 0xff));
-    if (argc == 2) return 0;
+    if (forks && child > 0) {
+        int st;
+        if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 1;
+    }
+    printf("access_prog: %s (%llu)\n", forks && child == 0 ? "child done" : "done",
+           (unsigned long long)(sum & 0xff));
+    if (argc != 4) return 0;
 
     uint64_t dram = parse_nodes(argv[2]), kmem = parse_nodes(argv[3]);
     int bad = 0;
