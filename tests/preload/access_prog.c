@@ -107,7 +107,8 @@ static int check(const char *name, void *const *pages, size_t n, uint64_t want)
         else if (other < 0)
             other = status[i];
     }
-    printf("placement %s: %zu/%zu pages on the expected nodes%s", name, ok, n, ok == n ? "\n" : "");
+    printf("access_prog: %s placement %zu/%zu pages on the expected nodes%s", name, ok, n,
+           ok == n ? "\n" : "");
     if (ok != n) printf(" (first other: %d)\n", other);
     free(status);
     return ok == n ? 0 : 1;
