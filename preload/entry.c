@@ -2,13 +2,8 @@
 
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
-    int route = kms_route_decide(size, caller);
-    void *p = __builtin_expect(kms_access_on, 0) ? kms_access_alloc(route, size, 0, false, caller)
-                                                 : kms_alloc(route, size, 0, false);
-    if (__builtin_expect(p != NULL, 1)) {
-        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note(p, size, route, caller);
-        if (kms_fast_ok) kms_fast_learn(size, route);
-    }
+    void *p = kms_entry_alloc(size, 0, false, caller);
+    if (p && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
     return p;
 }
 
