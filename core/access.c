@@ -92,21 +92,21 @@ static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
                   : mi_heap_malloc(h, size);
 }
 
-void *kms_access_alloc(int route, size_t size, size_t align, bool zero, const void *caller)
+void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const void *caller)
 {
     struct kms_thread *self = &kms_self;
     struct cand *c;
     if (self->bypass || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
-        !(c = cand_of(caller, route)))
-        return kms_alloc(route, size, align, zero);
+        !(c = cand_of(caller, target)))
+        return kms_alloc(target, size, align, zero);
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
     if (u == UNIT_NONE &&
         __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {
         self->bypass++; /* reserving and registering the arena may allocate */
-        u = track(c, route, caller);
+        u = track(c, target, caller);
         self->bypass--;
     }
-    if (u <= 0) return kms_alloc(route, size, align, zero);
+    if (u <= 0) return kms_alloc(target, size, align, zero);
     if (__builtin_expect(!__atomic_load_n(&kms_access_started, __ATOMIC_RELAXED), 0))
         kms_access_sampler_start();
     self->bypass++;
@@ -114,15 +114,15 @@ void *kms_access_alloc(int route, size_t size, size_t align, bool zero, const vo
     void *p = h ? heap_alloc(h, size, align, zero) : NULL;
     self->bypass--;
     /* Its arena is full: the rest of the callsite counts with its route's other memory. */
-    return p ? p : kms_alloc(route, size, align, zero);
+    return p ? p : kms_alloc(target, size, align, zero);
 }
 
-void *kms_access_realloc(void *p, size_t size, int route, const void *caller)
+void *kms_access_realloc(void *p, size_t size, int target, const void *caller)
 {
     size_t have = mi_usable_size(p);
     /* Shrinking by up to half stays in place, as mimalloc's realloc would. */
     if (size <= have && size >= have / 2) return p;
-    void *q = kms_access_alloc(route, size, 0, false, caller);
+    void *q = kms_access_alloc(target, size, 0, false, caller);
     if (!q) return NULL;
     memcpy(q, p, have < size ? have : size);
     mi_free(p);
@@ -209,7 +209,7 @@ static int route_of_bucket(int b)
             continue;
         }
         for (int nd = 0; nd < KMS_MAX_NODES; nd++) {
-            int rc = kms_route_class[r][nd];
+            int rc = kms_target_class_at[r][nd];
             if ((rc < 0 ? KMS_ACCESS_PLAIN : rc) == b) return r;
         }
     }

@@ -70,8 +70,8 @@ void kms_access_init(unsigned interval_ms);
 
 /* The allocation of access mode: a tracked callsite's block from its own
  * arena, anything else as kms_alloc would. */
-void *kms_access_alloc(int route, size_t size, size_t align, bool zero, const void *caller);
-void *kms_access_realloc(void *p, size_t size, int route, const void *caller);
+void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const void *caller);
+void *kms_access_realloc(void *p, size_t size, int target, const void *caller);
 
 /* Held across fork() in the order core/fork.h gives. */
 void kms_access_fork_prepare(void);

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 struct kms_arena kms_arenas[KMS_MAX_ARENAS];
-_Atomic int kms_narenas;
+int kms_narenas;
 struct kms_class kms_classes[KMS_MAX_CLASSES];
 int kms_nclasses;
 uint64_t kms_arena_chunk;
@@ -61,7 +61,7 @@ int kms_arena_add_own(int cls, uint64_t want)
     const struct kms_placement *pl = cls >= 0 ? &kms_classes[cls].pl : &none;
     int saved_errno = errno;
     lock_arenas();
-    int n = atomic_load_explicit(&kms_narenas, memory_order_relaxed);
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_RELAXED);
     void *start = NULL;
     want = round_up(want, KMS_ARENA_ALIGN);
     while (n < KMS_MAX_ARENAS && want >= KMS_ARENA_MIN && !(start = reserve(want)))
@@ -75,7 +75,7 @@ int kms_arena_add_own(int cls, uint64_t want)
         return -1;
     }
     kms_arenas[n] = (struct kms_arena){(uintptr_t)start, (uintptr_t)start + want, id, cls};
-    atomic_store_explicit(&kms_narenas, n + 1, memory_order_release);
+    __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);
     unlock_arenas();
     errno = saved_errno;
     return n;
@@ -86,7 +86,7 @@ int kms_arena_grow(int cls, size_t min_bytes)
     struct kms_class *c = &kms_classes[cls];
     int saved_errno = errno;
     lock_arenas();
-    int n = atomic_load_explicit(&kms_narenas, memory_order_relaxed);
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_RELAXED);
     if (n >= KMS_MAX_ARENAS) {
         unlock_arenas();
         errno = ENOMEM;
@@ -134,7 +134,7 @@ int kms_arena_grow(int cls, size_t min_bytes)
     c->reserved_bytes += want;
     /* Publish the arena before the class sees it, so a reader that finds the
      * class's arena also finds its range in kms_arena_of. */
-    atomic_store_explicit(&kms_narenas, n + 1, memory_order_release);
+    __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&c->narenas, c->narenas + 1, __ATOMIC_RELEASE);
     unlock_arenas();
     errno = saved_errno;

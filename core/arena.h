@@ -5,7 +5,6 @@
 #define KMS_CORE_ARENA_H
 #include "core/placement.h"
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +42,7 @@ struct kms_class {
 };
 
 extern struct kms_arena kms_arenas[KMS_MAX_ARENAS];
-extern _Atomic int kms_narenas;
+extern int kms_narenas; /* arenas in use; read with __atomic_load_n (acquire) */
 extern struct kms_class kms_classes[KMS_MAX_CLASSES];
 extern int kms_nclasses;
 
@@ -66,7 +65,7 @@ int kms_arena_add_own(int cls, uint64_t want);
 static inline int kms_arena_of(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++)
         if (a - kms_arenas[i].start < kms_arenas[i].end - kms_arenas[i].start) return i;
     return -1;

@@ -39,17 +39,18 @@ extern int kms_state;
  * depends on the CPU the thread runs on. */
 #define KMS_CLASS_BY_CPU 127
 extern int8_t kms_target_class[KMS_TARGET_COUNT];
-extern int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
+/* The class of each target as seen from each node's CPUs. */
+extern int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
 extern int16_t kms_cpu_node[KMS_MAX_CPUS];
 
-/* Sets up classes and the route tables from a plan; the tables go live last. */
+/* Sets up classes and the target-to-class tables from a plan; the tables go live last. */
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk);
 
 extern uint64_t kms_fast_threshold;
 extern bool kms_fast_ok;
-/* The route (target) of each side of the threshold, for the statistics. */
-extern int kms_fast_route[2];
+/* The target of each side of the threshold, for the statistics. */
+extern int kms_fast_target[2];
 /* Whether the fast pointers may be used at all: no rules, and both sides of
  * the threshold routed the same from every CPU. */
 void kms_fast_enable(bool ok, uint64_t threshold, int below, int above);

@@ -21,7 +21,7 @@ static int resident_move_pages(struct kms_resident *res)
     void *pages[1024];
     int status[1024];
     int rc = 0;
-    int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
     for (int a = 0; a < n && rc == 0; a++) {
         if (kms_arenas[a].cls < 0) continue; /* a tracked callsite's, with the plain heap's policy */
         uintptr_t start = kms_arenas[a].start, end = kms_arenas[a].end;
@@ -65,7 +65,7 @@ static int resident_numa_maps(struct kms_resident *res)
     FILE *f = fopen("/proc/self/numa_maps", "r");
     if (!f) return -1;
     char line[4096];
-    int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
     while (fgets(line, sizeof(line), f)) {
         uintptr_t addr = (uintptr_t)strtoull(line, NULL, 16);
         int cls = -1;

@@ -61,8 +61,8 @@ void kms_stats_fork_prepare(void);
 void kms_stats_fork_parent(void);
 void kms_stats_fork_child(void);
 
-void kms_stats_note_slow(void *p, size_t size, int route, const void *caller);
-void kms_stats_sample(void *p, size_t size, int route, const void *caller);
+void kms_stats_note_slow(void *p, size_t size, int target, const void *caller);
+void kms_stats_sample(void *p, size_t size, int target, const void *caller);
 
 /* After the allocation of p (size bytes requested, for route) succeeded. */
 static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t size, int route,
@@ -87,7 +87,7 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
 static inline __attribute__((always_inline)) void kms_stats_note_fast(void *p, size_t size,
                                                                       const void *caller)
 {
-    kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], caller);
+    kms_stats_note(p, size, kms_fast_target[size >= kms_fast_threshold], caller);
 }
 
 /* free() of a block kms_sampled_maybe() says may be recorded: forgets it

@@ -14,16 +14,16 @@ void *kms_entry_realloc(void *p, size_t size, const void *caller)
         kms_entry_free(p);
         return NULL;
     }
-    int route = kms_route_decide(size, caller);
-    if (__builtin_expect(!kms_stats_on, 1)) return kms_realloc_routed(p, size, route);
+    int target = kms_route_decide(size, caller);
+    if (__builtin_expect(!kms_stats_on, 1)) return kms_realloc_routed(p, size, target);
     struct kms_sampled_rec r;
     bool had = kms_stats_realloc_begin(p, &r);
-    void *q = kms_access_on ? kms_access_realloc(p, size, route, caller)
-                            : kms_realloc_routed(p, size, route);
+    void *q = kms_access_on ? kms_access_realloc(p, size, target, caller)
+                            : kms_realloc_routed(p, size, target);
     if (!q) {
         if (had) kms_stats_realloc_failed(&r); /* p is still the caller's */
         return NULL;
     }
-    kms_stats_note(q, size, route, caller);
+    kms_stats_note(q, size, target, caller);
     return q;
 }

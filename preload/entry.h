@@ -17,15 +17,15 @@
 static inline __attribute__((always_inline)) void *
 kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, const void *caller)
 {
-    int route = kms_route_decide(route_size, caller);
+    int target = kms_route_decide(route_size, caller);
     if (__builtin_expect(kms_stats_on, 0)) {
         /* Access mode (only with statistics): tracked callsites' own arenas. */
-        void *p = kms_access_on ? kms_access_alloc(route, size, align, zero, caller)
-                                : kms_alloc(route, size, align, zero);
-        if (p) kms_stats_note(p, route_size, route, caller);
+        void *p = kms_access_on ? kms_access_alloc(target, size, align, zero, caller)
+                                : kms_alloc(target, size, align, zero);
+        if (p) kms_stats_note(p, route_size, target, caller);
         return p;
     }
-    return kms_alloc(route, size, align, zero);
+    return kms_alloc(target, size, align, zero);
 }
 
 static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, size_t align,

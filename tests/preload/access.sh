@@ -136,14 +136,14 @@ fork)
     [ $n -ge 4 ] || fail "expected at least 4 profiles, found $n"
     # A child forked with tracked callsites: its own figures, from the fork on, and its own sampler.
     rm -f f.*.txt
-    "$cli" run --profile "$work/f.%p.txt" --access --interval 20 -- "$prog" 0.5 fork >out
+    "$cli" run --profile "$work/f.%p.txt" --access --interval 50 -- "$prog" 1 fork >out
     [ "$(sort out | tr '\n' ' ')" = "access_prog: child done (0) access_prog: done (0) " ] || fail "stdout: $(cat out)"
     [ "$(ls f.*.txt | wc -l)" = 2 ] || fail "expected two profiles: $(ls)"
     for f in f.*.txt; do
         valid_profile "$f"
-        grep -Eq '^# access interval_ms 20 samples ([5-9]|[1-9][0-9]+) .* tracked 4 ' "$f" || fail "$f: $(grep '# access ' "$f")"
-        # Both walk the hot list all the time: most of it touched per interval.
-        awk -F'\t' '$7 ~ /^alloc_node/ && $11 / $10 > 0.5 { ok = 1 } END { exit !ok }' "$f" || fail "$f: hot list"
+        grep -Eq "^# access interval_ms 50 samples ([5-9]|[1-9][0-9]+) .* tracked 4 " "$f" || fail "$f: $(grep '# access ' "$f")"
+        # Both walk the hot list all the time: much of it touched per interval, even on a busy machine.
+        awk -F'\t' '$7 ~ /^alloc_node/ && $11 / $10 > 0.3 { ok = 1 } END { exit !ok }' "$f" || fail "$f: hot list"
     done
     ;;
 old)
