@@ -177,6 +177,13 @@ static void *sampler(void *arg)
         if (!stop) kms_access_sample(false);
         pthread_mutex_unlock(&kms_access_lock);
         if (stop) return NULL;
+        /* Behind (a sample took longer than an interval, or the thread was
+         * not scheduled): the next interval is a whole one from now, not a
+         * burst of short ones, which would understate every rate. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+            next = now;
     }
 }
 
