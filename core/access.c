@@ -199,8 +199,9 @@ bool kms_access_site(uintptr_t caller, struct kms_access_figures *out)
 }
 
 /* The route a class's (or the plain heap's) untracked memory is shown under:
- * the first route using it, so that no bucket counts twice. */
-static int route_of_bucket(int b)
+ * the first route using it (from a node some CPU is on), so that no bucket
+ * counts twice. */
+static int route_of_bucket(int b, const bool *cpu_node)
 {
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         int c = kms_target_class[r];
@@ -210,7 +211,7 @@ static int route_of_bucket(int b)
         }
         for (int nd = 0; nd < KMS_MAX_NODES; nd++) {
             int rc = kms_target_class_at[r][nd];
-            if ((rc < 0 ? KMS_ACCESS_PLAIN : rc) == b) return r;
+            if (cpu_node[nd] && (rc < 0 ? KMS_ACCESS_PLAIN : rc) == b) return r;
         }
     }
     return b == KMS_ACCESS_PLAIN ? KMS_TARGET_DRAM : -1;
@@ -224,8 +225,12 @@ void kms_access_route(int r, struct kms_access_figures *all, struct kms_access_f
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     for (unsigned u = 0; u < n; u++)
         if (kms_access_units[u].route == r) add(all, &kms_access_units[u].acc);
+    bool cpu_node[KMS_MAX_NODES] = {false};
+    for (int c = 0; c < KMS_MAX_CPUS; c++)
+        if (kms_cpu_node[c] >= 0 && kms_cpu_node[c] < KMS_MAX_NODES)
+            cpu_node[kms_cpu_node[c]] = true;
     for (int b = 0; b <= KMS_ACCESS_PLAIN; b++) {
-        if ((b < kms_nclasses || b == KMS_ACCESS_PLAIN) && route_of_bucket(b) == r) {
+        if ((b < kms_nclasses || b == KMS_ACCESS_PLAIN) && route_of_bucket(b, cpu_node) == r) {
             add(all, &kms_access_other[b]);
             add(other, &kms_access_other[b]);
         }

@@ -19,9 +19,10 @@
  * is counted per class ("other"), and the plain heap's share as every
  * anonymous mapping outside the arenas.
  *
- * Where soft-dirty bits exist (VmFlags "sd" in smaps), clear_refs 4 and bit 55
- * of /proc/self/pagemap also give the pages written per interval; otherwise
- * writes are "n/a".
+ * clear_refs 1 alone flushes no TLB, so 4 (clear soft-dirty bits) follows: it
+ * ends with a TLB flush on every kernel. Where soft-dirty bits exist (VmFlags
+ * "sd" in smaps), bit 55 of /proc/self/pagemap then also gives the pages
+ * written per interval; otherwise writes are "n/a".
  *
  * The sampler is a thread of the process, started on the first tracked
  * callsite, so that the environment variable works without `kmemshim run`; a

@@ -94,12 +94,17 @@ static void accumulate(struct kms_access_acc *acc, const struct found *f)
     acc->samples++;
 }
 
+/* "1" clears the accessed bits but flushes no TLB: a page whose translation a
+ * CPU still caches is touched again without the bit being set, and a small
+ * hot structure would look cold. "4" (clear soft-dirty bits) ends with a TLB
+ * flush of the process, also on kernels without soft-dirty bits, where it
+ * changes nothing else. */
 static void clear_refs(void)
 {
     int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     if (fd < 0) return;
     ssize_t rc = write(fd, "1", 1);
-    if (kms_access_soft_dirty) rc = write(fd, "4", 1);
+    rc = write(fd, "4", 1);
     (void)rc;
     close(fd);
 }

@@ -115,6 +115,10 @@ run)
     valid_profile p.txt
     grep -q '^# access interval_ms 20 ' p.txt || fail "interval not 20"
     "$cli" run -n --profile x --access -- true | grep -qx 'KMEM_ACCESS=100' || fail "default interval"
+    # The rules file's `stats` line is enough for KMEM_ACCESS, and the report has the shares.
+    printf 'stats %s/rc.txt\n' "$work" >rc
+    KMEMRC=$work/rc KMEM_ACCESS=20 LD_PRELOAD=$shim "$prog" 0.2 >/dev/null
+    grep -Eq '^accesses \(KMEM_ACCESS\): [0-9]+ intervals of 20 ms, 4 callsites tracked' rc.txt || fail "$(cat rc.txt)"
     ;;
 short)
     # A program that exits at once still leaves a valid profile (the last sample is taken at exit).
