@@ -33,7 +33,7 @@ static void merge_file_settings(struct kms_config *c, const struct kms_ruleset *
         c->nodes_set = true;
         c->nodes_source = KMS_NODES_FILE;
     }
-    if (!c->stats && rs->stats) c->stats = rs->stats;
+    if (!c->stats_set && rs->stats) c->stats = kms_config_report_dest(rs->stats);
 }
 
 static int resolve(const struct kms_config *c, int target)
