@@ -142,7 +142,8 @@ fork)
     rm -f f.*.txt
     "$cli" run --profile "$work/f.%p.txt" --access --interval 50 -- "$prog" 1 fork >out
     [ "$(sort out | tr '\n' ' ')" = "access_prog: child done (0) access_prog: done (0) " ] || fail "stdout: $(cat out)"
-    [ "$(ls f.*.txt | wc -l)" = 2 ] || fail "expected two profiles: $(ls)"
+    set -- f.*.txt
+    [ $# = 2 ] || fail "expected two profiles: $*"
     for f in f.*.txt; do
         valid_profile "$f"
         grep -Eq "^# access interval_ms 50 samples ([5-9]|[1-9][0-9]+) .* tracked 4 " "$f" || fail "$f: $(grep '# access ' "$f")"
@@ -166,7 +167,9 @@ old)
     "$cli" suggest --by access old.txt >/dev/null 2>err
     rc=$?
     set -e
-    [ $rc = 2 ] && grep -q "has no access figures" err || fail "--by access on an old profile: $rc $(cat err)"
+    if [ $rc != 2 ] || ! grep -q "has no access figures" err; then
+        fail "--by access on an old profile: $rc $(cat err)"
+    fi
     ;;
 bad)
     expect_err() { # EXPECTED_STATUS PATTERN COMMAND...
@@ -182,9 +185,9 @@ bad)
     }
     for v in abc 5 0 60001 -3 100x 99999999999999999999 ""; do
         expect_err 1 "KMEM_ACCESS='$v': expected the access sampling interval in milliseconds, 10 to 60000" \
-            env KMEM_PROFILE=$work/p KMEM_ACCESS="$v" LD_PRELOAD=$shim true
+            env KMEM_PROFILE="$work/p" KMEM_ACCESS="$v" LD_PRELOAD="$shim" true
     done
-    expect_err 1 'KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS' env KMEM_ACCESS=100 LD_PRELOAD=$shim true
+    expect_err 1 'KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS' env KMEM_ACCESS=100 LD_PRELOAD="$shim" true
     expect_err 2 "--interval 'fast': expected milliseconds, 10 to 60000" "$cli" run --profile p --access --interval fast -- true
     expect_err 2 "--interval '9': expected milliseconds, 10 to 60000" "$cli" run --profile p --access --interval 9 -- true
     expect_err 2 '--interval is the sampling interval of --access' "$cli" run --profile p --interval 50 -- true
