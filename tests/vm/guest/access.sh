@@ -17,9 +17,9 @@ show_topology
 export KMEM_NODES=2,3 KMEM_STATS_SAMPLE=0
 out=$KMS_OUT
 
-section "profile with access sampling (4 s, 100 ms intervals)"
+section "profile with access sampling (6 s, 100 ms intervals)"
 check "profile run" "$KMS_CLI" run --profile "$out/p.txt" --stats="$out/stats.txt" --access --interval 100 -- \
-    "$KMS_ACCESS_PROG" 4
+    "$KMS_ACCESS_PROG" 6
 cat "$out/p.txt" "$out/stats.txt"
 
 section "densities and writes"
