@@ -48,7 +48,7 @@ void kms_access_profile_header(FILE *f)
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         struct kms_access_figures all, other;
         kms_access_route(r, &all, &other);
-        if (!other.samples) continue;
+        if (!other.samples || (!other.resident_peak && !other.touched_peak)) continue;
         fprintf(f, "# access_other\t%s\t", kms_target_name(r));
         figures(f, &other, in.soft_dirty);
         fprintf(f, "\n");

@@ -55,6 +55,9 @@ rank)
     [ "$(cat out)" = "access_prog: done (0)" ] || fail "stdout: $(cat out)"
     cat p.txt stats.txt
     valid_profile p.txt
+    # The untracked rest of the route everything took (node 0 standing in for KMEM), counted together.
+    grep -Pq '^# access_other\tdax_kmem\t[1-9][0-9]*\t[0-9]+\t[0-9]+\t(n/a|[0-9]+)\t[0-9]+$' p.txt ||
+        fail "no untracked bucket for dax_kmem"
     python3 - p.txt <<'PY'
 import sys
 rows = {}
