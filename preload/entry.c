@@ -3,25 +3,24 @@
 /* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */
 static __attribute__((noinline)) void *malloc_counted(size_t size, const void *caller)
 {
-    unsigned side = size >= kms_fast_threshold;
-    mi_heap_t *h = kms_self.counted[side];
-    void *p;
-    if (__builtin_expect(h != NULL, 1) &&
-        __builtin_expect((p = mi_heap_malloc(h, size)) != NULL, 1)) {
-        kms_stats_note(p, size, kms_fast_target[side], caller);
-        return p;
+    if (kms_fast_counted) {
+        unsigned side = size >= kms_fast_threshold;
+        mi_heap_t *h = kms_self.counted[side];
+        void *p;
+        if (__builtin_expect(h != NULL, 1) &&
+            __builtin_expect((p = mi_heap_malloc(h, size)) != NULL, 1)) {
+            kms_stats_note(p, size, kms_fast_target[side], caller);
+            return p;
+        }
     }
-    int target = kms_route_decide(size, caller);
-    p = kms_alloc(target, size, 0, false);
-    if (__builtin_expect(p != NULL, 1)) {
-        kms_stats_note(p, size, target, caller);
-        if (kms_fast_ok) kms_fast_learn(size, target);
-    }
+    /* the route, access mode's arenas, the count */
+    void *p = kms_entry_alloc(size, 0, false, caller);
+    if (p && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
     return p;
 }
 
 /* The route decided for each request: rules, or a thread's first request
- * on each side of the threshold. */
+ * on each side of the threshold. Statistics are off (kms_entry_malloc_full). */
 static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
 {
     int target = kms_route_decide(size, caller);
@@ -33,7 +32,7 @@ static __attribute__((noinline)) void *malloc_routed(size_t size, const void *ca
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
     /* Two tail calls, so that neither path pays the other's saved registers. */
-    if (__builtin_expect(kms_fast_counted, 0)) return malloc_counted(size, caller);
+    if (__builtin_expect(kms_stats_on, 0)) return malloc_counted(size, caller);
     return malloc_routed(size, caller);
 }
 
@@ -48,7 +47,8 @@ void *kms_entry_realloc(void *p, size_t size, const void *caller)
     if (__builtin_expect(!kms_stats_on, 1)) return kms_realloc_routed(p, size, target);
     struct kms_sampled_rec r;
     bool had = kms_stats_realloc_begin(p, &r);
-    void *q = kms_realloc_routed(p, size, target);
+    void *q = kms_access_on ? kms_access_realloc(p, size, target, caller)
+                            : kms_realloc_routed(p, size, target);
     if (!q) {
         if (had) kms_stats_realloc_failed(&r); /* p is still the caller's */
         return NULL;
