@@ -51,11 +51,11 @@ static void load(void)
     /* RTLD_LOCAL: libunwind's _Unwind_* stay out of the program's namespace. */
     void *h = dlopen(LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
     void *fn = h ? dlsym(h, "unw_backtrace") : NULL;
-    if (fn) {
+    if (fn)
         __atomic_store_n(&unw_backtrace_fn, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
-        return;
-    }
-    if (h) dlclose(h);
+    else if (h)
+        dlclose(h);
+    /* libgcc's too, for a forked child (kms_stackwalk_fork_child). */
     h = dlopen(LIBGCC_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) return;
     void *bt = dlsym(h, "_Unwind_Backtrace"), *ip = dlsym(h, "_Unwind_GetIP");
@@ -157,4 +157,11 @@ void kms_stackwalk_fork_child(void)
     /* the child has this thread only, and it is in no walk */
     walkers = 0;
     forking = 0;
+    /* libunwind finds the unwind tables of a stack it has not seen through
+     * dl_iterate_phdr, which takes the loader's module-list lock; fork()
+     * copies that lock held when another thread was in dlopen or dlclose, and
+     * glibc does not reset it in the child. libgcc's unwinder finds them
+     * without locks (_dl_find_object, glibc 2.35+): the child walks with it. */
+    if (__atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&unw_backtrace_fn, NULL, __ATOMIC_RELEASE);
 }

@@ -5,8 +5,8 @@
  * each return address's frame layout: a stack seen before is walked with a
  * hash probe and a load per frame (~100 instructions) instead of a DWARF
  * lookup and CFI interpretation per frame (~1,500 with libgcc's unwinder).
- * Without libunwind, libgcc's _Unwind_Backtrace does the same walk (also
- * opened then, not linked). */
+ * Without libunwind, and in a forked child (see kms_stackwalk_fork_child),
+ * libgcc's _Unwind_Backtrace does the same walk (opened, not linked). */
 #ifndef KMS_CORE_STACKWALK_H
 #define KMS_CORE_STACKWALK_H
 #include <stdbool.h>

@@ -6,6 +6,8 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, noipa))
 
@@ -82,6 +84,28 @@ START_TEST(max_bounds_the_walk)
 }
 END_TEST
 
+START_TEST(walks_in_a_forked_child)
+{
+    /* A forked child walks with libgcc's unwinder (libunwind's lookups take
+     * the loader's lock, which fork may copy held): the same frames. */
+    kms_stackwalk_load();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        kms_stackwalk_fork_child();
+        struct walk w = {0};
+        outer(&w, 3);
+        _exit(w.n == 3 && w.frames[0] == ret_into_mid && w.frames[1] == ret_into_outer &&
+                      w.frames[2] == ret_into_test
+                  ? 0
+                  : 1);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child's walk: status %d", st);
+}
+END_TEST
+
 START_TEST(first_not_on_the_stack)
 {
     /* An address that is no frame: the walk gives it back alone. */
@@ -98,6 +122,7 @@ int main(void)
     TCase *tc = tcase_create("walk");
     tcase_add_test(tc, walks_once_loaded);
     tcase_add_test(tc, max_bounds_the_walk);
+    tcase_add_test(tc, walks_in_a_forked_child);
     tcase_add_test(tc, first_not_on_the_stack);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
