@@ -71,8 +71,9 @@ int64_t kms_stats_draw(uint64_t *rng, uint64_t period)
 /* ---- global totals --------------------------------------------------------- */
 
 struct site {
-    uintptr_t addr; /* return address; 0 = free slot. Slot 0 is "other callsites". */
-    uint8_t routes; /* bit per route the site's requests went to */
+    uintptr_t addr;  /* return address; 0 = free slot. Slot 0 is "other callsites". */
+    uint16_t routes; /* bit per route the site's requests went to */
+    _Static_assert(KMS_TARGET_COUNT <= 16, "one bit of routes per target");
     double count, bytes;
     int64_t live, peak;
     double hist[KMS_STATS_HIST];
@@ -237,7 +238,7 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     if (put == 1) live_add(&old, -1); /* its free went unseen (see kms_stats_free) */
     if (put >= 0) {
         struct site *g = &sites[r.site];
-        g->routes |= (uint8_t)(1u << route);
+        g->routes |= (uint16_t)(1u << route);
         g->count += w;
         g->bytes += (double)size * w;
         g->hist[r.bucket] += w;
@@ -575,7 +576,7 @@ static uint64_t pos(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
 /* An estimate, as a count. */
 static uint64_t est(double v) { return v > 0.5 ? (uint64_t)llround(v) : 0; }
 
-static void routes_of(uint8_t mask, char *buf, size_t len)
+static void routes_of(uint16_t mask, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = '\0';

@@ -1,5 +1,6 @@
 #include "policy/config.h"
 
+#include "core/tiers.h"
 #include "policy/size.h"
 #include "policy/target.h"
 
@@ -11,9 +12,9 @@
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 
 static const char *const known_vars[] = {
-    "KMEM_POLICY",     "KMEM_THRESHOLD",    "KMEM_RULES", "KMEMRC",
-    "KMEM_NODES",      "KMEM_STRICT",       "KMEM_STATS", "KMEM_PROFILE",
-    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE", NULL,
+    "KMEM_POLICY", "KMEM_THRESHOLD", "KMEM_RULES",   "KMEMRC",          "KMEM_NODES",
+    "KMEM_STRICT", "KMEM_STATS",     "KMEM_PROFILE", "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE",
+    "KMEM_DETECT", "KMEM_MOVABLE",   NULL,
 };
 
 const char *kms_nodes_source_name(int source)
@@ -23,6 +24,7 @@ const char *kms_nodes_source_name(int source)
     case KMS_NODES_MEMKIND_ENV: return "environment (MEMKIND_DAX_KMEM_NODES)";
     case KMS_NODES_FILE: return "rules file (nodes)";
     case KMS_NODES_DAXCTL: return "libdaxctl";
+    case KMS_NODES_DETECTED: return "detected";
     default: return "none";
     }
 }
@@ -119,6 +121,23 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             return bad(err, errlen, "KMEM_STRICT", v, "expected 1 (stop on problems) or 0");
     }
 
+    c->detect = KMS_DETECT_ALL;
+    if ((v = lookup(envp, "KMEM_DETECT"))) {
+        char why[96];
+        int m = kms_detect_parse(v, why, sizeof(why));
+        if (m < 0)
+            return bad(err, errlen, "KMEM_DETECT", v,
+                       "%s; expected a comma-separated list of daxctl, tiers, hmat (or all)", why);
+        c->detect = (unsigned)m;
+    }
+    if ((v = lookup(envp, "KMEM_MOVABLE"))) {
+        if (strcmp(v, "1") == 0)
+            c->movable = true;
+        else if (strcmp(v, "0") != 0)
+            return bad(err, errlen, "KMEM_MOVABLE", v,
+                       "expected 1 (leave KMEM pages to the kernel's tiering) or 0");
+    }
+
     if ((v = lookup(envp, "KMEM_RULES"))) {
         if (*v == '\0')
             return bad(err, errlen, "KMEM_RULES", v,
@@ -162,7 +181,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_DETECT, KMEM_MOVABLE)\n",
                    (int)n, *e);
     }
     return 0;

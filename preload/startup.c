@@ -94,9 +94,8 @@ __attribute__((constructor(101))) static void kms_startup(void)
     say_lines("warning: ", warn);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
     load_elfutils(&config);
-    if (kms_setup_run(&config, kms_routes.uses[KMS_TARGET_PREFERRED], &setup) < 0)
-        stop(setup.error);
-    if (setup.warning[0]) say("warning: ", setup.warning);
+    if (kms_setup_run(&config, kms_routes.uses, &setup) < 0) stop(setup.error);
+    say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     kms_routes_atfork();
     kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
