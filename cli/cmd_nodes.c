@@ -139,7 +139,7 @@ static void print_text(const struct kms_setup *s, const struct kms_config *confi
         for (int n = 0; n <= t->max_node; n++) {
             if (!kms_nodeset_has(&t->with_cpus, n)) continue;
             placement_text(&s->plan.at[tg][n], mode, sizeof(mode), list, sizeof(list));
-            printf("  %-23s cpu-node %d: %-14s %s\n", kms_target_name(tg), n, mode, list);
+            printf("  %-23s cpu-node %d: %-19s %s\n", kms_target_name(tg), n, mode, list);
         }
     }
     if (s->plan.preferred_tie[0]) printf("note: %s\n", s->plan.preferred_tie);

@@ -70,16 +70,19 @@ static void detect(const struct kms_config *c, struct kms_setup *s, bool live)
             kms_nodeset_clear(&s->dax);
     }
     kms_nodeset_clear(&s->kmem);
-    if (s->verdicts)
-        kms_tiers_detect(&s->topo, &s->tiers, &s->dax, c->detect, &s->kmem, s->verdicts);
+    /* A text topology is not this machine: its dax devices are not asked for. */
+    const struct kms_nodeset *dax = live ? &s->dax : NULL;
+    if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, dax, c->detect, &s->kmem, s->verdicts);
     /* Which source found which nodes, for the message and `kmemshim nodes`. */
     static const unsigned src[3] = {KMS_DETECT_DAXCTL, KMS_DETECT_TIERS, KMS_DETECT_HMAT};
     for (int i = 0; i < 3; i++) {
         struct kms_nodeset by;
         kms_nodeset_clear(&by);
-        if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, &s->dax, src[i], &by, NULL);
+        if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, dax, src[i], &by, NULL);
         if (!(c->detect & src[i]))
             snprintf(list[i], sizeof(list[i]), "off");
+        else if (i == 0 && !live)
+            snprintf(list[i], sizeof(list[i]), "not asked");
         else if (i == 0 && s->dax_error[0])
             snprintf(list[i], sizeof(list[i]), "unavailable");
         else
@@ -87,7 +90,7 @@ static void detect(const struct kms_config *c, struct kms_setup *s, bool live)
     }
     kms_detect_format(c->detect, what, sizeof(what));
     snprintf(s->source_desc, sizeof(s->source_desc),
-             "detected (KMEM_DETECT=%s): libdaxctl %s, memory tiers %s, HMAT %s", what, list[0],
+             "detected (KMEM_DETECT=%s): libdaxctl: %s, memory tiers: %s, HMAT: %s", what, list[0],
              list[1], list[2]);
     if (!kms_nodeset_empty(&s->kmem)) {
         s->kmem_source = KMS_NODES_DETECTED;
@@ -100,7 +103,7 @@ static void detect(const struct kms_config *c, struct kms_setup *s, bool live)
                      "found no slow-memory node (",
                      what);
     const char *sep = "";
-    if (c->detect & KMS_DETECT_DAXCTL) {
+    if ((c->detect & KMS_DETECT_DAXCTL) && live) {
         w += snprintf(why + w, sizeof(why) - (size_t)w, "%s%s", sep,
                       s->dax_error[0] ? s->dax_error
                                       : "no dax device in system-ram mode with online memory");

@@ -225,7 +225,7 @@ void kms_tiers_detect(const struct kms_topology *t, const struct kms_tiers *tr,
                 v.slow = true;
                 v.by = KMS_DETECT_DAXCTL;
                 SAY("dax device in system-ram mode");
-            } else if (sources & KMS_DETECT_DAXCTL) {
+            } else if ((sources & KMS_DETECT_DAXCTL) && dax) {
                 SAY("no dax device");
             }
             if (sources & KMS_DETECT_TIERS) {

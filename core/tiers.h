@@ -62,8 +62,9 @@ struct kms_node_verdict {
     char why[160];
 };
 
-/* Judges every node of t by the tiers and HMAT sources in `sources` (dax
- * devices are judged by the caller: dax has the nodes libdaxctl found). Adds the
+/* Judges every node of t by the sources in `sources`; dax devices are looked up
+ * by the caller: dax has the nodes libdaxctl found, NULL when it was not asked
+ * (a topology that is not this machine's). Adds the
  * slow nodes to out; verdicts (may be NULL) gets [max_node + 1] explanations. */
 void kms_tiers_detect(const struct kms_topology *t, const struct kms_tiers *tr,
                       const struct kms_nodeset *dax, unsigned sources, struct kms_nodeset *out,

@@ -114,8 +114,13 @@ START_TEST(hmat_finds_slow_nodes)
     ck_assert_msg(strstr(v[2].why, "memory tier 4 as the CPU nodes"), "%s", v[2].why);
     /* The tiers alone see no difference: every node is in tier 4. */
     detect(&f, KMS_DETECT_TIERS, "(none)", v);
-    detect(&f, KMS_DETECT_DAXCTL, "(none)", v);
-    ck_assert_str_eq(v[3].why, "no dax device");
+    struct kms_nodeset dax, out;
+    kms_nodeset_parse("3", &dax, f.err, sizeof(f.err));
+    kms_nodeset_clear(&out);
+    kms_tiers_detect(&f.topo, &f.tr, &dax, KMS_DETECT_DAXCTL, &out, v);
+    expect_set(&out, "3");
+    ck_assert_str_eq(v[2].why, "no dax device");
+    ck_assert_str_eq(v[3].why, "dax device in system-ram mode");
     unload(&f);
 }
 END_TEST
@@ -262,8 +267,8 @@ START_TEST(setup_detects_and_breaks_the_tie)
     ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("slow"), &s), 0);
     expect_set(&s.kmem, "2-3");
     ck_assert_int_eq(s.kmem_source, KMS_NODES_DETECTED);
-    ck_assert_str_eq(s.source_desc, "detected (KMEM_DETECT=daxctl,tiers,hmat): libdaxctl (none), "
-                                    "memory tiers (none), HMAT 2-3");
+    ck_assert_str_eq(s.source_desc, "detected (KMEM_DETECT=daxctl,tiers,hmat): libdaxctl: not "
+                                    "asked, memory tiers: (none), HMAT: 2-3");
     /* From node 0, 2 and 3 tie at 17: HMAT picks 2 (300 ns against 500). */
     expect_set(&s.plan.at[KMS_TARGET_DAX_KMEM][0].set, "2");
     ck_assert_int_eq(s.plan.at[KMS_TARGET_PREFERRED][0].mode, KMS_MODE_PREFERRED);
@@ -276,9 +281,8 @@ START_TEST(setup_detects_and_breaks_the_tie)
     ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("flat"), &s), -1);
     ck_assert_str_eq(s.error,
                      "no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=daxctl,tiers,hmat "
-                     "found no slow-memory node (no dax device in system-ram mode with online "
-                     "memory; no CPU-less node in a lower memory tier; no CPU-less node with a "
-                     "clearly higher HMAT latency) (KMEM_STRICT=1)");
+                     "found no slow-memory node (no CPU-less node in a lower memory tier; no "
+                     "CPU-less node with a clearly higher HMAT latency) (KMEM_STRICT=1)");
     kms_setup_free(&s);
     ck_assert_int_eq(config(&c, "KMEM_DETECT=hmat", NULL, err, sizeof(err)), 0);
     uses[KMS_TARGET_INTERLEAVE] = true;
