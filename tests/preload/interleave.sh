@@ -27,7 +27,7 @@ run "interleave as KMEM_POLICY (node 0 named KMEM)" \
 if [ -d /sys/kernel/mm/mempolicy/weighted_interleave ]; then
     run "weighted_interleave: the kernel's policy" \
         KMEM_NODES=0 KMEM_POLICY=weighted_interleave KMEM_STRICT=1 -- alloc=4Mx2 expect=0 'vma=weighted interleave:0 '
-    run "weighted_interleave_all by rules file default" \
+    run "weighted_interleave_all by rule" \
         KMEM_NODES=0 KMEM_RULES='route weighted_interleave_all size >= 1M' -- alloc=4Mx2 'vma=weighted interleave:0 '
     got=$(KMEM_NODES=0 "$cmd" nodes 2>&1 | grep '^weighted interleave weights')
     w=$(cat /sys/kernel/mm/mempolicy/weighted_interleave/node0)
