@@ -195,7 +195,9 @@ static size_t check_pattern(unsigned b)
     return bad;
 }
 
-/* Asks the kernel where pages[0..n) are; adds them to counts. */
+/* Asks the kernel where pages[0..n) are; adds them to counts. A page the kernel's NUMA balancing
+ * has just made PROT_NONE to sample accesses is "not present" to move_pages (-ENOENT on 6.1): it is
+ * read, which takes the hinting fault and maps it again, and asked about once more. */
 static void flush_pages(void **pages, int *status, size_t n, size_t counts[MAX_NODES + 1])
 {
     if (n == 0) return;
@@ -204,6 +206,10 @@ static void flush_pages(void **pages, int *status, size_t n, size_t counts[MAX_N
         exit(3);
     }
     for (size_t i = 0; i < n; i++) {
+        for (int retry = 0; retry < 8 && (status[i] == -ENOENT || status[i] == -EFAULT); retry++) {
+            (void)*(volatile char *)pages[i];
+            if (move_pages(0, 1, &pages[i], NULL, &status[i], 0) != 0) status[i] = -errno;
+        }
         if (status[i] >= 0 && status[i] < MAX_NODES)
             counts[status[i]]++;
         else
