@@ -1,8 +1,8 @@
 /* kmemshim nodes: what the shim sees and what each policy means here. */
 #include "cli/commands.h"
-#include "core/setup.h"
+#include "policy/setup.h"
 #include "policy/config.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <stdio.h>
 #include <stdlib.h>

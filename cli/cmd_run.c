@@ -3,8 +3,8 @@
  * then in the install's library directory relative to it, then in the one
  * baked in at build time, so a relocated install still finds its own copy. */
 #include "cli/commands.h"
-#include "policy/size.h"
-#include "policy/target.h"
+#include "core/size.h"
+#include "core/target.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -6,7 +6,7 @@
  * did when profiled. */
 #include "cli/commands.h"
 #include "policy/rules.h"
-#include "policy/size.h"
+#include "core/size.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -12,16 +12,19 @@
 #endif
 
 struct kms_arena kms_arenas[KMS_MAX_ARENAS];
-_Atomic int kms_narenas;
+int kms_narenas;
 struct kms_class kms_classes[KMS_MAX_CLASSES];
 int kms_nclasses;
 uint64_t kms_arena_chunk;
 
+/* Serialises growing the arenas; the last of the shim's locks (core/fork.h). */
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void kms_arena_lock(void) { pthread_mutex_lock(&arena_lock); }
-void kms_arena_unlock(void) { pthread_mutex_unlock(&arena_lock); }
-void kms_arena_reset_lock_in_child(void) { pthread_mutex_init(&arena_lock, NULL); }
+static void lock_arenas(void) { pthread_mutex_lock(&arena_lock); }
+static void unlock_arenas(void) { pthread_mutex_unlock(&arena_lock); }
+void kms_arena_fork_prepare(void) { lock_arenas(); }
+void kms_arena_fork_parent(void) { unlock_arenas(); }
+void kms_arena_fork_child(void) { pthread_mutex_init(&arena_lock, NULL); }
 
 int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
 {
@@ -62,10 +65,10 @@ int kms_arena_grow(int cls, size_t min_bytes)
 {
     struct kms_class *c = &kms_classes[cls];
     int saved_errno = errno;
-    kms_arena_lock();
-    int n = atomic_load_explicit(&kms_narenas, memory_order_relaxed);
+    lock_arenas();
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_RELAXED);
     if (n >= KMS_MAX_ARENAS) {
-        kms_arena_unlock();
+        unlock_arenas();
         errno = ENOMEM;
         return -1;
     }
@@ -78,7 +81,7 @@ int kms_arena_grow(int cls, size_t min_bytes)
      * can hold fails here with ENOMEM instead of an OOM kill later, and a
      * preferred class falls back to DRAM. */
     if (c->reserved_bytes + need > c->target_bytes) {
-        kms_arena_unlock();
+        unlock_arenas();
         errno = ENOMEM;
         return -1;
     }
@@ -91,7 +94,7 @@ int kms_arena_grow(int cls, size_t min_bytes)
         want = round_up(want / 2, KMS_ARENA_ALIGN);
     }
     if (!start) {
-        kms_arena_unlock();
+        unlock_arenas();
         errno = ENOMEM;
         return -1;
     }
@@ -99,7 +102,7 @@ int kms_arena_grow(int cls, size_t min_bytes)
     mi_arena_id_t id;
     if (rc < 0 || !mi_manage_os_memory_ex(start, want, false, false, true, -1, true, &id)) {
         munmap(start, want);
-        kms_arena_unlock();
+        unlock_arenas();
         errno = rc < 0 ? -rc : ENOMEM;
         return -1;
     }
@@ -111,9 +114,9 @@ int kms_arena_grow(int cls, size_t min_bytes)
     c->reserved_bytes += want;
     /* Publish the arena before the class sees it, so a reader that finds the
      * class's arena also finds its range in kms_arena_of. */
-    atomic_store_explicit(&kms_narenas, n + 1, memory_order_release);
+    __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);
     __atomic_store_n(&c->narenas, c->narenas + 1, __ATOMIC_RELEASE);
-    kms_arena_unlock();
+    unlock_arenas();
     errno = saved_errno;
     return n;
 }

@@ -5,7 +5,6 @@
 #define KMS_CORE_ARENA_H
 #include "core/placement.h"
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +42,7 @@ struct kms_class {
 };
 
 extern struct kms_arena kms_arenas[KMS_MAX_ARENAS];
-extern _Atomic int kms_narenas;
+extern int kms_narenas; /* arenas in use; read with __atomic_load_n (acquire) */
 extern struct kms_class kms_classes[KMS_MAX_CLASSES];
 extern int kms_nclasses;
 
@@ -58,16 +57,17 @@ int kms_arena_grow(int cls, size_t min_bytes);
 static inline int kms_arena_of(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    int n = atomic_load_explicit(&kms_narenas, memory_order_acquire);
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
     for (int i = 0; i < n; i++)
         if (a - kms_arenas[i].start < kms_arenas[i].end - kms_arenas[i].start) return i;
     return -1;
 }
 
-/* Lock held across fork() so a child never sees a half-added arena. */
-void kms_arena_lock(void);
-void kms_arena_unlock(void);
-void kms_arena_reset_lock_in_child(void);
+/* The arenas' lock across fork(), so a child never sees a half-added arena
+ * (core/fork.h). */
+void kms_arena_fork_prepare(void);
+void kms_arena_fork_parent(void);
+void kms_arena_fork_child(void);
 
 /* mbind() with a placement on [start, start+len). Returns 0 or -errno. */
 int kms_mbind(void *start, size_t len, const struct kms_placement *pl);

@@ -10,7 +10,7 @@
 __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 int kms_state;
 int8_t kms_target_class[KMS_TARGET_COUNT] = {[0 ... KMS_TARGET_COUNT - 1] = -1};
-int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
+int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
 int16_t kms_cpu_node[KMS_MAX_CPUS];
 
 extern void *__dso_handle __attribute__((weak));
@@ -20,7 +20,7 @@ int kms_class_by_cpu(int target)
 {
     int cpu = sched_getcpu();
     int node = (cpu >= 0 && cpu < KMS_MAX_CPUS) ? kms_cpu_node[cpu] : 0;
-    return kms_route_class[target][node];
+    return kms_target_class_at[target][node];
 }
 
 void *kms_plain_alloc(size_t size, size_t align, bool zero)
@@ -29,10 +29,7 @@ void *kms_plain_alloc(size_t size, size_t align, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    /* _at(..., 0): mimalloc 2.0.9's mi_malloc_aligned misaligns sizes 256..1024 (see engine.h). */
-    void *p = align  ? mi_malloc_aligned_at(size, align, 0)
-              : zero ? mi_zalloc(size)
-                     : mi_malloc(size);
+    void *p = kms_heap_alloc(mi_heap_get_default(), size, align, zero);
     if (!p) errno = ENOMEM;
     return p;
 }
@@ -75,7 +72,7 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                 }
             }
             if (t == KMS_TARGET_DRAM) dram_cls = cls;
-            kms_route_class[t][n] = (int8_t)cls;
+            kms_target_class_at[t][n] = (int8_t)cls;
         }
     }
     for (int i = 0; i < kms_nclasses; i++) {
@@ -84,20 +81,20 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
             kms_classes[i].fallback = dram_cls;
     }
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
-        int8_t cls = plan->uniform[t] ? kms_route_class[t][0] : KMS_CLASS_BY_CPU;
+        int8_t cls = plan->uniform[t] ? kms_target_class_at[t][0] : KMS_CLASS_BY_CPU;
         __atomic_store_n(&kms_target_class[t], cls, __ATOMIC_RELEASE);
     }
 }
 
 uint64_t kms_fast_threshold = UINT64_MAX;
 bool kms_fast_ok;
-int kms_fast_route[2];
+int kms_fast_target[2];
 
 void kms_fast_enable(bool ok, uint64_t threshold, int below, int above)
 {
     kms_fast_threshold = threshold;
-    kms_fast_route[0] = below;
-    kms_fast_route[1] = above;
+    kms_fast_target[0] = below;
+    kms_fast_target[1] = above;
     kms_fast_ok = ok;
 }
 
@@ -139,13 +136,6 @@ static mi_heap_t *heap_for_arena(int a)
     return h;
 }
 
-static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
-{
-    return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
-           : zero ? mi_heap_zalloc(h, size)
-                  : mi_heap_malloc(h, size);
-}
-
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
 {
     struct kms_thread *self = &kms_self;
@@ -176,7 +166,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
             int n = __atomic_load_n(&c->narenas, __ATOMIC_ACQUIRE);
             for (int i = n - 1; i >= 0 && !p; i--) {
                 mi_heap_t *h = heap_for_arena(c->arenas[i]);
-                if (h && (p = heap_alloc(h, size, align, zero))) self->cur[cls] = h;
+                if (h && (p = kms_heap_alloc(h, size, align, zero))) self->cur[cls] = h;
             }
             if (p) break;
             if (attempt == 0 && kms_arena_grow(cls, size + align) >= 0)

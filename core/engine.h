@@ -4,7 +4,7 @@
 #define KMS_CORE_ENGINE_H
 #include "core/arena.h"
 #include "core/placement.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <mimalloc.h>
 #include <sched.h>
@@ -39,17 +39,18 @@ extern int kms_state;
  * depends on the CPU the thread runs on. */
 #define KMS_CLASS_BY_CPU 127
 extern int8_t kms_target_class[KMS_TARGET_COUNT];
-extern int8_t kms_route_class[KMS_TARGET_COUNT][KMS_MAX_NODES];
+/* The class of each target as seen from each node's CPUs. */
+extern int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
 extern int16_t kms_cpu_node[KMS_MAX_CPUS];
 
-/* Sets up classes and the route tables from a plan; the tables go live last. */
+/* Sets up classes and the target-to-class tables from a plan; the tables go live last. */
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk);
 
 extern uint64_t kms_fast_threshold;
 extern bool kms_fast_ok;
-/* The route (target) of each side of the threshold, for the statistics. */
-extern int kms_fast_route[2];
+/* The target of each side of the threshold, for the statistics. */
+extern int kms_fast_target[2];
 /* Whether the fast pointers may be used at all: no rules, and both sides of
  * the threshold routed the same from every CPU. */
 void kms_fast_enable(bool ok, uint64_t threshold, int below, int above);
@@ -61,6 +62,17 @@ static inline void *kms_fast_malloc(size_t size)
 {
     mi_heap_t *h = kms_self.fast[size >= kms_fast_threshold];
     return __builtin_expect(h != NULL, 1) ? mi_heap_malloc(h, size) : NULL;
+}
+
+/* Every aligned / zeroed / plain request of the engine is made here: the
+ * one place that knows which mimalloc call serves which. _at(..., 0), not
+ * mi_heap_malloc_aligned: mimalloc 2.0.9's fast path there returns
+ * misaligned blocks for sizes 256..1024 (mimalloc #700). */
+static inline void *kms_heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
+{
+    return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
+           : zero ? mi_heap_zalloc(h, size)
+                  : mi_heap_malloc(h, size);
 }
 
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero);
@@ -83,11 +95,7 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
     if (__builtin_expect(cls >= 0 && !self->bypass, 1)) {
         mi_heap_t *h = self->cur[cls];
         if (__builtin_expect(h != NULL, 1)) {
-            /* _at(..., 0), not mi_heap_malloc_aligned: mimalloc 2.0.9's fast path
-             * there returns misaligned blocks for sizes 256..1024 (mimalloc #700). */
-            void *p = align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
-                      : zero ? mi_heap_zalloc(h, size)
-                             : mi_heap_malloc(h, size);
+            void *p = kms_heap_alloc(h, size, align, zero);
             if (__builtin_expect(p != NULL, 1)) return p;
         }
         return kms_alloc_slow(cls, size, align, zero);

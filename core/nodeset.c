@@ -19,44 +19,49 @@ int kms_nodeset_first(const struct kms_nodeset *s)
     return -1;
 }
 
-static int parse_node(const char **p, int *out, char *why, size_t whylen)
+/* One node number at s[*i], below len. */
+static int parse_node(const char *s, size_t len, size_t *i, int *out, char *why, size_t whylen)
 {
-    const char *s = *p;
     long v = 0;
-    if (*s < '0' || *s > '9') {
-        if (*s == '\0')
+    size_t at = *i;
+    if (at >= len || s[at] < '0' || s[at] > '9') {
+        if (at >= len)
             snprintf(why, whylen, "missing node number at the end");
         else
-            snprintf(why, whylen, "expected a node number, found '%c'", *s);
+            snprintf(why, whylen, "expected a node number, found '%c'", s[at]);
         return -1;
     }
-    while (*s >= '0' && *s <= '9') {
-        v = v * 10 + (*s - '0');
+    for (; at < len && s[at] >= '0' && s[at] <= '9'; at++) {
+        v = v * 10 + (s[at] - '0');
         if (v >= KMS_MAX_NODES) {
             snprintf(why, whylen, "node number too large (the limit is %d)", KMS_MAX_NODES - 1);
             return -1;
         }
-        s++;
     }
     *out = (int)v;
-    *p = s;
+    *i = at;
     return 0;
 }
 
-int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t whylen)
+int kms_nodeset_parse_n(const char *s, size_t len, struct kms_nodeset *out, size_t *bad_at,
+                        char *why, size_t whylen)
 {
+    size_t i = 0, dummy;
+    if (!bad_at) bad_at = &dummy;
     kms_nodeset_clear(out);
-    if (*s == '\0') {
+    *bad_at = 0;
+    if (len == 0) {
         snprintf(why, whylen, "empty node list");
         return -1;
     }
     for (;;) {
         int lo, hi;
-        if (parse_node(&s, &lo, why, whylen) < 0) return -1;
+        *bad_at = i;
+        if (parse_node(s, len, &i, &lo, why, whylen) < 0) return -1;
         hi = lo;
-        if (*s == '-') {
-            s++;
-            if (parse_node(&s, &hi, why, whylen) < 0) return -1;
+        if (i < len && s[i] == '-') {
+            *bad_at = ++i;
+            if (parse_node(s, len, &i, &hi, why, whylen) < 0) return -1;
             if (hi < lo) {
                 snprintf(why, whylen, "range %d-%d runs backwards", lo, hi);
                 return -1;
@@ -64,13 +69,19 @@ int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t 
         }
         for (int n = lo; n <= hi; n++)
             kms_nodeset_add(out, n);
-        if (*s == '\0') return 0;
-        if (*s != ',') {
-            snprintf(why, whylen, "expected ',' or '-' after a node number, found '%c'", *s);
+        if (i == len) return 0;
+        if (s[i] != ',') {
+            *bad_at = i;
+            snprintf(why, whylen, "expected ',' or '-' after a node number, found '%c'", s[i]);
             return -1;
         }
-        s++;
+        i++;
     }
+}
+
+int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t whylen)
+{
+    return kms_nodeset_parse_n(s, strlen(s), out, NULL, why, whylen);
 }
 
 void kms_nodeset_format(const struct kms_nodeset *s, char *buf, size_t len)

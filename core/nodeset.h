@@ -29,7 +29,13 @@ int kms_nodeset_count(const struct kms_nodeset *s);
 bool kms_nodeset_empty(const struct kms_nodeset *s);
 /* Lowest member, or -1. */
 int kms_nodeset_first(const struct kms_nodeset *s);
-/* "2,3" / "2-5" / "0,4-7"; returns -1 and a reason in why[] on error. */
+/* The one parser of node lists ("2,3" / "2-5" / "0,4-7"), for KMEM_NODES, the
+ * rules file's "nodes" and the tests' programs. Parses exactly s[0..len);
+ * returns -1 with a reason in why[] and, in *bad_at (may be NULL), the
+ * offset the reason is about. */
+int kms_nodeset_parse_n(const char *s, size_t len, struct kms_nodeset *out, size_t *bad_at,
+                        char *why, size_t whylen);
+/* The same for a NUL-terminated list. */
 int kms_nodeset_parse(const char *s, struct kms_nodeset *out, char *why, size_t whylen);
 /* Compact list form "0,2-5"; "(none)" when empty. */
 void kms_nodeset_format(const struct kms_nodeset *s, char *buf, size_t len);

@@ -5,7 +5,7 @@
 #include "core/nodeset.h"
 #include "core/tiers.h"
 #include "core/topology.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <stdbool.h>
 

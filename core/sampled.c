@@ -107,13 +107,6 @@ bool kms_sampled_take(struct kms_sampled *t, uintptr_t addr, struct kms_sampled_
     return true;
 }
 
-void kms_sampled_each(const struct kms_sampled *t,
-                      void (*fn)(const struct kms_sampled_rec *, void *), void *arg)
-{
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].addr) fn(&t->slots[i], arg);
-}
-
 void kms_sampled_clear(struct kms_sampled *t)
 {
     if (t->slots) munmap(t->slots, t->cap * sizeof(*t->slots));

@@ -52,10 +52,6 @@ int kms_sampled_put(struct kms_sampled *t, const struct kms_sampled_rec *r,
 /* Removes the record of addr into *out; false when there is none. */
 bool kms_sampled_take(struct kms_sampled *t, uintptr_t addr, struct kms_sampled_rec *out);
 
-/* Calls fn for each record (for reports). */
-void kms_sampled_each(const struct kms_sampled *t,
-                      void (*fn)(const struct kms_sampled_rec *, void *), void *arg);
-
 /* Forgets every record and clears the filter; frees the map's memory. */
 void kms_sampled_clear(struct kms_sampled *t);
 

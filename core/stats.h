@@ -1,5 +1,6 @@
-/* KMEM_STATS and KMEM_PROFILE: counters per route and per callsite, and the
- * reports written at exit.
+/* Counting for KMEM_STATS and KMEM_PROFILE: counters per route and per
+ * callsite on the allocation path, and a snapshot of them for the report
+ * writers (core/report.h).
  *
  * Off (the default), the cost is one predictable branch on kms_stats_on in
  * malloc's fast path and in free. On, every allocation adds to per-thread
@@ -18,8 +19,7 @@
 #define KMS_CORE_STATS_H
 #include "core/engine.h"
 #include "core/sampled.h"
-#include "policy/config.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,12 +53,16 @@ extern int kms_stats_on;
 extern uint64_t kms_stats_period;
 extern __thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initial-exec")));
 
-/* From start-up, after the engine is set up: turns stats on when c->stats or
- * c->profile is set, registers the exit report and the fork handlers. */
-void kms_stats_init(const struct kms_config *c);
+/* Turns counting on, with one block recorded per period bytes on average
+ * (0: every block). From start-up, after the engine is set up. */
+void kms_stats_start(uint64_t period);
+/* The statistics' lock across fork() (core/fork.h). */
+void kms_stats_fork_prepare(void);
+void kms_stats_fork_parent(void);
+void kms_stats_fork_child(void);
 
-void kms_stats_note_slow(void *p, size_t size, int route, const void *caller);
-void kms_stats_sample(void *p, size_t size, int route, const void *caller);
+void kms_stats_note_slow(void *p, size_t size, int target, const void *caller);
+void kms_stats_sample(void *p, size_t size, int target, const void *caller);
 
 /* After the allocation of p (size bytes requested, for route) succeeded. */
 static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t size, int route,
@@ -83,17 +87,56 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
 static inline __attribute__((always_inline)) void kms_stats_note_fast(void *p, size_t size,
                                                                       const void *caller)
 {
-    kms_stats_note(p, size, kms_fast_route[size >= kms_fast_threshold], caller);
+    kms_stats_note(p, size, kms_fast_target[size >= kms_fast_threshold], caller);
 }
 
 /* free() of a block kms_sampled_maybe() says may be recorded: forgets it
  * and frees it. */
 void kms_stats_free(void *p);
-/* realloc while stats are on. */
-void *kms_stats_realloc(void *p, size_t size, const void *caller);
 
-/* Writes the reports now (also at exit). */
-void kms_stats_report(void);
+/* realloc moves blocks: p's record is taken out before the move (once
+ * mimalloc moves a block, its old address may be handed out, and recorded,
+ * by another thread at once), and put back if the move fails. Returns
+ * whether p had a record, in *r. */
+bool kms_stats_realloc_begin(void *p, struct kms_sampled_rec *r);
+void kms_stats_realloc_failed(const struct kms_sampled_rec *r);
+
+/* What the statistics hold at one moment, for the report writers. */
+struct kms_stats_site {
+    uintptr_t addr; /* return address; slot 0 is "other callsites" */
+    uint16_t routes; /* bit per route (target) the site's requests went to */
+    _Static_assert(KMS_TARGET_COUNT <= 16, "one bit of routes per target");
+    double count, bytes;
+    int64_t live, peak;
+    double hist[KMS_STATS_HIST];
+};
+
+struct kms_stats_site_copy {
+    uint32_t id; /* the site's slot; 0: "other callsites" */
+    struct kms_stats_site s;
+};
+
+struct kms_stats_route {
+    uint64_t count, bytes; /* exact: every request */
+    int64_t live, peak;    /* from the recorded blocks */
+};
+
+struct kms_stats_snapshot {
+    struct kms_stats_route route[KMS_TARGET_COUNT];
+    int64_t live, peak;
+    uint64_t period;  /* kms_stats_period */
+    uint64_t dropped; /* blocks that could not be recorded (the map could not grow) */
+    double seconds;   /* since start-up (or the fork that made this process) */
+    size_t nsites;
+    struct kms_stats_site_copy *sites; /* the sites with requests, unsorted */
+};
+
+/* Copies the statistics. Running threads' counters are read as they are.
+ * The sites array is malloc-ed (NULL and nsites 0 when out of memory); free
+ * it with kms_stats_snapshot_free. False from a signal handler that
+ * interrupted this thread's locked part: nothing is copied. */
+bool kms_stats_snapshot(struct kms_stats_snapshot *out);
+void kms_stats_snapshot_free(struct kms_stats_snapshot *snap);
 
 /* Histogram bucket of a request size, and the upper bound of a bucket
  * (UINT64_MAX for the last). */
@@ -107,8 +150,5 @@ double kms_stats_weight(uint64_t size, uint64_t period);
 /* The next countdown: exponentially distributed with mean period, from a
  * xorshift state. */
 int64_t kms_stats_draw(uint64_t *rng, uint64_t period);
-
-/* "PATH" with every %p replaced by pid (and %% by %). Returns snprintf's. */
-int kms_stats_expand_path(const char *pattern, long pid, char *out, size_t outlen);
 
 #endif

@@ -1,8 +1,8 @@
 #include "policy/config.h"
 
+#include "core/size.h"
+#include "core/target.h"
 #include "core/tiers.h"
-#include "policy/size.h"
-#include "policy/target.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 #include "policy/route.h"
 
 #include "core/engine.h"
-#include "policy/callsite.h"
-#include "policy/size.h"
+#include "policy/callsite_match.h"
+#include "core/size.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -473,22 +473,3 @@ int kms_route_decide_rules(size_t size, const void *caller)
     }
     return decide_slow(size, caller);
 }
-
-/* Always taken in this order: the callsite resolver's lock, then the arenas'. */
-static void fork_prepare(void)
-{
-    kms_callsite_fork_prepare();
-    kms_arena_lock();
-}
-static void fork_parent(void)
-{
-    kms_arena_unlock();
-    kms_callsite_fork_parent();
-}
-static void fork_child(void)
-{
-    kms_arena_reset_lock_in_child();
-    kms_callsite_fork_child();
-}
-
-void kms_routes_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }

@@ -5,7 +5,7 @@
 #define KMS_POLICY_ROUTE_H
 #include "policy/config.h"
 #include "policy/rules.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -119,9 +119,5 @@ static inline int kms_decision_apply(const struct kms_decision *d, uint64_t size
         i++;
     return d->target[i];
 }
-
-/* Registers the fork handlers of the locks a forked child must find free:
- * the callsite resolver's and the arenas'. Once, at start-up. */
-void kms_routes_atfork(void);
 
 #endif

@@ -1,7 +1,8 @@
 #include "policy/rules.h"
 
-#include "policy/size.h"
-#include "policy/target.h"
+#include "core/nodeset.h"
+#include "core/size.h"
+#include "core/target.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 enum { SET_POLICY, SET_NODES, SET_THRESHOLD, SET_STATS, SET_DEFAULT };
 
 /* Node numbers above this cannot exist (the kernel's MAX_NUMNODES is at most 1024). */
-#define KMS_MAX_NODE 1023
 
 static const char size_words[] = "a size like 4096, 64K or 1M";
 static const char pattern_words[] = "a caller pattern MODULE:FUNCTION or MODULE+0xOFFSET";
@@ -505,44 +505,6 @@ static const char *const set_names[] = {"policy", "nodes", "threshold", "stats",
 static const char *const set_vars[] = {"KMEM_POLICY", "KMEM_NODES", "KMEM_THRESHOLD", "KMEM_STATS",
                                        NULL};
 
-/* "2,3", "2-5", "0,2-3": the syntax of KMEM_NODES. Returns the offset of the
- * first bad byte, or -1 when the list is good. */
-static long check_nodes(const char *s, size_t n, const char **why)
-{
-    size_t i = 0;
-    for (;;) {
-        unsigned lo = 0, hi;
-        size_t at = i;
-        for (; i < n && s[i] >= '0' && s[i] <= '9' && lo <= KMS_MAX_NODE; i++)
-            lo = lo * 10 + (unsigned)(s[i] - '0');
-        if (i == at || lo > KMS_MAX_NODE) {
-            *why = i > at ? "node numbers stop at 1023" : "a node number is missing";
-            return (long)at;
-        }
-        hi = lo;
-        if (i < n && s[i] == '-') {
-            at = ++i;
-            hi = 0;
-            for (; i < n && s[i] >= '0' && s[i] <= '9' && hi <= KMS_MAX_NODE; i++)
-                hi = hi * 10 + (unsigned)(s[i] - '0');
-            if (i == at || hi > KMS_MAX_NODE) {
-                *why = i > at ? "node numbers stop at 1023" : "a node number is missing";
-                return (long)at;
-            }
-            if (hi < lo) {
-                *why = "the range goes down";
-                return (long)at;
-            }
-        }
-        if (i == n) return -1;
-        if (s[i] != ',') {
-            *why = "only digits, ',' and '-' belong in it";
-            return (long)i;
-        }
-        i++;
-    }
-}
-
 static int parse_setting(struct cursor *c, int which, size_t kw_at)
 {
     struct kms_ruleset *rs = c->rs;
@@ -581,11 +543,11 @@ static int parse_setting(struct cursor *c, int which, size_t kw_at)
         rs->policy = t;
         break;
     case SET_NODES: {
-        const char *why = "";
-        long bad = n ? check_nodes(v, n, &why) : 0;
-        if (n == 0 || bad >= 0) {
-            error_at(c, n ? at + (size_t)bad : at,
-                     "expected a node list like 2,3 or 2-5, found %s%s%s",
+        char why[96];
+        size_t bad = 0;
+        struct kms_nodeset set;
+        if (n == 0 || kms_nodeset_parse_n(v, n, &set, &bad, why, sizeof(why)) < 0) {
+            error_at(c, at + bad, "expected a node list like 2,3 or 2-5, found %s%s%s",
                      found(c, at, n, f, sizeof(f)), n ? ": " : "", n ? why : "");
             return -1;
         }

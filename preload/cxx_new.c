@@ -4,9 +4,7 @@
  * calls the program's new-handler, then throws std::bad_alloc through
  * libstdc++'s own thrower, found at run time (a program that calls operator
  * new has libstdc++ loaded). */
-#include "core/engine.h"
-#include "core/stats.h"
-#include "policy/route.h"
+#include "preload/entry.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -31,40 +29,17 @@ static __attribute__((noinline)) void *new_failed(size_t size, size_t align, con
             abort(); /* no libstdc++: nothing can catch it anyway */
         }
         handler();
-        int route = kms_route_decide(size, caller);
-        void *p = kms_alloc(route, size, align, false);
-        if (p) {
-            if (kms_stats_on) kms_stats_note(p, size, route, caller);
-            return p;
-        }
+        void *p = kms_entry_alloc(size, align, false, caller);
+        if (p) return p;
     }
 }
 
-static __attribute__((noinline)) void *cxx_new_full(size_t size, size_t align, const void *caller,
-                                                    bool nothrow)
+static inline __attribute__((always_inline)) void *cxx_new(size_t size, size_t align,
+                                                           const void *caller, bool nothrow)
 {
-    int route = kms_route_decide(size, caller);
-    void *p = kms_alloc(route, size, align, false);
-    if (__builtin_expect(p != NULL, 1)) {
-        if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
-            kms_stats_note(p, size, route, caller);
-        if (!align && kms_fast_ok) kms_fast_learn(size, route);
-        return p;
-    }
+    void *p = align ? kms_entry_alloc(size, align, false, caller) : kms_entry_malloc(size, caller);
+    if (__builtin_expect(p != NULL, 1)) return p;
     return new_failed(size, align, caller, nothrow);
-}
-
-static inline void *cxx_new(size_t size, size_t align, const void *caller, bool nothrow)
-{
-    if (!align) {
-        void *p = kms_fast_malloc(size);
-        if (__builtin_expect(p != NULL, 1)) {
-            if (__builtin_expect(kms_stats_on, 0)) /* KMEM_STATS / KMEM_PROFILE */
-                kms_stats_note_fast(p, size, caller);
-            return p;
-        }
-    }
-    return cxx_new_full(size, align, caller, nothrow);
 }
 
 /* operator new(size_t) and friends */
@@ -95,11 +70,7 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const void 
 
 /* operator delete: every form frees the same way; sizes and alignments are
  * known to mimalloc already. */
-#define DELETE_BODY                                                                                \
-    if (__builtin_expect(kms_stats_on, 0) && kms_sampled_maybe(p)) /* KMEM_STATS, KMEM_PROFILE */  \
-        kms_stats_free(p);                                                                         \
-    else                                                                                           \
-        mi_free(p);
+#define DELETE_BODY kms_entry_free(p);
 EXPORT void _ZdlPv(void *p){DELETE_BODY} EXPORT void _ZdaPv(void *p){DELETE_BODY} EXPORT
     void _ZdlPvm(void *p, size_t n)
 {

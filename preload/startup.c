@@ -3,7 +3,9 @@
  * stdio, the dynamic loader) are served by the plain heap. */
 #include "core/elflibs.h"
 #include "core/engine.h"
-#include "core/setup.h"
+#include "core/fork.h"
+#include "policy/setup.h"
+#include "core/report.h"
 #include "core/stats.h"
 #include "policy/config.h"
 #include "policy/route.h"
@@ -97,8 +99,11 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (kms_setup_run(&config, kms_routes.uses, &setup) < 0) stop(setup.error);
     say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_routes_atfork();
-    kms_stats_init(&config); /* KMEM_STATS / KMEM_PROFILE: no-op when neither is set */
+    kms_fork_handlers_register();
+    if (config.stats || config.profile) {
+        kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
+        kms_report_setup(config.stats, config.profile, kms_routes.uses);
+    }
     kms_fast_enable(!kms_routes.has_rules &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&
                         kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU,

@@ -110,9 +110,8 @@ PY
 signals)
     # timeout outside the preload: it would write its own report to the same path.
     # KMEM_THRESHOLD=4K: the main loop's requests (16..3015 bytes) stay in DRAM's heap, the
-    # handler's (8..12 KiB) go to dax_kmem's: mimalloc is not async-signal-safe, and a handler
-    # that interrupts a request on the same heap can corrupt it (with 1K, 2 runs in 50 crashed
-    # inside mimalloc; with 4K none in 100).
+    # handler's (8 KiB) go to dax_kmem's: mimalloc is not async-signal-safe (stats_signals.c
+    # says how the handler keeps off the state the main loop changes).
     timeout 240 env KMEM_THRESHOLD=4K KMEM_STATS=$work/sig.json LD_PRELOAD=$shim $bin/stats_signals >out ||
         fail "stats_signals: status $?"
     grep -qx 'ok 1 signals' out || fail "no signal handled: $(cat out)"

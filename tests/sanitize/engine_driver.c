@@ -35,8 +35,8 @@
  * exits 1; sanitizer reports make the sanitizer fail the run. */
 #include "core/arena.h"
 #include "core/engine.h"
-#include "core/setup.h"
-#include "policy/callsite.h"
+#include "core/fork.h"
+#include "policy/setup.h"
 #include "policy/config.h"
 #include "policy/route.h"
 
@@ -513,7 +513,7 @@ static void start_engine(void)
     if (rc < 0) die("setup: %s", setup.error);
     if (setup.warning[0]) fprintf(stderr, "engine_driver: warning: %s\n", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_routes_atfork();
+    kms_fork_handlers_register();
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
     printf("engine_driver: %s: %d classes;", fournode ? "fournode" : "live", kms_nclasses);

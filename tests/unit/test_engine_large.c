@@ -3,7 +3,7 @@
  * arenas when the per-arena cap is small. The topology is a fixture; the
  * kernel's node 0 stands in for every node, so nothing is touched beyond a page. */
 #include "core/engine.h"
-#include "core/setup.h"
+#include "policy/setup.h"
 
 #include <check.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* The rules parser (kmemrc files and KMEM_RULES): the whole grammar, every
  * error message word for word, precedence order, and `kmemshim check`. */
 #include "policy/rules.h"
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <check.h>
 #include <stdint.h>
@@ -176,14 +176,16 @@ static const struct {
     {0, "route kmem fast", "rc:1:12: expected 'size', 'caller' or end of line, found 'fast'\n"},
     /* settings */
     {0, "nodes 3-1",
-     "rc:1:9: expected a node list like 2,3 or 2-5, found '3-1': the range goes down\n"},
+     "rc:1:9: expected a node list like 2,3 or 2-5, found '3-1': range 3-1 runs backwards\n"},
     {0, "nodes 2,x",
-     "rc:1:9: expected a node list like 2,3 or 2-5, found '2,x': a node number is missing\n"},
+     "rc:1:9: expected a node list like 2,3 or 2-5, found '2,x': expected a node number, found "
+     "'x'\n"},
     {0, "nodes 2;3",
-     "rc:1:8: expected a node list like 2,3 or 2-5, found '2;3': only digits, ',' and '-' belong "
-     "in it\n"},
+     "rc:1:8: expected a node list like 2,3 or 2-5, found '2;3': expected ',' or '-' after a node "
+     "number, found ';'\n"},
     {0, "nodes 1024",
-     "rc:1:7: expected a node list like 2,3 or 2-5, found '1024': node numbers stop at 1023\n"},
+     "rc:1:7: expected a node list like 2,3 or 2-5, found '1024': node number too large (the limit "
+     "is 1023)\n"},
     {0, "policy preferred\npolicy kmem_all",
      "rc:2:1: expected one 'policy' line, found a second one (the first is at line 1)\n"},
     {0, "default dram\n\ndefault kmem",

@@ -3,6 +3,7 @@
  * blocks and its filter). The counters and reports are tested end to end by
  * tests/preload/stats.sh. */
 #include "core/sampled.h"
+#include "core/report.h"
 #include "core/stats.h"
 
 #include <check.h>
@@ -34,15 +35,15 @@ END_TEST
 START_TEST(paths)
 {
     char out[64];
-    ck_assert_int_eq(kms_stats_expand_path("/tmp/s.%p.json", 1234, out, sizeof(out)), 16);
+    ck_assert_int_eq(kms_report_expand_path("/tmp/s.%p.json", 1234, out, sizeof(out)), 16);
     ck_assert_str_eq(out, "/tmp/s.1234.json");
-    kms_stats_expand_path("%p-%p", 7, out, sizeof(out));
+    kms_report_expand_path("%p-%p", 7, out, sizeof(out));
     ck_assert_str_eq(out, "7-7");
-    kms_stats_expand_path("100%%_%q%", 7, out, sizeof(out));
+    kms_report_expand_path("100%%_%q%", 7, out, sizeof(out));
     ck_assert_str_eq(out, "100%_%q%");
     /* Truncated, still terminated; the return value is the full length. */
     char small[6];
-    ck_assert_int_eq(kms_stats_expand_path("abc%pdef", 12345, small, sizeof(small)), 11);
+    ck_assert_int_eq(kms_report_expand_path("abc%pdef", 12345, small, sizeof(small)), 11);
     ck_assert_str_eq(small, "abc12");
 }
 END_TEST

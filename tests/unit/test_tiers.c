@@ -2,7 +2,7 @@
 /* Memory tiers, HMAT figures and interleave weights read from fixture sysfs
  * trees (fixtures/sysfs/NAME/sys/...), the detection of slow-memory nodes they
  * give, the HMAT tie-break, KMEM_DETECT, and the weighted-interleave fallback. */
-#include "core/setup.h"
+#include "policy/setup.h"
 #include "core/tiers.h"
 #include "core/topology.h"
 #include "policy/config.h"

@@ -1,4 +1,4 @@
-/* kms_callsite: allocates from one callsite per pattern form of the callsite rules (issue 4) and
+/* kms_callsite: allocates from one callsite per pattern form of the callsite rules and
  * checks with move_pages(2) on which NUMA node every page of every block landed, and with
  * /proc/self/numa_maps the kernel policy of each block's mapping. Run under the shim with rules
  * (KMEMRC or KMEM_RULES) that name each form's function; guest/callsite.sh is the VM test.
@@ -40,6 +40,7 @@
 #define _GNU_SOURCE
 #endif
 #include "callsite_prog.h" /* tests/preload: CS_KEEP and the library functions */
+#include "core/nodeset.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -177,30 +178,17 @@ static void usage(const char *msg, const char *arg)
     exit(2);
 }
 
-/* "2-3", "0,1", "4": a node mask. */
+/* "2-3", "0,1", "4": a node mask (the shim's own parser). */
 static uint64_t parse_set(const char *s, size_t len, const char *arg)
 {
-    char buf[128];
+    struct kms_nodeset ns;
+    char why[96];
     uint64_t set = 0;
-    if (len == 0 || len >= sizeof buf) usage("bad node set", arg);
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    for (char *p = buf; *p;) {
-        char *end;
-        long a = strtol(p, &end, 10), b = a;
-        if (end == p || a < 0 || a >= MAX_NODES) usage("bad node set", arg);
-        if (*end == '-') {
-            p = end + 1;
-            b = strtol(p, &end, 10);
-            if (end == p || b < a || b >= MAX_NODES) usage("bad node set", arg);
-        }
-        for (long n = a; n <= b; n++)
-            set |= 1ull << n;
-        if (*end == ',')
-            end++;
-        else if (*end)
-            usage("bad node set", arg);
-        p = end;
+    if (kms_nodeset_parse_n(s, len, &ns, NULL, why, sizeof(why)) < 0) usage(why, arg);
+    for (int n = 0; n < KMS_MAX_NODES; n++) {
+        if (!kms_nodeset_has(&ns, n)) continue;
+        if (n >= MAX_NODES) usage("node number too large", arg);
+        set |= 1ull << n;
     }
     return set;
 }

@@ -42,6 +42,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "core/nodeset.h"
+
 #include <errno.h>
 #include <numa.h>
 #include <numaif.h>
@@ -119,29 +121,18 @@ static size_t parse_size(const char *s, const char *arg)
     return (size_t)(v << shift);
 }
 
-/* A node set as a bit mask; "2", "2,3", "0-1". */
+/* A node set as a bit mask; "2", "2,3", "0-1" (the shim's own parser). */
 static uint64_t parse_set(const char *s, const char *arg)
 {
+    struct kms_nodeset ns;
+    char why[96];
     uint64_t set = 0;
-    while (*s) {
-        char *end;
-        long a = strtol(s, &end, 10), b;
-        if (end == s || a < 0 || a >= MAX_NODES) usage("bad node set", arg);
-        b = a;
-        if (*end == '-') {
-            s = end + 1;
-            b = strtol(s, &end, 10);
-            if (end == s || b < a || b >= MAX_NODES) usage("bad node set", arg);
-        }
-        for (long n = a; n <= b; n++)
-            set |= 1ull << n;
-        if (*end == ',')
-            end++;
-        else if (*end)
-            usage("bad node set", arg);
-        s = end;
+    if (kms_nodeset_parse(s, &ns, why, sizeof(why)) < 0) usage(why, arg);
+    for (int n = 0; n < KMS_MAX_NODES; n++) {
+        if (!kms_nodeset_has(&ns, n)) continue;
+        if (n >= MAX_NODES) usage("node number too large for the probe", arg);
+        set |= 1ull << n;
     }
-    if (!set) usage("empty node set", arg);
     return set;
 }
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Callsite rules placed (issue 4), on the 4-node machine (run.sh machine 4node, KMEM_NODES=2,3).
+# Callsite rules placed, on the 4-node machine (run.sh machine 4node, KMEM_NODES=2,3).
 # kms_callsite (KMS_CALLSITE, kms_callsite.c) allocates three blocks from one callsite per pattern
 # form and checks with move_pages that every page is on the expected node set, and in numa_maps that
 # each block's mapping is bound to it. Each form is routed by its own rule, to a target that does

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A larger machine (run.sh machine large, issue 8): 4 CPU nodes with one vCPU each, 8 memory-only
+# A larger machine (run.sh machine large): 4 CPU nodes with one vCPU each, 8 memory-only
 # nodes (KMEM_NODES=4-11), two of them near each CPU node:
 #   from 0: 4 and 5 tie at 17        dax_kmem {4,5}    preferred {4,5} (MPOL_PREFERRED_MANY)
 #   from 1: 6 at 17, 7 at 19         dax_kmem {6}      preferred 6

@@ -1,8 +1,8 @@
 /* From configuration to a plan: reads the topology, finds the KMEM nodes
  * (configured, or through libdaxctl), checks the kernel accepts the policies
  * and computes the node sets. Shared by the preloaded start-up and the command. */
-#ifndef KMS_CORE_SETUP_H
-#define KMS_CORE_SETUP_H
+#ifndef KMS_POLICY_SETUP_H
+#define KMS_POLICY_SETUP_H
 #include "core/placement.h"
 #include "core/tiers.h"
 #include "core/topology.h"

@@ -3,7 +3,7 @@
 #define _GNU_SOURCE
 #endif
 
-#include "policy/callsite.h"
+#include "core/callsite.h"
 
 #include "core/elflibs.h"
 
@@ -43,6 +43,7 @@ struct module {
     char *strings;
 };
 
+/* The module list and symbol tables; its place among the shim's locks: core/fork.h. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct module *modules;
 /* The engine redirects nested mallocs, but a nested *decision* on the same
@@ -315,10 +316,16 @@ static int take_first(const char *name, uint64_t value, void *arg)
     return 1;
 }
 
-static int glob_cb(const char *name, uint64_t value, void *arg)
+struct each_name {
+    int (*fn)(const char *name, void *arg);
+    void *arg;
+};
+
+static int each_name_cb(const char *name, uint64_t value, void *arg)
 {
     (void)value;
-    return kms_glob_match(arg, name);
+    const struct each_name *e = arg;
+    return e->fn(name, e->arg);
 }
 
 /* ---- public ----------------------------------------------------------- */
@@ -332,8 +339,8 @@ static struct module *module_of(uintptr_t addr)
 #if KMS_HAVE_DL_FIND_OBJECT
     /* glibc 2.35+: lock-free. dl_iterate_phdr takes the loader's dl_load_write_lock,
      * which fork() does not reset in the child: a child forked while another thread
-     * was in dlopen, dlclose or dl_iterate_phdr waited forever on its first new
-     * callsite (found by the stress test). */
+     * was in dlopen, dlclose or dl_iterate_phdr would wait forever on its first new
+     * callsite. */
     struct dl_find_object dlfo;
     if (_dl_find_object((void *)addr, &dlfo) == 0 && dlfo.dlfo_link_map) {
         f.base = dlfo.dlfo_link_map->l_addr;
@@ -406,59 +413,14 @@ int kms_callsite_resolve(uintptr_t addr, struct kms_callsite *cs)
     return 0;
 }
 
-static int module_matches(const struct kms_rule *r, const char *name, const char *alt)
+int kms_callsite_each_symbol(const struct kms_callsite *cs, int (*fn)(const char *name, void *arg),
+                             void *arg)
 {
-    return kms_glob_match(r->module_glob, name) || (alt && kms_glob_match(r->module_glob, alt));
-}
-
-int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs)
-{
-    if (!r->has_caller) return 1;
-    if (!cs->module || !module_matches(r, cs->module, cs->module_alt)) return 0;
-    if (r->caller_kind == KMS_CALLER_OFFSET) return cs->offset == r->offset;
-    if (strcmp(r->func_glob, "*") == 0) return 1;
     const struct module *m = cs->mod_;
-    /* Located only: no function name to match (the caller resolves first). */
     if (!m || cs->sym_ == SYM_NOT_LOOKED_UP || !m->nsyms) return 0;
     uint64_t key = cs->offset ? cs->offset - 1 : 0;
-    /* Any alias counts (glibc's malloc is also __libc_malloc). */
-    return each_covering(m, cs->sym_, key, glob_cb, r->func_glob);
-}
-
-int kms_rule_caller_matches(const struct kms_rule *r, uintptr_t addr)
-{
-    if (!r->has_caller) return 1;
-    if (busy || addr == 0) return 0;
-    busy = 1;
-    int ok = 0;
-    struct module *m = module_of(addr);
-    if (!m || !module_matches(r, m->name, m->alt)) goto out;
-    uint64_t off = (uint64_t)(addr - m->base);
-    if (r->caller_kind == KMS_CALLER_OFFSET) {
-        ok = off == r->offset;
-        goto out;
-    }
-    if (strcmp(r->func_glob, "*") == 0) {
-        ok = 1;
-        goto out;
-    }
-    load_symbols(m);
-    if (m->nsyms) {
-        uint64_t key = off ? off - 1 : 0;
-        ok = each_covering(m, upper_bound(m, key), key, glob_cb, r->func_glob);
-    }
-out:
-    busy = 0;
-    return ok;
-}
-
-int kms_callsite_format(const struct kms_callsite *cs, char *buf, size_t buflen)
-{
-    if (!cs->module) return snprintf(buf, buflen, "?");
-    if (!cs->func)
-        return snprintf(buf, buflen, "%s+0x%llx", cs->module, (unsigned long long)cs->offset);
-    return snprintf(buf, buflen, "%s+0x%llx (%s+0x%llx)", cs->module,
-                    (unsigned long long)cs->offset, cs->func, (unsigned long long)cs->func_offset);
+    struct each_name e = {fn, arg};
+    return each_covering(m, cs->sym_, key, each_name_cb, &e);
 }
 
 void kms_callsite_fork_prepare(void) { pthread_mutex_lock(&lock); }

@@ -1,17 +1,16 @@
 /* Callsites: a return address as (module basename, offset in the module,
- * function symbol), and the match of a rule's "caller" pattern against it.
+ * function symbol). Rules match against this (policy/callsite_match.h); the
+ * reports name their callsites with it.
  *
  * Symbols come from the module file's .symtab and .dynsym (elfutils' libelf),
  * read lazily, once per module, the first time a function name is needed, so
  * a library dlopen-ed after start-up resolves as soon as it is loaded. All of
  * it is thread-safe (one mutex; the engine calls it once per new callsite and
  * caches the decision). Nothing here unwinds: the engine passes each frame. */
-#ifndef KMS_POLICY_CALLSITE_H
-#define KMS_POLICY_CALLSITE_H
+#ifndef KMS_CORE_CALLSITE_H
+#define KMS_CORE_CALLSITE_H
 #include <stddef.h>
 #include <stdint.h>
-
-#include "policy/rules.h"
 
 struct kms_callsite {
     const char *module;     /* basename ("libc.so.6", "myapp"); NULL: no module holds addr */
@@ -20,7 +19,7 @@ struct kms_callsite {
     uint64_t offset;        /* addr - base: what "MODULE+0xOFFSET" compares, exactly */
     const char *func;       /* innermost symbol around the call instruction, NULL if none */
     uint64_t func_offset;   /* addr - that symbol's start */
-    /* private: where the symbol search stopped, for kms_callsite_matches */
+    /* private: where the symbol search stopped, for kms_callsite_each_symbol */
     const void *mod_;
     size_t sym_;
 };
@@ -33,21 +32,16 @@ int kms_callsite_resolve(uintptr_t addr, struct kms_callsite *cs);
 
 /* The same without the symbol lookup (func NULL; the module's symbol tables
  * are not read): enough for rules on a module's offsets or on any of its
- * functions (`lib*.so:*`), and for kms_callsite_matches of those. */
+ * functions (`lib*.so:*`), and for the matching of those. */
 int kms_callsite_locate(uintptr_t addr, struct kms_callsite *cs);
 
-/* Whether rule r's caller pattern matches a resolved callsite; 1 when the
- * rule has no caller condition. Lock-free: resolve once, test every rule. */
-int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs);
+/* Calls fn with each symbol that covers a resolved callsite, innermost first
+ * (aliases too: glibc's malloc is also __libc_malloc), until fn returns
+ * non-zero; returns that value, or 0. Nothing for a callsite only located. */
+int kms_callsite_each_symbol(const struct kms_callsite *cs, int (*fn)(const char *name, void *arg),
+                             void *arg);
 
-/* Both steps for one frame address; reads symbols only when the module glob
- * matches and the function glob is not "*". */
-int kms_rule_caller_matches(const struct kms_rule *r, uintptr_t addr);
-
-/* "myapp+0x4f21 (hot_lookup+0x31)": the profile's form, which a rule accepts back. */
-int kms_callsite_format(const struct kms_callsite *cs, char *buf, size_t buflen);
-
-/* For the engine's pthread_atfork handlers: the child must not inherit a held lock. */
+/* The module table's lock across fork(): the child must not inherit it held (core/fork.h). */
 void kms_callsite_fork_prepare(void);
 void kms_callsite_fork_parent(void);
 void kms_callsite_fork_child(void);

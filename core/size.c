@@ -1,4 +1,4 @@
-#include "policy/size.h"
+#include "core/size.h"
 
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-#include "core/setup.h"
+#include "policy/setup.h"
 
 #include "core/arena.h"
 #include "core/kmem_detect.h"

@@ -1,4 +1,4 @@
-#include "policy/target.h"
+#include "core/target.h"
 
 #include <string.h>
 #include <strings.h>

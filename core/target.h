@@ -1,6 +1,6 @@
 /* Route targets: the memkind KMEM DAX policies, plain DRAM and the "kmem" alias. */
-#ifndef KMS_POLICY_TARGET_H
-#define KMS_POLICY_TARGET_H
+#ifndef KMS_CORE_TARGET_H
+#define KMS_CORE_TARGET_H
 #include <stddef.h>
 
 enum kms_target {

@@ -1,6 +1,6 @@
 /* Sizes as users write them: "4096", "64K", "1M", "2G", "1T" (powers of 1024). */
-#ifndef KMS_POLICY_SIZE_H
-#define KMS_POLICY_SIZE_H
+#ifndef KMS_CORE_SIZE_H
+#define KMS_CORE_SIZE_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,0 +1,188 @@
+#include "core/arena.h"
+#include "core/engine.h"
+#include "core/report_writers.h"
+#include "core/resident.h"
+#include "core/size.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TOP_SITES 10
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* Sorted by bytes requested, descending. */
+static int by_bytes(const void *a, const void *b)
+{
+    double x = ((const struct kms_stats_site_copy *)a)->s.bytes,
+           y = ((const struct kms_stats_site_copy *)b)->s.bytes;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void classes_of_route(int r, bool *used)
+{
+    memset(used, 0, sizeof(bool) * KMS_MAX_CLASSES);
+    int c = kms_target_class[r];
+    if (c >= 0 && c != KMS_CLASS_BY_CPU) {
+        used[c] = true;
+        return;
+    }
+    if (c == KMS_CLASS_BY_CPU)
+        for (int n = 0; n < KMS_MAX_NODES; n++)
+            if (kms_target_class_at[r][n] >= 0) used[kms_target_class_at[r][n]] = true;
+}
+
+static void sample_note(uint64_t period, char *buf, size_t len)
+{
+    char h[32];
+    if (period == 0)
+        snprintf(buf, len, "every block recorded (KMEM_STATS_SAMPLE=0)");
+    else
+        snprintf(buf, len,
+                 "live bytes and callsites estimated from sampled blocks: one per %s allocated "
+                 "on average, and every block of %s or more (KMEM_STATS_SAMPLE)",
+                 kms_size_human(period, h, sizeof(h)), h);
+}
+
+void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
+                            const bool uses[KMS_TARGET_COUNT])
+{
+    struct kms_resident res;
+    kms_resident_measure(&res);
+    qsort(snap->sites, snap->nsites, sizeof(*snap->sites), by_bytes);
+    size_t ntop = snap->nsites < TOP_SITES ? snap->nsites : TOP_SITES;
+    char h1[32], h2[32], h3[32], h4[32], buf[512];
+    const char *prog = program_invocation_name;
+    int stride = res.max_node + 1;
+
+    if (json) {
+        fprintf(f, "{\n  \"pid\": %ld,\n  \"program\": ", (long)getpid());
+        json_str(f, prog ? prog : "");
+        fprintf(f, ",\n  \"seconds\": %.3f,\n  \"routes\": [", snap->seconds);
+    } else {
+        fprintf(f, "kmemshim stats: pid %ld, %s, %.3f s\n", (long)getpid(), prog ? prog : "?",
+                snap->seconds);
+        sample_note(snap->period, buf, sizeof(buf));
+        fprintf(f, "%s\n", buf);
+        fprintf(f, "%-10s %12s %14s %14s %14s\n", "route", "allocations", "requested", "live",
+                "peak live");
+    }
+    bool first = true;
+    for (int r = 0; r < KMS_TARGET_COUNT; r++) {
+        const struct kms_stats_route *t = &snap->route[r];
+        if (!t->count && !uses[r]) continue;
+        if (json) {
+            fprintf(f,
+                    "%s\n    {\"route\": \"%s\", \"allocations\": %" PRIu64
+                    ", \"bytes_requested\": %" PRIu64 ", \"live_bytes\": %" PRIu64
+                    ", \"peak_live_bytes\": %" PRIu64 ", \"resident\": [",
+                    first ? "" : ",", kms_target_name(r), t->count, t->bytes,
+                    kms_report_pos(t->live), kms_report_pos(t->peak));
+        } else {
+            fprintf(f, "%-10s %12" PRIu64 " %14s %14s %14s\n", kms_target_name(r), t->count,
+                    kms_size_human(t->bytes, h1, sizeof(h1)),
+                    kms_size_human(kms_report_pos(t->live), h2, sizeof(h2)),
+                    kms_size_human(kms_report_pos(t->peak), h3, sizeof(h3)));
+        }
+        first = false;
+        bool used[KMS_MAX_CLASSES];
+        classes_of_route(r, used);
+        bool firstc = true, any = false;
+        for (int c = 0; c < kms_nclasses; c++) {
+            if (!used[c]) continue;
+            any = true;
+            char set[256];
+            kms_nodeset_format(&kms_classes[c].pl.set, set, sizeof(set));
+            const char *mode = kms_mode_name(kms_classes[c].pl.mode);
+            if (json) {
+                fprintf(f,
+                        "%s{\"policy\": \"%s\", \"nodes\": \"%s\", \"reserved_bytes\": %" PRIu64
+                        ", \"by_node\": {",
+                        firstc ? "" : ", ", mode, set, kms_classes[c].reserved_bytes);
+            } else {
+                fprintf(f, "    arena %s %s (%s reserved): resident", mode, set,
+                        kms_size_human(kms_classes[c].reserved_bytes, h4, sizeof(h4)));
+            }
+            firstc = false;
+            bool firstn = true;
+            uint64_t sum = 0;
+            for (int nd = 0; res.bytes && nd <= res.max_node; nd++) {
+                uint64_t b = res.bytes[c * stride + nd];
+                if (!b) continue;
+                sum += b;
+                if (json)
+                    fprintf(f, "%s\"%d\": %" PRIu64, firstn ? "" : ", ", nd, b);
+                else
+                    fprintf(f, " node %d %s", nd, kms_size_human(b, h1, sizeof(h1)));
+                firstn = false;
+            }
+            if (json)
+                fprintf(f, "}}");
+            else
+                fprintf(f, "%s\n", sum ? "" : " nothing");
+        }
+        if (json)
+            fprintf(f, "]}");
+        else if (!any)
+            fprintf(f, "    no arena: mimalloc's plain heap, the process's own NUMA policy\n");
+    }
+    if (json) {
+        fprintf(f,
+                "\n  ],\n  \"total\": {\"live_bytes\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64
+                "},\n  \"sample_period_bytes\": %" PRIu64 ",\n  \"dropped_samples\": %" PRIu64
+                ",\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
+                kms_report_pos(snap->live), kms_report_pos(snap->peak), snap->period, snap->dropped,
+                res.method);
+    } else {
+        fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "",
+                kms_size_human(kms_report_pos(snap->live), h1, 32),
+                kms_size_human(kms_report_pos(snap->peak), h2, 32));
+        fprintf(f, "resident bytes measured with %s\n", res.method);
+        fprintf(f, "top %zu callsites by bytes requested:\n", ntop);
+        fprintf(f, "  %14s %10s %14s  %-13s %s\n", "requested", "count", "peak live", "route",
+                "callsite");
+    }
+    /* No source lines here: reading debug information costs a tenth of a
+     * second or more at every exit (and every exec-ed child reports); the
+     * profile has them. */
+    for (size_t i = 0; i < ntop; i++) {
+        const struct kms_stats_site *s = &snap->sites[i].s;
+        struct kms_site_name nm;
+        kms_report_site_name(snap->sites[i].id, s->addr, NULL, NULL, &nm);
+        kms_report_routes_of(s->routes, buf, sizeof(buf));
+        if (json) {
+            fprintf(f, "%s\n    {\"callsite\": ", i ? "," : "");
+            json_str(f, nm.where);
+            fprintf(f, ", \"symbol\": ");
+            json_str(f, nm.symbol);
+            fprintf(f,
+                    ", \"routes\": \"%s\", \"allocations\": %" PRIu64
+                    ", \"bytes_requested\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64 "}",
+                    buf, kms_report_est(s->count), kms_report_est(s->bytes),
+                    kms_report_pos(s->peak));
+        } else {
+            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n",
+                    kms_size_human(kms_report_est(s->bytes), h1, 32), kms_report_est(s->count),
+                    kms_size_human(kms_report_pos(s->peak), h2, 32), buf, nm.where,
+                    nm.symbol[0] ? " " : "", nm.symbol, nm.source[0] ? " at " : "", nm.source);
+        }
+    }
+    if (json) fprintf(f, "%s]\n}\n", ntop ? "\n  " : "");
+    kms_resident_free(&res);
+}

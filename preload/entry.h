@@ -1,0 +1,59 @@
+/* The one path of every exported allocation symbol: decide the route, allocate
+ * from its heap, count the request (KMEM_STATS / KMEM_PROFILE). The symbols in
+ * malloc.c and cxx_new.c only check their arguments, take their caller's
+ * address and call these; the C++ forms add the new-handler loop. */
+#ifndef KMS_PRELOAD_ENTRY_H
+#define KMS_PRELOAD_ENTRY_H
+#include "core/engine.h"
+#include "core/stats.h"
+#include "policy/route.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A request of size bytes routed as a request of route_size bytes would be
+ * (pvalloc rounds its size up, but is routed and counted by what was asked). */
+static inline __attribute__((always_inline)) void *
+kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, const void *caller)
+{
+    int target = kms_route_decide(route_size, caller);
+    void *p = kms_alloc(target, size, align, zero);
+    if (__builtin_expect(kms_stats_on, 0) && p) kms_stats_note(p, route_size, target, caller);
+    return p;
+}
+
+static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, size_t align,
+                                                                   bool zero, const void *caller)
+{
+    return kms_entry_alloc_as(size, size, align, zero, caller);
+}
+
+/* malloc and unaligned operator new after the fast pointers missed: the full
+ * path, which then lets the thread's fast pointer for that side of the
+ * threshold learn the route's heap. */
+void *kms_entry_malloc_full(size_t size, const void *caller);
+
+/* malloc and unaligned operator new: the thread's fast pointer first. */
+static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size, const void *caller)
+{
+    void *p = kms_fast_malloc(size);
+    if (__builtin_expect(p != NULL, 1)) {
+        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note_fast(p, size, caller);
+        return p;
+    }
+    return kms_entry_malloc_full(size, caller);
+}
+
+static inline __attribute__((always_inline)) void kms_entry_free(void *p)
+{
+    if (__builtin_expect(kms_stats_on, 0) && kms_sampled_maybe(p))
+        kms_stats_free(p);
+    else
+        mi_free(p);
+}
+
+/* realloc's semantics (glibc's, which programs rely on): NULL allocates, size
+ * 0 frees and returns NULL; a block moves when its new size routes elsewhere. */
+void *kms_entry_realloc(void *p, size_t size, const void *caller);
+
+#endif
