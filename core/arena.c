@@ -36,6 +36,11 @@ int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
                       (unsigned long)KMS_MAX_NODES + 1, 0);
     if (rc == 0 && pl->home >= 0)
         rc = syscall(SYS_set_mempolicy_home_node, start, len, (unsigned long)pl->home, 0);
+    /* A transparent huge page is allocated on the faulting CPU's node whenever that node is in
+     * a bind set, whatever the home node says (Linux 6.1 at least): a movable range, whose set
+     * includes DRAM, takes base pages so its first touches land on the home node. */
+    if (rc == 0 && (pl->flags & KMS_MPOL_F_NUMA_BALANCING))
+        rc = madvise(start, len, MADV_NOHUGEPAGE);
     return rc == 0 ? 0 : -errno;
 }
 
