@@ -1,13 +1,47 @@
 #!/usr/bin/env bash
 # Builds kmemshim and runs every test (unit, preload, vm, fuzz, stress) with ctest, then the
 # sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built libkmemshim.so).
-# Installs the Debian packages it needs first. Extra arguments go to ctest (e.g. -L unit), and
-# then only ctest runs, as before.
+# Installs the Debian packages it needs first: all of them for the full run; with arguments, only
+# those of the labels named by -L (./test.sh -L unit installs what unit tests need), or all of
+# them when the arguments select tests otherwise. Extra arguments go to ctest (e.g. -L unit), and
+# then only ctest runs.
 # KMS_SANITIZE_SECONDS: length of each sanitizer engine_driver and stress run (default 30 here);
 # KMS_SANITIZE_DIR: where the sanitizer build trees go (default: this directory, build-*).
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/deps.sh test vm
+# The package groups of scripts/deps.sh for ctest's arguments: the labels of -L LABEL[|LABEL...]
+# when that is how the tests are chosen, else everything.
+groups() {
+    local labels="" a
+    while [ $# -gt 0 ]; do
+        a=$1
+        shift
+        case "$a" in
+        -R* | -E* | -LE* | -I* | -U* | --tests-regex* | --exclude-regex* | --label-exclude*)
+            echo test vm
+            return
+            ;;
+        -L | --label-regex) labels+="${1:-}|"; shift || true ;;
+        -L?*) labels+="${a#-L}|" ;;
+        --label-regex=*) labels+="${a#--label-regex=}|" ;;
+        esac
+    done
+    [ -n "$labels" ] || { echo test vm; return; }
+    local out="" l
+    for l in $(echo "$labels" | tr -d '()^$' | tr '|' ' '); do
+        case "$l" in
+        unit | preload | install | fuzz | stress | sanitize | vm) out+="$l " ;;
+        *) echo test vm; return ;;
+        esac
+    done
+    echo "$out"
+}
+if [ $# -gt 0 ]; then
+    # shellcheck disable=SC2046  # one word per group
+    scripts/deps.sh $(groups "$@")
+else
+    scripts/deps.sh test vm
+fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKMEMSHIM_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
 if [ $# -gt 0 ]; then

@@ -7,7 +7,7 @@
 #
 #   bench/stats_cost.sh [--build-dir DIR] [--rounds N]
 #
-# Workloads (KMEM_NODES=0, KMEM_THRESHOLD=64K): tests/preload/stats_cost
+# Workloads (KMEM_NODES=0, KMEM_THRESHOLD=64K): bench/workloads/stats_cost
 # (2,000,000 malloc/calloc/free pairs of 16..1040 bytes and nothing else),
 # python3 (dicts, lists and strings) and sqlite3 (120,000 rows and an index in
 # memory, about 730,000 requests). Prints a Markdown table.
@@ -24,8 +24,12 @@ while [ $# -gt 0 ]; do
     shift
 done
 shim=$build/libkmemshim.so
-loop=$build/tests/preload/stats_cost
-for f in "$shim" "$loop"; do [ -e "$f" ] || { echo "stats_cost.sh: $f missing: build first" >&2; exit 1; }; done
+loop=$build/bench-workloads/stats_cost
+[ -e "$shim" ] || { echo "stats_cost.sh: $shim missing: build first" >&2; exit 1; }
+if [ ! -x "$loop" ]; then
+    cmake -S "$here/workloads" -B "$build/bench-workloads" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build/bench-workloads" --target stats_cost >/dev/null
+fi
 command -v valgrind >/dev/null || { echo "stats_cost.sh: valgrind missing" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "stats_cost.sh: sqlite3 missing" >&2; exit 1; }
 work=$(mktemp -d)

@@ -1,38 +1,41 @@
 /* kmemshim run: sets the KMEM_* variables and LD_PRELOAD, then execs the
  * command. The library is looked for beside this executable (the build tree),
- * then in the install's library directory relative to it, then in the one
- * baked in at build time, so a relocated install still finds its own copy. */
+ * then in the install's private library directory relative to it, then where
+ * it was installed, so a relocated install still finds its own copy. */
 #include "cli/commands.h"
 #include "core/size.h"
 #include "core/target.h"
+#include "kms_version.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef KMS_INSTALL_LIBDIR
-#define KMS_INSTALL_LIBDIR "lib"
+/* Both set by CMakeLists.txt from the install directories. */
+#ifndef KMS_SHIMDIR_FROM_BINDIR
+#define KMS_SHIMDIR_FROM_BINDIR "../lib/kmemshim"
 #endif
-#ifndef KMS_INSTALL_FULL_LIBDIR
-#define KMS_INSTALL_FULL_LIBDIR "/usr/local/lib"
-#endif
-#ifndef KMS_MULTIARCH
-#define KMS_MULTIARCH ""
+#ifndef KMS_INSTALL_FULL_SHIMDIR
+#define KMS_INSTALL_FULL_SHIMDIR "/usr/local/lib/kmemshim"
 #endif
 
-#define SHIM_NAME "libkmemshim.so"
+/* The SONAME, not the development symlink: a package installs only this name, and a
+ * running child keeps a valid LD_PRELOAD when the library is upgraded under it. */
+#define SHIM_NAME KMS_SONAME
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: kmemshim run [OPTIONS] -- COMMAND [ARGS...]\n"
             "\n"
-            "Runs COMMAND with libkmemshim.so preloaded (an existing LD_PRELOAD is kept,\n"
+            "Runs COMMAND with " SHIM_NAME " preloaded (an existing LD_PRELOAD is kept,\n"
             "after it) and the KMEM_* variables the options set. Without options the\n"
-            "whole heap goes to KMEM, as with LD_PRELOAD=libkmemshim.so alone.\n"
+            "whole heap goes to KMEM, as with LD_PRELOAD=" SHIM_NAME " alone.\n"
             "\n"
             "  --policy P         KMEM_POLICY: dax_kmem, kmem_all or preferred\n"
             "  --threshold SIZE   KMEM_THRESHOLD: requests of at least SIZE go to kmem\n"
@@ -42,53 +45,56 @@ static void usage(FILE *out)
             "                     (%%p: the process id; a .json suffix: JSON)\n"
             "  --profile PATH     KMEM_PROFILE: a per-callsite profile at exit, the\n"
             "                     input of kmemshim suggest\n"
-            "  --library FILE     preload FILE instead of the libkmemshim.so found\n"
+            "  --library FILE     preload FILE instead of the " SHIM_NAME " found\n"
             "  -n, --dry-run      print the environment and command instead of running it\n"
             "  -h, --help         this text\n"
             "\n"
-            "The library is found beside this program, else in ../%s/ or\n"
-            "../lib/%s/ relative to it, else in %s.\n",
-            KMS_INSTALL_LIBDIR, KMS_MULTIARCH[0] ? KMS_MULTIARCH : "<multiarch>",
-            KMS_INSTALL_FULL_LIBDIR);
+            "The library is found beside this program, else in %s/ relative to it,\n"
+            "else in %s/.\n",
+            KMS_SHIMDIR_FROM_BINDIR, KMS_INSTALL_FULL_SHIMDIR);
 }
 
 static int exists(const char *path) { return access(path, R_OK) == 0; }
 
-/* Fills out with the library's path; returns 0, or -1 with every place tried in tried. */
+/* Fills out with the library's path; returns 0, or -1 with every place tried in tried.
+ * The directory is made absolute (LD_PRELOAD is read by every child, whatever its
+ * working directory); the file name is kept, not resolved to the versioned file. */
 static int find_library(char *out, size_t outlen, char *tried, size_t triedlen)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     tried[0] = '\0';
-    const char *cands[5];
-    char bufs[4][PATH_MAX + 64];
-    int nc = 0;
+    char dirs[3][PATH_MAX + 64];
+    int nd = 0;
     if (n > 0) {
         exe[n] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash) *slash = '\0';
-        snprintf(bufs[0], sizeof(bufs[0]), "%s/" SHIM_NAME, exe);
-        snprintf(bufs[1], sizeof(bufs[1]), "%s/../%s/" SHIM_NAME, exe, KMS_INSTALL_LIBDIR);
-        cands[nc++] = bufs[0];
-        cands[nc++] = bufs[1];
-        if (KMS_MULTIARCH[0]) {
-            snprintf(bufs[2], sizeof(bufs[2]), "%s/../lib/%s/" SHIM_NAME, exe, KMS_MULTIARCH);
-            cands[nc++] = bufs[2];
-        }
-        snprintf(bufs[3], sizeof(bufs[3]), "%s/../lib/" SHIM_NAME, exe);
-        cands[nc++] = bufs[3];
+        snprintf(dirs[nd++], sizeof(dirs[0]), "%s", exe);
+        snprintf(dirs[nd++], sizeof(dirs[0]), "%s/" KMS_SHIMDIR_FROM_BINDIR, exe);
     }
-    cands[nc++] = KMS_INSTALL_FULL_LIBDIR "/" SHIM_NAME;
-    for (int i = 0; i < nc; i++) {
-        if (exists(cands[i])) {
-            /* An absolute, clean path: LD_PRELOAD is read by every child. */
-            if (!realpath(cands[i], out)) snprintf(out, outlen, "%s", cands[i]);
-            return 0;
+    snprintf(dirs[nd++], sizeof(dirs[0]), "%s", KMS_INSTALL_FULL_SHIMDIR);
+    for (int i = 0; i < nd; i++) {
+        char path[PATH_MAX], dir[PATH_MAX];
+        int w = snprintf(path, sizeof(path), "%s/" SHIM_NAME, dirs[i]);
+        if (w > 0 && (size_t)w < sizeof(path) && exists(path)) {
+            int o = realpath(dirs[i], dir) ? snprintf(out, outlen, "%s/" SHIM_NAME, dir) : -1;
+            if (o < 0 || (size_t)o >= outlen) o = snprintf(out, outlen, "%s", path);
+            return o > 0 && (size_t)o < outlen ? 0 : -1;
         }
         size_t used = strlen(tried);
-        snprintf(tried + used, triedlen - used, "  %s\n", cands[i]);
+        snprintf(tried + used, triedlen - used, "  %s\n", path);
     }
     return -1;
+}
+
+/* The same library under another name (libkmemshim.so, .so.0, .so.0.1.0, another path). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0) return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 static int set(const char *var, const char *val)
@@ -201,7 +207,7 @@ int kms_cmd_run(int argc, char **argv)
         char *copy = strdup(old), *save = NULL;
         for (char *t = copy ? strtok_r(copy, ": ", &save) : NULL; t;
              t = strtok_r(NULL, ": ", &save)) {
-            if (strcmp(t, lib) == 0) continue;
+            if (same_file(t, lib)) continue;
             strcat(pre, ":");
             strcat(pre, t);
         }

@@ -1,5 +1,6 @@
 /* kmemshim: the command-line companion of libkmemshim.so. */
 #include "cli/commands.h"
+#include "kms_version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +22,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].what);
     fprintf(out, "\n'kmemshim COMMAND --help' describes a command; man kmemshim(1) and\n"
-                 "kmemshim(7) describe the command and the library.\n");
+                 "kmemshim(7) describe the command and the library. kmemshim --version\n"
+                 "prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -33,6 +35,10 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("kmemshim " KMS_VERSION "\n");
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -15,6 +15,7 @@
 
 static char stats_path[PATH_MAX];   /* "stderr", a path pattern, or "" */
 static char profile_path[PATH_MAX]; /* a path pattern, or "" */
+static bool profile_announce;       /* print the profile's name once written */
 static bool uses[KMS_TARGET_COUNT];
 /* A copy of standard error taken at start-up: programs may close stderr in
  * their own exit handlers (coreutils' close_stdout does), which run first. */
@@ -151,6 +152,9 @@ void kms_report_write(void)
                 fclose(f);
             else
                 fflush(f);
+            if (profile_announce)
+                dprintf(stderr_copy >= 0 ? stderr_copy : STDERR_FILENO,
+                        "kmemshim: profile written to %s\n", path);
         }
         kms_stats_snapshot_free(&snap);
     }
@@ -160,13 +164,16 @@ void kms_report_write(void)
 
 static void at_exit(void) { kms_report_write(); }
 
-void kms_report_setup(const char *stats, const char *profile, const bool uses_[KMS_TARGET_COUNT])
+void kms_report_setup(const char *stats, const char *profile, bool announce_profile,
+                      const bool uses_[KMS_TARGET_COUNT])
 {
     if (!stats && !profile) return;
     snprintf(stats_path, sizeof(stats_path), "%s", stats ? stats : "");
     snprintf(profile_path, sizeof(profile_path), "%s", profile ? profile : "");
+    profile_announce = profile && announce_profile;
     memcpy(uses, uses_, sizeof(uses));
-    if (strcmp(stats_path, "stderr") == 0) stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (strcmp(stats_path, "stderr") == 0 || profile_announce)
+        stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
     /* Registered before main: runs after the program's own atexit handlers. */
     atexit(at_exit);
 }

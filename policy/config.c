@@ -7,15 +7,62 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 
-static const char *const known_vars[] = {
-    "KMEM_POLICY", "KMEM_THRESHOLD", "KMEM_RULES",   "KMEMRC",          "KMEM_NODES",
-    "KMEM_STRICT", "KMEM_STATS",     "KMEM_PROFILE", "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE",
-    "KMEM_DETECT", "KMEM_MOVABLE",   NULL,
+/* The variables that ask for placement or a report: with one of them set, a degraded
+ * placement is reported (struct kms_config.asked). KMEM_QUIET, KMEM_VERSION and KMEM_DETECT
+ * ask for neither, so a system-wide install that sets only those stays silent. */
+static const char *const asking_vars[] = {
+    "KMEM_POLICY",
+    "KMEM_THRESHOLD",
+    "KMEM_RULES",
+    "KMEMRC",
+    "KMEM_NODES",
+    "KMEM_STRICT",
+    "KMEM_STATS",
+    "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE",
+    "KMEM_STATS_SAMPLE",
+    "MEMKIND_DAX_KMEM_NODES",
+    "KMEM_MOVABLE",
+    NULL,
 };
+/* KMEM_DETECT says how to look for KMEM nodes, not that placement is wanted. */
+static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", "KMEM_DETECT", NULL};
+
+#define BOOL_WORDS "1, yes, on, true or 0, no, off, false"
+
+/* The words of a switch, as other allocators' variables take them (MIMALLOC_SHOW_STATS=1):
+ * 1 for on, 0 for off, -1 for anything else. */
+static int parse_switch(const char *v)
+{
+    static const char *const on[] = {"1", "yes", "on", "true"};
+    static const char *const off[] = {"0", "no", "off", "false"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, on[i]) == 0) return 1;
+        if (strcasecmp(v, off[i]) == 0) return 0;
+    }
+    return -1;
+}
+
+const char *kms_config_report_dest(const char *value)
+{
+    int sw = parse_switch(value);
+    if (sw == 0) return NULL;
+    if (sw == 1) return "stderr";
+    return value;
+}
+
+static bool listed(const char *const *names, const char *var, size_t n)
+{
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == n && strncmp(names[i], var, n) == 0) return true;
+    return false;
+}
 
 const char *kms_nodes_source_name(int source)
 {
@@ -114,11 +161,22 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         c->nodes_source = source;
     }
 
-    if ((v = lookup(envp, "KMEM_STRICT"))) {
-        if (strcmp(v, "1") == 0)
-            c->strict = true;
-        else if (strcmp(v, "0") != 0)
-            return bad(err, errlen, "KMEM_STRICT", v, "expected 1 (stop on problems) or 0");
+    const struct {
+        const char *var, *what;
+        bool *dest;
+    } switches[] = {
+        {"KMEM_STRICT", "stop on problems", &c->strict},
+        {"KMEM_QUIET", "no warnings", &c->quiet},
+        {"KMEM_VERSION", "print the version", &c->version},
+        {"KMEM_MOVABLE", "leave KMEM pages to the kernel's tiering", &c->movable},
+    };
+    for (size_t i = 0; i < sizeof(switches) / sizeof(switches[0]); i++) {
+        if (!(v = lookup(envp, switches[i].var))) continue;
+        int sw = parse_switch(v);
+        if (sw < 0)
+            return bad(err, errlen, switches[i].var, v, "expected " BOOL_WORDS " (%s)",
+                       switches[i].what);
+        *switches[i].dest = sw == 1;
     }
 
     c->detect = KMS_DETECT_ALL;
@@ -130,13 +188,6 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                        "%s; expected a comma-separated list of daxctl, tiers, hmat (or all)", why);
         c->detect = (unsigned)m;
     }
-    if ((v = lookup(envp, "KMEM_MOVABLE"))) {
-        if (strcmp(v, "1") == 0)
-            c->movable = true;
-        else if (strcmp(v, "0") != 0)
-            return bad(err, errlen, "KMEM_MOVABLE", v,
-                       "expected 1 (leave KMEM pages to the kernel's tiering) or 0");
-    }
 
     if ((v = lookup(envp, "KMEM_RULES"))) {
         if (*v == '\0')
@@ -146,17 +197,25 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         c->rules = v;
     }
 
-    /* A setuid program (or a system-wide install) must not read or write a file
-     * its caller chose: glibc ignores MALLOC_TRACE for the same reason. */
+    /* A setuid program must not read or write a file its caller chose: glibc ignores
+     * MALLOC_TRACE for the same reason. The kernel sets AT_SECURE for setuid and setgid
+     * programs and for file capabilities; /etc/ld.so.preload alone does not. */
     c->secure = getauxval(AT_SECURE) != 0;
     static const char *const file_vars[] = {"KMEMRC", "KMEM_STATS", "KMEM_PROFILE"};
     const char **dest[] = {&c->rcfile, &c->stats, &c->profile};
     char ignored[64] = "";
     for (int i = 0; i < 3; i++) {
         if (!(v = lookup(envp, file_vars[i]))) continue;
+        if (i == 1) c->stats_set = true;
         if (*v == '\0')
             return bad(err, errlen, file_vars[i], v,
-                       i == 1 ? "empty; expected stderr or a path" : "empty; expected a path");
+                       i == 0 ? "empty; expected a path"
+                       : i == 1
+                           ? "empty; expected stderr, 1 (stderr), 0 (no report) or a path"
+                           : "empty; expected 1 (kmemshim.%%p.profile), 0 (no profile) or a path");
+        /* A switch word turns the report on or off; "off" asks for nothing, not even in
+         * secure mode. */
+        if (i > 0 && parse_switch(v) == 0) continue;
         if (c->secure) {
             snprintf(ignored + strlen(ignored), sizeof(ignored) - strlen(ignored), "%s%s",
                      ignored[0] ? ", " : "", file_vars[i]);
@@ -164,25 +223,40 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         }
         *dest[i] = v;
     }
+    if (c->stats) c->stats = kms_config_report_dest(c->stats);
+    if (c->profile && parse_switch(c->profile) == 1) {
+        /* Absolute: the program may change directory before it exits. */
+        char cwd[PATH_MAX - sizeof(KMS_PROFILE_DEFAULT_NAME) - 1];
+        if (getcwd(cwd, sizeof(cwd)))
+            snprintf(c->profile_buf, sizeof(c->profile_buf), "%s/%s",
+                     strcmp(cwd, "/") == 0 ? "" : cwd, KMS_PROFILE_DEFAULT_NAME);
+        else
+            snprintf(c->profile_buf, sizeof(c->profile_buf), "%s", KMS_PROFILE_DEFAULT_NAME);
+        c->profile = c->profile_buf;
+        c->profile_default = true;
+    }
     if (ignored[0])
         append(warn, warnlen,
-               "%s ignored: secure-execution mode (setuid program or system-wide preload) "
+               "%s ignored: secure-execution mode (setuid, setgid or file capabilities) "
                "does not read or write files named by the environment\n",
                ignored);
 
     for (char *const *e = envp; e && *e; e++) {
-        if (strncmp(*e, "KMEM", 4) != 0) continue;
         const char *eq = strchr(*e, '=');
         size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
-        bool known = false;
-        for (int i = 0; known_vars[i]; i++)
-            if (strlen(known_vars[i]) == n && strncmp(known_vars[i], *e, n) == 0) known = true;
-        if (!known && (strncmp(*e, "KMEM_", 5) == 0 || strncmp(*e, "KMEMRC", 6) == 0))
+        if (listed(asking_vars, *e, n)) c->asked = true;
+        if (strncmp(*e, "KMEM", 4) != 0 || listed(asking_vars, *e, n) || listed(other_vars, *e, n))
+            continue;
+        if (strncmp(*e, "KMEM_", 5) == 0 || strncmp(*e, "KMEMRC", 6) == 0) {
+            /* A misspelt variable was meant to ask for something. */
+            c->asked = true;
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_DETECT, KMEM_MOVABLE)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_DETECT, KMEM_MOVABLE, KMEM_QUIET, "
+                   "KMEM_VERSION)\n",
                    (int)n, *e);
+        }
     }
     return 0;
 }

@@ -4,8 +4,12 @@
 #define KMS_POLICY_CONFIG_H
 #include "core/nodeset.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* KMEM_PROFILE=1: the profile's file, in the working directory of the start-up. */
+#define KMS_PROFILE_DEFAULT_NAME "kmemshim.%p.profile"
 
 enum kms_nodes_source {
     KMS_NODES_NONE = 0,
@@ -30,11 +34,18 @@ struct kms_config {
     uint64_t arena_size; /* KMEM_ARENA_SIZE: cap of one reservation, 0 = sized from the node set */
     const char *rules;   /* KMEM_RULES, or NULL */
     const char *rcfile;  /* KMEMRC, or NULL (also NULL in secure-execution mode) */
-    const char *stats;   /* KMEM_STATS */
+    const char *stats;   /* KMEM_STATS: "stderr", a path, or NULL for no report */
+    bool stats_set;      /* KMEM_STATS is set (to off, too): the rules file's stats is not used */
     const char *profile; /* KMEM_PROFILE */
     bool stats_sample_set;
     uint64_t stats_sample; /* KMEM_STATS_SAMPLE: mean bytes between sampled blocks, 0 = all */
     bool secure;           /* AT_SECURE: variables that name files were ignored */
+    bool profile_default;  /* KMEM_PROFILE=1: profile is the default name, printed at exit */
+    bool asked;   /* a KMEM_* variable (or MEMKIND_DAX_KMEM_NODES) is set: this process asked
+                     for placement or a report, so a degraded placement is worth a warning */
+    bool quiet;   /* KMEM_QUIET: no warnings (errors still stop the program with a message) */
+    bool version; /* KMEM_VERSION: print the library's version at start-up */
+    char profile_buf[PATH_MAX]; /* storage for the default profile name */
 };
 
 /* Reads the environment (envp: NULL-terminated, usually environ). On a bad value
@@ -44,5 +55,9 @@ struct kms_config {
 int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size_t errlen,
                         char *warn, size_t warnlen);
 const char *kms_nodes_source_name(int source);
+/* What a report variable's value (KMEM_STATS, the rules file's stats) asks for: NULL for
+ * 0, no, off or false (no report), "stderr" for stderr, 1, yes, on or true, else the value
+ * itself, a path. */
+const char *kms_config_report_dest(const char *value);
 
 #endif

@@ -18,8 +18,7 @@ struct kms_routes kms_routes = {
 };
 
 /* Settings from the rules file, under the environment's. */
-static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *rs, char *err,
-                               size_t errlen)
+static void merge_file_settings(struct kms_config *c, const struct kms_ruleset *rs)
 {
     if (!c->policy_set && rs->policy >= 0) {
         c->kmem_policy = rs->policy;
@@ -30,16 +29,11 @@ static int merge_file_settings(struct kms_config *c, const struct kms_ruleset *r
         c->threshold_set = true;
     }
     if (!c->nodes_set && rs->nodes) {
-        char why[128];
-        if (kms_nodeset_parse(rs->nodes, &c->nodes, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "%s: %s", rs->nodes_origin, why);
-            return -1;
-        }
+        c->nodes = rs->node_set;
         c->nodes_set = true;
         c->nodes_source = KMS_NODES_FILE;
     }
-    if (!c->stats && rs->stats) c->stats = rs->stats;
-    return 0;
+    if (!c->stats_set && rs->stats) c->stats = kms_config_report_dest(rs->stats);
 }
 
 static int resolve(const struct kms_config *c, int target)
@@ -74,7 +68,7 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         if (!err[0]) snprintf(err, errlen, "out of memory reading the rules");
         return -1;
     }
-    if (merge_file_settings(c, &r->rules, err, errlen) < 0) return -1;
+    merge_file_settings(c, &r->rules);
 
     int deflt =
         r->rules.default_target >= 0 ? resolve(c, r->rules.default_target) : KMS_TARGET_DRAM;

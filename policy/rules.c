@@ -505,6 +505,22 @@ static const char *const set_names[] = {"policy", "nodes", "threshold", "stats",
 static const char *const set_vars[] = {"KMEM_POLICY", "KMEM_NODES", "KMEM_THRESHOLD", "KMEM_STATS",
                                        NULL};
 
+/* The value of a setting, c->buf[at..at+n), ends its line and is kept in *dst. */
+static int keep_value(struct cursor *c, size_t at, size_t n, char **dst, const char *what)
+{
+    c->pos += n;
+    if (expect_end(c) < 0) return -1;
+    char *d = dup_range(c->buf + at, n);
+    if (!d) {
+        c->rs->oom = 1;
+        error_at(c, at, "expected memory for %s, found none (out of memory)", what);
+        return -1;
+    }
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
 static int parse_setting(struct cursor *c, int which, size_t kw_at)
 {
     struct kms_ruleset *rs = c->rs;
@@ -551,16 +567,8 @@ static int parse_setting(struct cursor *c, int which, size_t kw_at)
                      found(c, at, n, f, sizeof(f)), n ? ": " : "", n ? why : "");
             return -1;
         }
-        c->pos += n;
-        if (expect_end(c) < 0) return -1;
-        char *d = dup_range(v, n);
-        if (!d) {
-            rs->oom = 1;
-            error_at(c, at, "expected memory for the node list, found none (out of memory)");
-            return -1;
-        }
-        free(rs->nodes);
-        rs->nodes = d;
+        if (keep_value(c, at, n, &rs->nodes, "the node list") < 0) return -1;
+        rs->node_set = set;
         format_origin(rs->nodes_origin, c->origin, c->line, column(c, at), 1, 0);
         break;
     }
@@ -577,16 +585,7 @@ static int parse_setting(struct cursor *c, int which, size_t kw_at)
                      found(c, at, 0, f, sizeof(f)));
             return -1;
         }
-        c->pos += n;
-        if (expect_end(c) < 0) return -1;
-        char *d = dup_range(v, n);
-        if (!d) {
-            rs->oom = 1;
-            error_at(c, at, "expected memory for the stats path, found none (out of memory)");
-            return -1;
-        }
-        free(rs->stats);
-        rs->stats = d;
+        if (keep_value(c, at, n, &rs->stats, "the stats path") < 0) return -1;
         break;
     }
     case SET_DEFAULT:

@@ -13,6 +13,8 @@
  * into the same ruleset, and the first rule that matches wins. */
 #ifndef KMS_POLICY_RULES_H
 #define KMS_POLICY_RULES_H
+#include "core/nodeset.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,7 +58,8 @@ struct kms_ruleset {
 
     /* Settings, from the file only. */
     int policy;                        /* KMS_TARGET_DAX_KMEM/KMEM_ALL/PREFERRED, -1 unset */
-    char *nodes;                       /* as written, syntax checked ("2,3", "2-5"); NULL unset */
+    char *nodes;                       /* as written ("2,3", "2-5"); NULL unset */
+    struct kms_nodeset node_set;       /* the same, parsed */
     char nodes_origin[KMS_ORIGIN_MAX]; /* "file:line:column" of the value, for later errors */
     int threshold_set;
     uint64_t threshold;

@@ -7,9 +7,11 @@
 #include "policy/setup.h"
 #include "core/report.h"
 #include "core/stats.h"
+#include "kms_version.h"
 #include "policy/config.h"
 #include "policy/route.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +50,48 @@ static void say_lines(const char *kind, const char *text)
     }
 }
 
+/* "libkmemshim.so" of ".../libkmemshim.so.0.1.0": the name without directory and version. */
+static size_t library_stem(const char *path, size_t len, const char **stem)
+{
+    const char *base = path;
+    for (size_t i = 0; i < len; i++)
+        if (path[i] == '/') base = path + i + 1;
+    size_t n = len - (size_t)(base - path);
+    const char *so = memmem(base, n, ".so", 3);
+    *stem = base;
+    return so ? (size_t)(so - base) + 3 : n;
+}
+
+/* Whether LD_PRELOAD names this library: someone preloaded it for this command and its
+ * children, rather than for every process through /etc/ld.so.preload (or a program was
+ * linked with it). */
+static bool named_in_ld_preload(void)
+{
+    const char *list = NULL;
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "LD_PRELOAD=", 11) == 0) list = *e + 11;
+    Dl_info self;
+    if (!list || !dladdr((void *)named_in_ld_preload, &self) || !self.dli_fname) return false;
+    const char *mine;
+    size_t mine_len = library_stem(self.dli_fname, strlen(self.dli_fname), &mine);
+    while (*list) {
+        size_t n = strcspn(list, ": \t");
+        const char *stem;
+        size_t len = library_stem(list, n, &stem);
+        if (n && len == mine_len && memcmp(stem, mine, len) == 0) return true;
+        list += n;
+        list += strspn(list, ": \t");
+    }
+    return false;
+}
+
+static void say_version(void)
+{
+    static const char line[] = "kmemshim " KMS_VERSION "\n";
+    ssize_t rc = write(STDERR_FILENO, line, sizeof(line) - 1);
+    (void)rc;
+}
+
 static __attribute__((noreturn)) void stop(const char *msg)
 {
     say_lines("error: ", msg);
@@ -68,7 +112,7 @@ static void load_elfutils(const struct kms_config *c)
                  r->module_glob, r->func_glob, kms_elflibs_error());
         stop(msg);
     }
-    if (c->stats || c->profile) {
+    if ((c->stats || c->profile) && !c->quiet) {
         if (!kms_libelf()) {
             snprintf(msg, sizeof(msg), "callsites in the reports will have no symbols: %s",
                      kms_elflibs_error());
@@ -93,16 +137,22 @@ __attribute__((constructor(101))) static void kms_startup(void)
     kms_self.bypass++;
 
     if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0) stop(err);
-    say_lines("warning: ", warn);
+    if (config.version) say_version();
+    if (!config.quiet) say_lines("warning: ", warn);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
     load_elfutils(&config);
     if (kms_setup_run(&config, kms_routes.uses, &setup) < 0) stop(setup.error);
-    say_lines("warning: ", setup.warning);
+    /* Placement degraded to DRAM (no KMEM node, mbind denied) is said where placement was
+     * asked for: by a KMEM_* variable, or by preloading the library for this command. A
+     * system-wide install (/etc/ld.so.preload) with neither stays silent in every process,
+     * whose stderr other tools may compare; kmemshim nodes and KMEM_STRICT=1 tell. */
+    if (setup.warning[0] && !config.quiet && (config.asked || named_in_ld_preload()))
+        say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     kms_fork_handlers_register();
     if (config.stats || config.profile) {
         kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
-        kms_report_setup(config.stats, config.profile, kms_routes.uses);
+        kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
     }
     kms_fast_enable(!kms_routes.has_rules &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&

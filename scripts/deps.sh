@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, only those missing.
-# Usage: scripts/deps.sh [build|test|vm|bench]...  (build is always included)
+# Usage: scripts/deps.sh [GROUP]...   (build is always included)
+#   build     the library, the command and the test programs; Check for the unit tests
+#   unit      the unit tests (ctest -L unit): nothing beyond build
+#   preload   the programs the preload tests run under the shim (ctest -L preload)
+#   install   the install test (ctest -L install): groff renders the man pages
+#   fuzz      the rules fuzzer (ctest -L fuzz): clang and its libFuzzer runtime
+#   stress    the stress tests (ctest -L stress): nothing beyond build
+#   sanitize  the sanitizer builds: nothing beyond build (gcc's runtimes)
+#   vm        the VM tests (ctest -L vm): QEMU, a static busybox, ndctl, daxctl and the initramfs tools
+#   test      every ctest label but vm: preload, install and fuzz
+#   demo      quickstart.sh
+#   bench     bench/run.sh, bench/callgrind.sh, bench/stats_cost.sh, bench/callsite_cost.sh
 set -euo pipefail
 want=(cmake make gcc g++ pkg-config libmimalloc-dev libnuma-dev libdaxctl-dev libelf-dev libdw-dev
       check libsubunit-dev numactl)
 for group in "$@"; do
     case "$group" in
-    build) ;;
+    build | unit | stress | sanitize) ;;
+    preload) want+=(python3 perl sqlite3 git) ;;
+    install) want+=(groff-base) ;;
+    fuzz) want+=(clang libclang-rt-14-dev) ;;
+    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev) ;;
     demo) want+=(python3 sqlite3) ;;
-    test) want+=(python3 perl sqlite3 git libseccomp-dev clang libclang-rt-14-dev) ;;
     vm) want+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils) ;;
     bench) want+=(libjemalloc2 libtcmalloc-minimal4 libmemkind0 redis-server redis-tools gnuplot-nox
                   valgrind python3 sqlite3) ;;
-    *) echo "deps.sh: unknown group '$group' (expected build, demo, test, vm or bench)" >&2; exit 2 ;;
+    *)
+        echo "deps.sh: unknown group '$group' (expected build, unit, preload, install, fuzz, stress," \
+             "sanitize, vm, test, demo or bench)" >&2
+        exit 2
+        ;;
     esac
 done
 missing=()

@@ -6,15 +6,16 @@
 #   policy/   configuration, rules, callsite matching, the route decision
 #   core/     topology, node sets, arenas, heaps, callsites, counting and reports
 # A file may include its own layer and any layer below it.
+# Usage: scripts/layers.sh [TREE]   (default: this script's source tree)
 set -u
-cd "$(dirname "$0")/.."
+cd "${1:-$(dirname "$0")/..}" || exit 2
 rank() {
     case "$1" in
     core) echo 1 ;; policy) echo 2 ;; preload) echo 3 ;; cli) echo 3 ;; *) echo 0 ;;
     esac
 }
 bad=0
-for f in $(git ls-files 'core/*' 'policy/*' 'preload/*' 'cli/*' 2>/dev/null || find core policy preload cli -type f); do
+for f in $(find core policy preload cli -type f 2>/dev/null | sort); do
     case "$f" in *.c | *.h | *.cc) ;; *) continue ;; esac
     own=${f%%/*}
     r=$(rank "$own")

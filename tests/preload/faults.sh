@@ -8,6 +8,10 @@ shim=$1 bin=$2 case=$3
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 fail() { echo "FAIL [$case] $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
+# 77: ctest's skip code (SKIP_RETURN_CODE in CMakeLists.txt).
+skip() { echo "SKIP [$case] $*"; exit 77; }
+# The cases that mount in a namespace of their own.
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root (a mount namespace)"; }
 
 run() { "$@" >"$out" 2>"$err"; }
 expect_rc() { [ "$rc" = "$1" ] || fail "exit status $rc, want $1"; }
@@ -19,6 +23,7 @@ expect_err_only() { # the shim's whole stderr is this one line
 SECCOMP_WARN="kmemshim: warning: mbind() is not permitted (Operation not permitted: a seccomp filter, as in containers started without CAP_SYS_NICE?); every route uses DRAM"
 # Only libdaxctl is asked (KMEM_DETECT=daxctl): what the memory tiers and HMAT say depends on the machine.
 NO_KMEM="no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=daxctl found no slow-memory node (no dax device in system-ram mode with online memory)"
+export KMEM_DETECT=daxctl
 
 case "$case" in
 seccomp)
@@ -30,6 +35,10 @@ seccomp)
     run "$bin/deny_numa_exec" mbind,set_mempolicy,get_mempolicy,move_pages,migrate_pages \
         env KMEM_NODES=0 KMEM_POLICY=preferred LD_PRELOAD="$shim" "$bin/threads"; rc=$?
     expect_rc 0; expect_out "corrupted 0"; expect_err_only "$SECCOMP_WARN"
+    # KMEM_QUIET=1: the same run without the warning.
+    run "$bin/deny_numa_exec" mbind,set_mempolicy,get_mempolicy \
+        env KMEM_QUIET=1 KMEM_NODES=0 LD_PRELOAD="$shim" "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "api_semantics: 0 failures"; [ ! -s "$err" ] || fail "KMEM_QUIET=1: stderr"
     # Everything lands with the default policy, as it says.
     run "$bin/deny_numa_exec" mbind env KMEM_NODES=0 LD_PRELOAD="$shim" \
         "$bin/entry_points" 65536 default default; rc=$?
@@ -42,13 +51,61 @@ seccomp_strict)
     [ ! -s "$out" ] || fail "main ran"
     ;;
 no_dax_bus)
+    need_root
     # A container without /sys/bus/dax: the "no KMEM nodes" path.
     run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env KMEM_DETECT=daxctl LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
     expect_rc 0; expect_out "0 failures"; expect_err_only "kmemshim: warning: $NO_KMEM; every route uses DRAM"
     run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env KMEM_DETECT=daxctl KMEM_STRICT=1 LD_PRELOAD="$1" /bin/echo main-ran' sh "$shim"; rc=$?
     expect_rc 1; expect_err_only "kmemshim: error: $NO_KMEM (KMEM_STRICT=1)"
+    # KMEM_QUIET=1 silences the warning, never the error.
+    run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env KMEM_QUIET=1 LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "0 failures"; [ ! -s "$err" ] || fail "KMEM_QUIET=1: stderr"
+    run unshare -m sh -c 'mount -t tmpfs none /sys/bus && exec env KMEM_QUIET=1 KMEM_STRICT=1 LD_PRELOAD="$1" /bin/echo main-ran' sh "$shim"; rc=$?
+    expect_rc 1; expect_err_only "kmemshim: error: $NO_KMEM (KMEM_STRICT=1)"
+    ;;
+system_wide)
+    need_root
+    # The shim in /etc/ld.so.preload, as a fleet-wide install does it: here in a mount
+    # namespace of its own, with an overlay over /etc that adds the file. Every process
+    # loads the shim without asking; on a machine without KMEM nodes (this one) or in a
+    # container that denies mbind, those that did not ask for placement stay silent.
+    etc=$(mktemp -d)
+    trap 'rm -f "$out" "$err"; rm -rf "$etc"' EXIT
+    mkdir "$etc/upper" "$etc/work"
+    echo "$shim" >"$etc/upper/ld.so.preload"
+    overlay='mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1,workdir=$2" /etc'
+    unshare -m sh -c "$overlay" sh "$etc/upper" "$etc/work" 2>"$err" ||
+        skip "no overlay file system over /etc: $(cat "$err")"
+    sysrun() { run unshare -m sh -c "$overlay"' && shift 2 && exec "$@"' sh "$etc/upper" "$etc/work" "$@"; }
+    # The shim is there: KMEM_VERSION=1 says so, and only that.
+    sysrun env KMEM_VERSION=1 /bin/echo main-ran; rc=$?
+    expect_rc 0; expect_out main-ran
+    if ! grep -qxE 'kmemshim [0-9]+\.[0-9]+\.[0-9]+' "$err" || [ "$(wc -l <"$err")" != 1 ]; then
+        fail "KMEM_VERSION=1"
+    fi
+    # A shell script, ls and a program that allocates: nothing on stderr.
+    sysrun sh -c 'ls / >/dev/null && "$1" && /bin/echo main-ran' sh "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out main-ran; expect_out "0 failures"; [ ! -s "$err" ] || fail "stderr under the system-wide default"
+    # A KMEM_* variable asks for placement: the degradation is said, once.
+    sysrun env KMEM_THRESHOLD=64K "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "0 failures"; expect_err_only "kmemshim: warning: $NO_KMEM; every route uses DRAM"
+    # So does preloading the library for one command.
+    sysrun env LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 0; expect_err_only "kmemshim: warning: $NO_KMEM; every route uses DRAM"
+    # mbind denied (the container case) where KMEM nodes are given: said; KMEM_QUIET=1: silent.
+    sysrun env KMEM_NODES=0 "$bin/deny_numa_exec" mbind "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "0 failures"; expect_err_only "$SECCOMP_WARN"
+    sysrun env KMEM_QUIET=1 KMEM_NODES=0 "$bin/deny_numa_exec" mbind "$bin/api_semantics"; rc=$?
+    expect_rc 0; expect_out "0 failures"; [ ! -s "$err" ] || fail "KMEM_QUIET=1: stderr"
+    # Errors always print, KMEM_QUIET or not.
+    sysrun env KMEM_QUIET=1 KMEM_THRESHOLD=12Q /bin/echo main-ran; rc=$?
+    expect_rc 1; [ ! -s "$out" ] || fail "main ran"
+    expect_err_only "kmemshim: error: KMEM_THRESHOLD='12Q': unknown suffix (expected K, M, G or T); expected a size such as 4096, 64K, 1M, 2G or 1T"
+    sysrun env KMEM_QUIET=1 KMEM_STRICT=1 /bin/echo main-ran; rc=$?
+    expect_rc 1; expect_err_only "kmemshim: error: $NO_KMEM (KMEM_STRICT=1)"
     ;;
 no_proc)
+    need_root
     # A bare chroot without /proc: allocation still works, placement too.
     run unshare -m sh -c 'umount -l /proc && exec env KMEM_NODES=0 LD_PRELOAD="$1" "$2"' sh "$shim" "$bin/api_semantics"; rc=$?
     expect_rc 0; expect_out "0 failures"; [ ! -s "$err" ] || fail "unexpected stderr"

@@ -2,7 +2,7 @@
 # KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
 # usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
 # CASE: off | text | json | fork | threads | signals | profile | cxx | roundtrip | run | help
-#       | sampled | signals_sampled | bad_sample
+#       | sampled | signals_sampled | bad_sample | switches
 set -euo pipefail
 shim=$1 cli=$2 bin=$3 case=$4
 work=$(mktemp -d)
@@ -194,12 +194,15 @@ run)
     "$cli" run --profile "$work/run.prof" --nodes 0 -- $prog >out
     head -1 run.prof | grep -q 'kmemshim profile' || fail "run --profile"
     # An existing LD_PRELOAD is kept; the shim comes first, once.
+    # The command preloads the library by its SONAME, beside the command in the build tree.
+    soname=$(readelf -d "$shim" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+    found=$(dirname "$(realpath "$shim")")/$soname
     other=$(ls /lib/*/libc.so.6 | head -1)
     got=$(LD_PRELOAD="$other:$shim" "$cli" run -- sh -c 'echo "$LD_PRELOAD"')
-    [ "$got" = "$(realpath "$shim"):$other" ] || fail "LD_PRELOAD: $got"
+    [ "$got" = "$found:$other" ] || fail "LD_PRELOAD: $got"
     # The library the command found is the one preloaded.
     "$cli" run -n --policy preferred --rules /dev/null -- true >dry
-    grep -qx "LD_PRELOAD=$(realpath "$shim")" dry || fail "dry run: $(cat dry)"
+    grep -qx "LD_PRELOAD=$found" dry || fail "dry run: $(cat dry)"
     grep -qx 'KMEM_POLICY=preferred' dry || fail "policy"
     grep -qx 'KMEMRC=/dev/null' dry || fail "rules"
     ! "$cli" run --policy fast -- true 2>err || fail "bad policy accepted"
@@ -280,8 +283,58 @@ bad_sample)
     grep -q "too large; expected 0 (every block) up to 1G" <(KMEM_STATS_SAMPLE=2G LD_PRELOAD=$shim $prog 2>&1) ||
         fail "2G message"
     ;;
+switches)
+    # 1, yes, on, true (any case) mean stderr, as MIMALLOC_SHOW_STATS=1 does; 0, no, off,
+    # false mean no report. No file named after the word appears.
+    for v in 1 yes on TRUE; do
+        KMEM_STATS=$v LD_PRELOAD=$shim $prog >out 2>err
+        grep -q '^kmemshim stats: pid [0-9]*' err || fail "KMEM_STATS=$v: no report on stderr: $(cat err)"
+        [ ! -e "$v" ] || fail "KMEM_STATS=$v wrote a file named $v"
+    done
+    for v in 0 no off False; do
+        KMEM_STATS=$v LD_PRELOAD=$shim $prog >out 2>err
+        [ ! -s err ] || fail "KMEM_STATS=$v: stderr: $(cat err)"
+    done
+    for f in * .[!.]*; do
+        case $f in out | err | '*' | '.[!.]*') ;; *) fail "file written: $f" ;; esac
+    done
+    # The rules file's stats line takes the same words; KMEM_STATS=0 still wins over it.
+    printf 'stats on\n' >rc
+    KMEMRC=$work/rc LD_PRELOAD=$shim $prog >out 2>err
+    grep -q '^kmemshim stats: pid' err || fail "stats on in the rules file: $(cat err)"
+    KMEMRC=$work/rc KMEM_STATS=0 LD_PRELOAD=$shim $prog >out 2>err
+    [ ! -s err ] || fail "KMEM_STATS=0 does not win over the file: $(cat err)"
+    # KMEM_PROFILE=1: kmemshim.PID.profile in the directory the program started in (python3
+    # leaves it before exiting), and its name on stderr.
+    rm -f rc out err
+    KMEM_PROFILE=1 LD_PRELOAD=$shim /usr/bin/python3 -c 'import os; os.chdir("/"); print(os.getpid())' \
+        >out 2>err
+    pid=$(cat out)
+    [ "$(cat err)" = "kmemshim: profile written to $work/kmemshim.$pid.profile" ] ||
+        fail "KMEM_PROFILE=1: stderr: $(cat err)"
+    head -1 "kmemshim.$pid.profile" | grep -qx '# kmemshim profile 1' || fail "default profile"
+    [ ! -e "/kmemshim.$pid.profile" ] || fail "profile written where the program ended"
+    rm -f kmemshim.*.profile
+    # Announced also by a program that closes stderr in its exit handlers (coreutils do).
+    KMEM_PROFILE=on LD_PRELOAD=$shim /bin/echo main-ran >out 2>err
+    grep -qx "kmemshim: profile written to $work/kmemshim\.[0-9]*\.profile" err ||
+        fail "KMEM_PROFILE=on with /bin/echo: $(cat err)"
+    rm -f kmemshim.*.profile
+    for v in 0 off; do
+        KMEM_PROFILE=$v LD_PRELOAD=$shim $prog >out 2>err
+        if [ -s err ] || compgen -G 'kmemshim.*' >/dev/null; then fail "KMEM_PROFILE=$v: $(ls) $(cat err)"; fi
+    done
+    # A path chosen by the user is not announced.
+    KMEM_PROFILE=$work/p.prof LD_PRELOAD=$shim $prog >out 2>err
+    if [ ! -s p.prof ] || [ -s err ]; then fail "KMEM_PROFILE=PATH: $(cat err)"; fi
+    ;;
 help)
     "$cli" --help | grep -q 'suggest' || fail "kmemshim --help"
+    # The command and the library say the same version, the one of CMake's project().
+    v=$("$cli" --version) || fail "kmemshim --version status"
+    case $v in "kmemshim "[0-9]*.[0-9]*.[0-9]*) ;; *) fail "kmemshim --version: $v" ;; esac
+    [ "$(KMEM_VERSION=1 LD_PRELOAD=$shim /bin/echo main-ran 2>&1)" = "$v
+main-ran" ] || fail "KMEM_VERSION=1: $(KMEM_VERSION=1 LD_PRELOAD=$shim /bin/echo 2>&1)"
     for c in nodes check run suggest; do
         "$cli" $c --help >h || fail "$c --help status"
         grep -q "usage: kmemshim $c" h || fail "$c --help text"

@@ -250,9 +250,11 @@ START_TEST(detect_variable)
     ck_assert_int_eq(config(&c, "KMEM_DETECT=daxctl,bogus", NULL, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "KMEM_DETECT='daxctl,bogus': unknown source 'bogus'; expected a "
                           "comma-separated list of daxctl, tiers, hmat (or all)");
-    ck_assert_int_eq(config(&c, "KMEM_MOVABLE=yes", NULL, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "KMEM_MOVABLE='yes': expected 1 (leave KMEM pages to the kernel's "
-                          "tiering) or 0");
+    ck_assert_int_eq(config(&c, "KMEM_MOVABLE=maybe", NULL, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "KMEM_MOVABLE='maybe': expected 1, yes, on, true or 0, no, off, false "
+                          "(leave KMEM pages to the kernel's tiering)");
+    ck_assert_int_eq(config(&c, "KMEM_MOVABLE=on", NULL, err, sizeof(err)), 0);
+    ck_assert(c.movable);
 }
 END_TEST
 

@@ -40,7 +40,7 @@
 #define _GNU_SOURCE
 #endif
 #include "callsite_prog.h" /* tests/preload: CS_KEEP and the library functions */
-#include "core/nodeset.h"
+#include "nodemask.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -181,15 +181,9 @@ static void usage(const char *msg, const char *arg)
 /* "2-3", "0,1", "4": a node mask (the shim's own parser). */
 static uint64_t parse_set(const char *s, size_t len, const char *arg)
 {
-    struct kms_nodeset ns;
+    uint64_t set;
     char why[96];
-    uint64_t set = 0;
-    if (kms_nodeset_parse_n(s, len, &ns, NULL, why, sizeof(why)) < 0) usage(why, arg);
-    for (int n = 0; n < KMS_MAX_NODES; n++) {
-        if (!kms_nodeset_has(&ns, n)) continue;
-        if (n >= MAX_NODES) usage("node number too large", arg);
-        set |= 1ull << n;
-    }
+    if (kms_nodemask_parse(s, len, &set, why, sizeof(why)) < 0) usage(why, arg);
     return set;
 }
 

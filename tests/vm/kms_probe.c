@@ -42,7 +42,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "core/nodeset.h"
+#include "nodemask.h"
 
 #include <errno.h>
 #include <numa.h>
@@ -124,15 +124,9 @@ static size_t parse_size(const char *s, const char *arg)
 /* A node set as a bit mask; "2", "2,3", "0-1" (the shim's own parser). */
 static uint64_t parse_set(const char *s, const char *arg)
 {
-    struct kms_nodeset ns;
+    uint64_t set;
     char why[96];
-    uint64_t set = 0;
-    if (kms_nodeset_parse(s, &ns, why, sizeof(why)) < 0) usage(why, arg);
-    for (int n = 0; n < KMS_MAX_NODES; n++) {
-        if (!kms_nodeset_has(&ns, n)) continue;
-        if (n >= MAX_NODES) usage("node number too large for the probe", arg);
-        set |= 1ull << n;
-    }
+    if (kms_nodemask_parse(s, strlen(s), &set, why, sizeof(why)) < 0) usage(why, arg);
     return set;
 }
 

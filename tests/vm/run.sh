@@ -20,7 +20,11 @@ machine=$1 prep=$2 out=$3 script=$4
 shift 4
 die() { echo "run.sh: $*" >&2; exit 1; }
 
-command -v qemu-system-x86_64 >/dev/null || die "missing qemu-system-x86_64 (scripts/deps.sh vm installs it)"
+# A missing tool skips the test (77, ctest's skip code) and says why; prepare.sh left its own
+# reason when it skipped.
+skip() { echo "run.sh: SKIP: $*"; exit 77; }
+command -v qemu-system-x86_64 >/dev/null || skip "missing qemu-system-x86_64 (scripts/deps.sh vm installs it)"
+[ ! -f "$prep/skipped" ] || skip "$(cat "$prep/skipped")"
 if [ ! -f "$prep/vmlinux" ] || [ ! -f "$prep/initramfs.cpio.gz" ]; then
     die "$prep has no vmlinux/initramfs: run prepare.sh"
 fi

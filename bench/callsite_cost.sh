@@ -8,10 +8,19 @@
 # Both route every request to kmem_all (KMEM_NODES=0), so only the decision differs:
 #   none:  KMEM_POLICY=kmem_all, no rule (threshold 0, the fast decision)
 #   rules: KMEMRC = 1,000 "route kmem_all caller nosuchmod_N.so:fn_N" + "route kmem_all"
-# Not a ctest test. usage: callsite_cost.sh BUILD_DIR [ROUNDS [ITERATIONS]]
+# usage: bench/callsite_cost.sh BUILD_DIR [ROUNDS [ITERATIONS]]
+#   BUILD_DIR: the shim's build tree (libkmemshim.so); the workload is built in
+#   BUILD_DIR/bench-workloads from bench/workloads when missing, as bench/run.sh does.
 set -euo pipefail
-build=$1 rounds=${2:-7} iters=${3:-20000000}
-shim=$build/libkmemshim.so prog=$build/tests/preload/callsite_cost
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${1:?usage: bench/callsite_cost.sh BUILD_DIR [ROUNDS [ITERATIONS]]} rounds=${2:-7}
+iters=${3:-20000000}
+shim=$build/libkmemshim.so prog=$build/bench-workloads/callsite_cost
+[ -e "$shim" ] || { echo "callsite_cost.sh: $shim missing: build first" >&2; exit 1; }
+if [ ! -x "$prog" ]; then
+    cmake -S "$here/workloads" -B "$build/bench-workloads" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build/bench-workloads" --target callsite_cost >/dev/null
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
