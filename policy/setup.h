@@ -1,5 +1,6 @@
 /* From configuration to a plan: reads the topology, finds the KMEM nodes
- * (configured, or through libdaxctl), checks the kernel accepts the policies
+ * (configured, or detected by the KMEM_DETECT sources: libdaxctl, memory tiers, HMAT),
+ * checks which policies the kernel accepts
  * and computes the node sets. Shared by the preloaded start-up and the command. */
 #ifndef KMS_POLICY_SETUP_H
 #define KMS_POLICY_SETUP_H
