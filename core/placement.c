@@ -81,6 +81,15 @@ int kms_plan_compute(const struct kms_topology *t, const struct kms_nodeset *kme
         }
     }
 
+    if (opts->no_policy) {
+        for (int tg = 0; tg < KMS_TARGET_COUNT; tg++) {
+            for (int c = 0; c < nn; c++)
+                plan->at[tg][c] = (struct kms_placement){.mode = KMS_MODE_DEFAULT, .home = -1};
+            plan->uniform[tg] = true;
+        }
+        return 0;
+    }
+
     struct kms_nodeset dram;
     kms_nodeset_clear(&dram);
     for (int n = 0; n <= t->max_node; n++)

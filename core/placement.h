@@ -42,6 +42,9 @@ struct kms_plan_opts {
      * the kernel's tiering (numa_balancing=2) promotes hot pages to DRAM. */
     bool movable;
     const struct kms_tiers *perf; /* HMAT figures for tie-breaking, or NULL */
+    /* The kernel takes no NUMA policy (no NUMA, or mbind() denied): every target
+     * is the process's own policy, the interleaves included. */
+    bool no_policy;
 };
 
 struct kms_plan {

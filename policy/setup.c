@@ -202,10 +202,27 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
             }
         }
     } else if (live && s->numa_ok) {
-        /* No KMEM node: interleave_all still needs to know the kernel's policies. */
+        /* No KMEM node: the _all interleaves still set a policy; may they, and which? */
         struct kms_placement pl = {
-            .set = s->topo.with_memory, .mode = KMS_MODE_WEIGHTED, .home = -1};
-        s->have_weighted = probe_mbind(&pl) == 0;
+            .set = s->topo.with_memory, .mode = KMS_MODE_INTERLEAVE, .home = -1};
+        int rc = kms_nodeset_empty(&pl.set) ? -EINVAL : probe_mbind(&pl);
+        if (rc < 0) {
+            s->numa_ok = false;
+            if (uses_any(uses, KMS_TARGET_INTERLEAVE_ALL, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL)) {
+                snprintf(err, sizeof(err),
+                         "interleave_all: the kernel refuses MPOL_INTERLEAVE (%s); the "
+                         "interleave_all routes use the default policy",
+                         strerror(-rc));
+                if (c->strict) {
+                    snprintf(s->error, sizeof(s->error), "%s (KMEM_STRICT=1)", err);
+                    return -1;
+                }
+                warn_more(s, "%s", err);
+            }
+        } else {
+            pl.mode = KMS_MODE_WEIGHTED;
+            s->have_weighted = probe_mbind(&pl) == 0;
+        }
     }
     if (nkmem == 0 && uses_any(uses, KMS_TARGET_INTERLEAVE, KMS_TARGET_WEIGHTED_INTERLEAVE) &&
         s->warning[0])
@@ -221,6 +238,7 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
         .have_weighted = s->have_weighted,
         .movable = s->movable,
         .perf = s->tiers.perf ? &s->tiers : NULL,
+        .no_policy = !s->numa_ok,
     };
     if (kms_plan_compute(&s->topo, &s->kmem, &opts, &s->plan, err, sizeof(err)) < 0) {
         snprintf(s->error, sizeof(s->error), "%s: %s", kms_nodes_source_name(s->kmem_source), err);
@@ -244,7 +262,7 @@ int kms_setup_run(const struct kms_config *c, const bool *uses, struct kms_setup
         kms_topology_parse_text("node 0 cpus: 0\nnode 0 size: 0 MB\n", &s->topo, err, sizeof(err));
         s->kmem_source = KMS_NODES_NONE;
         snprintf(s->source_desc, sizeof(s->source_desc), "none");
-        struct kms_plan_opts opts = {0};
+        struct kms_plan_opts opts = {.no_policy = true};
         return kms_plan_compute(&s->topo, &s->kmem, &opts, &s->plan, s->error, sizeof(s->error));
     }
     s->numa_ok = true;

@@ -4,9 +4,9 @@
 # each route's arena carries its policy in numa_maps, and weighted interleave is either set
 # (Linux 6.9+, /sys/kernel/mm/mempolicy/weighted_interleave exists) or falls back to plain
 # interleave with one warning, and stops the program under KMEM_STRICT=1.
-# usage: interleave.sh SHIM KMS_PROBE KMEMSHIM
+# usage: interleave.sh SHIM KMS_PROBE KMEMSHIM DENY_NUMA_EXEC
 set -uo pipefail
-shim=$1 probe=$2 cmd=$3
+shim=$1 probe=$2 cmd=$3 deny=$4
 fail=0 n=0
 ok() { n=$((n + 1)); echo "ok   $1"; }
 bad() { n=$((n + 1)); echo "FAIL $1"; fail=1; }
@@ -51,6 +51,16 @@ out=$(KMEM_DETECT=daxctl KMEM_POLICY=interleave KMEM_STRICT=1 LD_PRELOAD="$shim"
 case "$out" in
 "kmemshim: error: no KMEM nodes: "*"(KMEM_STRICT=1)") ok "interleave without a KMEM node, KMEM_STRICT=1: stops" ;;
 *) bad "strict interleave without KMEM: $out" ;;
+esac
+# mbind() denied (a container's seccomp profile): interleave_all says so and takes the default
+# policy, never a NULL from malloc; KMEM_STRICT=1 stops.
+out=$(KMEM_DETECT=daxctl KMEM_RULES='route interleave_all size >= 1M' "$deny" mbind env LD_PRELOAD="$shim" "$probe" alloc=4Mx2 'vma=default' 2>&1)
+if echo "$out" | grep -qxF "kmemshim: warning: interleave_all: the kernel refuses MPOL_INTERLEAVE (Operation not permitted); the interleave_all routes use the default policy" &&
+    echo "$out" | grep -q 'all checks passed'; then ok "interleave_all with mbind denied: default policy, a warning"; else bad "mbind denied: $out"; fi
+out=$(KMEM_STRICT=1 KMEM_NODES=0 KMEM_RULES='route interleave_all size >= 1M' "$deny" mbind env LD_PRELOAD="$shim" /bin/echo main-ran 2>&1)
+case "$out" in
+"kmemshim: error: mbind() is not permitted"*"(KMEM_STRICT=1)") ok "mbind denied, KMEM_STRICT=1: stops" ;;
+*) bad "strict, mbind denied: $out" ;;
 esac
 echo "interleave: $n cases"
 exit $fail

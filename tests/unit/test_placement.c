@@ -115,6 +115,25 @@ START_TEST(design_four_node)
 }
 END_TEST
 
+START_TEST(no_policy_four_node)
+{
+    struct kms_topology t;
+    struct kms_plan plan;
+    struct kms_nodeset k;
+    char err[256];
+    ck_assert_int_eq(kms_topology_parse_text(slurp("four_node.txt"), &t, err, sizeof(err)), 0);
+    kms_nodeset_parse("2-3", &k, err, sizeof(err));
+    /* mbind() denied: nothing may carry a policy, the interleaves included. */
+    struct kms_plan_opts opts = {.have_weighted = true, .no_policy = true};
+    ck_assert_int_eq(kms_plan_compute(&t, &k, &opts, &plan, err, sizeof(err)), 0);
+    for (int tg = 0; tg < KMS_TARGET_COUNT; tg++)
+        for (int n = 0; n < 4; n++)
+            ck_assert_int_eq(plan.at[tg][n].mode, KMS_MODE_DEFAULT);
+    kms_plan_free(&plan);
+    kms_topology_free(&t);
+}
+END_TEST
+
 START_TEST(movable_four_node)
 {
     struct fx f;
@@ -310,6 +329,7 @@ int main(void)
     tcase_add_test(tc, parse_four_node);
     tcase_add_test(tc, design_four_node);
     tcase_add_test(tc, movable_four_node);
+    tcase_add_test(tc, no_policy_four_node);
     tcase_add_test(tc, two_node_without_kmem);
     tcase_add_test(tc, three_node_with_sparse_kmem_id);
     tcase_add_test(tc, every_node_is_kmem);
