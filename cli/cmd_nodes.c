@@ -143,6 +143,7 @@ static void print_text(const struct kms_setup *s, const struct kms_config *confi
         }
     }
     if (s->plan.preferred_tie[0]) printf("note: %s\n", s->plan.preferred_tie);
+    if (s->plan.hmat_tie[0]) printf("note: %s\n", s->plan.hmat_tie);
 }
 
 static void json_string(const char *s)
@@ -224,8 +225,11 @@ static void print_json(const struct kms_setup *s, const struct kms_config *confi
     }
     printf("\n  ],\n  \"notes\": [");
     first = true;
-    if (s->plan.preferred_tie[0]) {
-        json_string(s->plan.preferred_tie);
+    const char *plan_notes[] = {s->plan.preferred_tie, s->plan.hmat_tie};
+    for (int i = 0; i < 2; i++) {
+        if (!plan_notes[i][0]) continue;
+        printf("%s", first ? "" : ", ");
+        json_string(plan_notes[i]);
         first = false;
     }
     const char *w = s->warning;

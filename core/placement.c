@@ -137,7 +137,17 @@ int kms_plan_compute(const struct kms_topology *t, const struct kms_nodeset *kme
         int dist = closest_kmem(t, kmem, from, &near);
         /* Equal SLIT distances: the HMAT figures decide, as memkind's
          * bandwidth kinds did; without figures the tie stands. */
-        kms_tiers_break_tie(opts->perf, &near);
+        struct kms_nodeset tied = near;
+        if (kms_tiers_break_tie(opts->perf, &near) && !plan->hmat_tie[0] &&
+            kms_nodeset_has(&t->with_cpus, c)) {
+            char a[96], b[96];
+            kms_nodeset_format(&tied, a, sizeof(a));
+            kms_nodeset_format(&near, b, sizeof(b));
+            snprintf(plan->hmat_tie, sizeof(plan->hmat_tie),
+                     "KMEM nodes %s are equally close to CPU node %d (distance %d); HMAT picks %s "
+                     "(lowest read latency, then highest read bandwidth)",
+                     a, c, dist, b);
+        }
         dk->set = near;
         dk->mode = KMS_MODE_BIND;
         dk->home = all->home = pref->home = -1;

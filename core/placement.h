@@ -55,6 +55,9 @@ struct kms_plan {
     /* Non-empty when `preferred` has a tie that the kernel cannot express;
      * the configuration turns it into a start-up error if preferred is used. */
     char preferred_tie[512];
+    /* Non-empty when HMAT figures broke a tie of SLIT distances: which, and how
+     * (the first such tie; `kmemshim nodes` shows it). */
+    char hmat_tie[512];
     /* Whether a target's placement is the same from every CPU node, so the
      * allocator can skip looking up the CPU for it. */
     bool uniform[KMS_TARGET_COUNT];

@@ -60,7 +60,7 @@ node sets (route, from CPU node: kernel policy and nodes):
   weighted_interleave_all cpu-node 0: weighted_interleave 0-2" "$got"
 
 # Detection from a fixture sysfs tree: HMAT finds 2 and 3 slow, and breaks the tie from node 0.
-got=$(env -u KMEM_NODES "$cmd" nodes --topology "$fx/tie_hmat.txt" --sysfs "$fx/sysfs/slow" | grep -E '^ +[23]  -|^HMAT|^ +[0-3] {7}1  |^weighted|^KMEM nodes|^  (dax_kmem|preferred) ')
+got=$(env -u KMEM_NODES "$cmd" nodes --topology "$fx/tie_hmat.txt" --sysfs "$fx/sysfs/slow" | grep -E '^ +[23]  -|^HMAT|^ +[0-3] {7}1  |^weighted|^KMEM nodes|^  (dax_kmem|preferred) |^note')
 check "HMAT detection and tie-break (--sysfs)" "   2  -                    256 MiB     4  no   yes   memory tier 4 as the CPU nodes; HMAT latency 300 ns vs 100 ns of node 0's DRAM (>= 1.5x)
    3  -                    256 MiB     4  no   yes   memory tier 4 as the CPU nodes; HMAT latency 500 ns vs 100 ns of node 0's DRAM (>= 1.5x)
 HMAT (from the nearest initiator; latency ns, bandwidth MB/s):
@@ -73,7 +73,8 @@ KMEM nodes: 2-3 (source: detected (KMEM_DETECT=daxctl,tiers,hmat): libdaxctl: no
   dax_kmem                cpu-node 0: bind                2
   dax_kmem                cpu-node 1: bind                3
   preferred               cpu-node 0: preferred           2
-  preferred               cpu-node 1: preferred           3" "$got"
+  preferred               cpu-node 1: preferred           3
+note: KMEM nodes 2-3 are equally close to CPU node 0 (distance 17); HMAT picks 2 (lowest read latency, then highest read bandwidth)" "$got"
 
 got=$(env -u KMEM_NODES "$cmd" nodes --topology "$fx/four_node.txt" --sysfs "$fx/sysfs/dax" --json | /usr/bin/python3 -c '
 import json, sys

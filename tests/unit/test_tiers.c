@@ -276,6 +276,9 @@ START_TEST(setup_detects_and_breaks_the_tie)
     ck_assert_int_eq(s.plan.at[KMS_TARGET_PREFERRED][0].mode, KMS_MODE_PREFERRED);
     expect_set(&s.plan.at[KMS_TARGET_PREFERRED][0].set, "2");
     expect_set(&s.plan.at[KMS_TARGET_DAX_KMEM][1].set, "3");
+    ck_assert_str_eq(s.plan.hmat_tie, "KMEM nodes 2-3 are equally close to CPU node 0 (distance "
+                                      "17); HMAT picks 2 (lowest read latency, then highest read "
+                                      "bandwidth)");
     ck_assert_str_eq(s.warning, "");
     kms_setup_free(&s);
 

@@ -30,6 +30,8 @@ check "HMAT table: node 2 from initiator 0, 300 ns read and write" \
     grep -qE '^ +2 +[01] +0 +300 +300 +[0-9]+ +[0-9]+$' "$nodes"
 check "tie broken by HMAT: dax_kmem from node 0 binds 2" grep -qE '^ *dax_kmem +cpu-node 0: +bind +2$' "$nodes"
 check "tie broken by HMAT: preferred from node 0 is node 2" grep -qE '^ *preferred +cpu-node 0: +preferred +2$' "$nodes"
+check "kmemshim nodes says HMAT broke the tie" \
+    grep -qxF 'note: KMEM nodes 2-3 are equally close to CPU node 0 (distance 17); HMAT picks 2 (lowest read latency, then highest read bandwidth)' "$nodes"
 check "weighted_interleave is plain interleave on this kernel" \
     grep -qE '^ *weighted_interleave +cpu-node 0: +interleave +2-3$' "$nodes"
 "$KMS_CLI" nodes --json > "$KMS_OUT/nodes.json"
