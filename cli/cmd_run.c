@@ -4,6 +4,7 @@
  * it was installed, so a relocated install still finds its own copy. */
 #include "cli/commands.h"
 #include "core/size.h"
+#include "policy/config.h"
 #include "core/target.h"
 #include "kms_version.h"
 
@@ -45,13 +46,19 @@ static void usage(FILE *out)
             "                     (%%p: the process id; a .json suffix: JSON)\n"
             "  --profile PATH     KMEM_PROFILE: a per-callsite profile at exit, the\n"
             "                     input of kmemshim suggest\n"
+            "  --access           KMEM_ACCESS: add to the profile (and the --stats report)\n"
+            "                     how much of each callsite's memory is touched per\n"
+            "                     interval; slower, see kmemshim(7)\n"
+            "  --interval MS      the sampling interval of --access, %u to %u ms\n"
+            "                     (default %u)\n"
             "  --library FILE     preload FILE instead of the " SHIM_NAME " found\n"
             "  -n, --dry-run      print the environment and command instead of running it\n"
             "  -h, --help         this text\n"
             "\n"
             "The library is found beside this program, else in %s/ relative to it,\n"
             "else in %s/.\n",
-            KMS_SHIMDIR_FROM_BINDIR, KMS_INSTALL_FULL_SHIMDIR);
+            KMS_ACCESS_MS_MIN, KMS_ACCESS_MS_MAX, KMS_ACCESS_MS_DEFAULT, KMS_SHIMDIR_FROM_BINDIR,
+            KMS_INSTALL_FULL_SHIMDIR);
 }
 
 static int exists(const char *path) { return access(path, R_OK) == 0; }
@@ -125,8 +132,8 @@ static const char *value(int argc, char **argv, int *i, const char *opt)
 int kms_cmd_run(int argc, char **argv)
 {
     const char *policy = NULL, *threshold = NULL, *rules = NULL, *nodes = NULL, *stats = NULL,
-               *profile = NULL, *library = NULL;
-    int dry = 0, i;
+               *profile = NULL, *library = NULL, *interval = NULL;
+    int dry = 0, access_mode = 0, i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--") == 0) {
@@ -138,6 +145,8 @@ int kms_cmd_run(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0) {
             dry = 1;
+        } else if (strcmp(a, "--access") == 0) {
+            access_mode = 1;
         } else if (strcmp(a, "--stats") == 0) {
             stats = "stderr";
         } else if (strncmp(a, "--stats=", 8) == 0) {
@@ -152,6 +161,8 @@ int kms_cmd_run(int argc, char **argv)
             nodes = v;
         } else if ((v = value(argc, argv, &i, "--profile"))) {
             profile = v;
+        } else if ((v = value(argc, argv, &i, "--interval"))) {
+            interval = v;
         } else if ((v = value(argc, argv, &i, "--library"))) {
             library = v;
         } else if (a[0] == '-') {
@@ -177,6 +188,23 @@ int kms_cmd_run(int argc, char **argv)
         fprintf(stderr, "kmemshim run: --threshold '%s': %s\n", threshold, why);
         return 2;
     }
+    unsigned ms;
+    if (interval && kms_access_interval_parse(interval, &ms) < 0) {
+        fprintf(stderr, "kmemshim run: --interval '%s': expected milliseconds, %u to %u\n",
+                interval, KMS_ACCESS_MS_MIN, KMS_ACCESS_MS_MAX);
+        return 2;
+    }
+    if (interval && !access_mode) {
+        fprintf(stderr, "kmemshim run: --interval is the sampling interval of --access\n");
+        return 2;
+    }
+    if (access_mode && !profile && !stats) {
+        fprintf(stderr, "kmemshim run: --access needs --profile PATH or --stats: the access "
+                        "figures are written there\n");
+        return 2;
+    }
+    char access_ms[16];
+    snprintf(access_ms, sizeof(access_ms), "%u", interval ? ms : KMS_ACCESS_MS_DEFAULT);
     if (rules && access(rules, R_OK) < 0) {
         fprintf(stderr, "kmemshim run: --rules '%s': %s\n", rules, strerror(errno));
         return 2;
@@ -194,7 +222,8 @@ int kms_cmd_run(int argc, char **argv)
     }
     if ((policy && set("KMEM_POLICY", policy)) || (threshold && set("KMEM_THRESHOLD", threshold)) ||
         (rules && set("KMEMRC", rules)) || (nodes && set("KMEM_NODES", nodes)) ||
-        (stats && set("KMEM_STATS", stats)) || (profile && set("KMEM_PROFILE", profile)))
+        (stats && set("KMEM_STATS", stats)) || (profile && set("KMEM_PROFILE", profile)) ||
+        (access_mode && set("KMEM_ACCESS", access_ms)))
         return 1;
     /* Keep what is preloaded already, unless it is this library. The shim
      * goes first so that its malloc is the one every module binds to. */
@@ -215,8 +244,9 @@ int kms_cmd_run(int argc, char **argv)
     }
     if (set("LD_PRELOAD", pre)) return 1;
     if (dry) {
-        static const char *const vars[] = {"LD_PRELOAD", "KMEM_POLICY", "KMEM_THRESHOLD", "KMEMRC",
-                                           "KMEM_NODES", "KMEM_STATS",  "KMEM_PROFILE"};
+        static const char *const vars[] = {"LD_PRELOAD",   "KMEM_POLICY", "KMEM_THRESHOLD",
+                                           "KMEMRC",       "KMEM_NODES",  "KMEM_STATS",
+                                           "KMEM_PROFILE", "KMEM_ACCESS"};
         for (size_t k = 0; k < sizeof(vars) / sizeof(vars[0]); k++)
             if (getenv(vars[k])) printf("%s=%s\n", vars[k], getenv(vars[k]));
         for (int k = i; k < argc; k++)

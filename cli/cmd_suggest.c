@@ -1,15 +1,20 @@
-/* kmemshim suggest: a rules file from a KMEM_PROFILE profile. The callsites
- * with the most live bytes at their peak go to kmem, largest first, until
- * what stays in DRAM fits the budget. What stays is counted as the sum of the
- * remaining callsites' peaks: an upper bound (peaks of different callsites
- * need not coincide), so the budget holds whenever the program behaves as it
- * did when profiled. */
+/* kmemshim suggest: a rules file from a KMEM_PROFILE profile.
+ *
+ * By bytes, the callsites with the most live bytes at their peak go to the
+ * target, largest first, until what stays in DRAM fits the budget. By access
+ * (the default when the profile has access figures), the callsites whose
+ * memory is touched most per byte stay in DRAM, densest first, as long as they
+ * fit the budget, and the rest go to the target. Either way what stays is
+ * counted as the sum of the remaining callsites' peaks: an upper bound (peaks
+ * of different callsites need not coincide), so the budget holds whenever the
+ * program behaves as it did when profiled. */
 #include "cli/commands.h"
 #include "policy/rules.h"
 #include "core/size.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +22,19 @@
 struct psite {
     uint64_t peak, count, bytes;
     char *callsite, *symbol, *source, *routes;
+    bool tracked;                 /* has access figures */
+    uint64_t resident;            /* resident bytes at the busiest sample */
+    double rate;                  /* bytes touched per interval, averaged */
+    double touches;               /* pages touched, summed over the intervals */
+    double density;               /* rate / resident: the share touched per interval */
+    bool dram_bytes, dram_access; /* where each ranking puts it */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: kmemshim suggest [--dram-budget SIZE] [--target TARGET] [-o FILE] PROFILE\n"
+            "usage: kmemshim suggest [--dram-budget SIZE] [--by bytes|access] [--target TARGET]\n"
+            "                        [-o FILE] PROFILE\n"
             "\n"
             "Reads a profile written by KMEM_PROFILE=PATH (or kmemshim run --profile) and\n"
             "writes a rules file (for KMEMRC or kmemshim run --rules) that sends the\n"
@@ -31,8 +43,15 @@ static void usage(FILE *out)
             "Every other request stays in DRAM (default dram). Each rule has a comment\n"
             "with its callsite's peak, its share, its symbol and source line.\n"
             "\n"
+            "A profile written with access sampling (kmemshim run --access) is planned\n"
+            "by access instead: the callsites whose memory is touched most per byte stay\n"
+            "in DRAM, densest first, while they fit SIZE; the others go to TARGET. A table\n"
+            "in the output compares the share of sampled accesses each ranking keeps in DRAM.\n"
+            "\n"
             "  --dram-budget SIZE  DRAM the program may keep at peak (bytes, K, M, G, T);\n"
             "                      default 0: every callsite with live bytes goes to TARGET\n"
+            "  --by bytes|access   the ranking; default access when the profile has\n"
+            "                      access figures, else bytes\n"
             "  --target TARGET     kmem (default), dax_kmem, kmem_all or preferred\n"
             "  -o FILE             write the rules to FILE instead of standard output\n"
             "  -h, --help          this text\n");
@@ -76,9 +95,227 @@ static int make_rule(const struct psite *s, const char *target, char *out, size_
     return -1;
 }
 
+struct profile {
+    struct psite *ps;
+    size_t n;
+    uint64_t all;     /* sum of the peaks */
+    bool access;      /* a "# access" line: written with access sampling */
+    char header[512]; /* "pid N program P" */
+    char access_facts[512];
+};
+
+static void profile_free(struct profile *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->ps[i].routes), free(p->ps[i].callsite), free(p->ps[i].symbol),
+            free(p->ps[i].source);
+    free(p->ps);
+}
+
+/* A column of access figures: a number, or "-" for an untracked callsite. */
+static bool figure(const char *f, double *out)
+{
+    if (strcmp(f, "-") == 0 || strcmp(f, "n/a") == 0) return false;
+    *out = strtod(f, NULL);
+    return true;
+}
+
+/* Reads the profile; errors name the file and line. Returns 0, or 1. */
+static int read_profile(const char *path, struct profile *p)
+{
+    memset(p, 0, sizeof(*p));
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "kmemshim suggest: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char line[8192];
+    size_t cap = 0, lineno = 0;
+    int status = 0;
+    while (fgets(line, sizeof(line), in)) {
+        lineno++;
+        line[strcspn(line, "\n")] = '\0';
+        if (lineno == 1 && strcmp(line, "# kmemshim profile 1") != 0) {
+            fprintf(stderr, "%s:1: not a kmemshim profile (expected '# kmemshim profile 1')\n",
+                    path);
+            status = 1;
+            break;
+        }
+        if (strncmp(line, "# pid ", 6) == 0)
+            snprintf(p->header, sizeof(p->header), "%.500s", line + 2);
+        if (strncmp(line, "# access ", 9) == 0) {
+            p->access = true;
+            snprintf(p->access_facts, sizeof(p->access_facts), "%.500s", line + 9);
+        }
+        if (line[0] == '#' || line[0] == '\0') continue;
+        char *f[14], *save = NULL;
+        int k = 0;
+        for (char *t = strtok_r(line, "\t", &save); t && k < 14; t = strtok_r(NULL, "\t", &save))
+            f[k++] = t;
+        if (k < 8 || (p->access && k < 14)) {
+            fprintf(stderr, "%s:%zu: expected %d tab-separated fields, found %d\n", path, lineno,
+                    p->access ? 14 : 9, k);
+            status = 1;
+            break;
+        }
+        if (p->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct psite *np = realloc(p->ps, cap * sizeof(*np));
+            if (!np) {
+                status = 1;
+                break;
+            }
+            p->ps = np;
+        }
+        struct psite *s = &p->ps[p->n++];
+        memset(s, 0, sizeof(*s));
+        s->peak = strtoull(f[0], NULL, 10);
+        s->count = strtoull(f[1], NULL, 10);
+        s->bytes = strtoull(f[2], NULL, 10);
+        s->routes = dup_field(f[4]);
+        s->callsite = dup_field(f[5]);
+        s->symbol = dup_field(f[6]);
+        s->source = dup_field(f[7]);
+        double res;
+        if (p->access && figure(f[9], &res) && figure(f[10], &s->rate) &&
+            figure(f[13], &s->touches)) {
+            s->tracked = true;
+            s->resident = (uint64_t)res;
+            s->density = res > 0 ? s->rate / res : 0;
+        }
+        p->all += s->peak;
+    }
+    fclose(in);
+    if (status) profile_free(p);
+    return status;
+}
+
+/* Callsites that can be given a rule: a name the rules can say, some bytes. */
+static bool plannable(const struct psite *s) { return s->peak && strcmp(s->callsite, "-") != 0; }
+
+/* By bytes: the largest peaks leave DRAM until the rest fits the budget. */
+static void plan_bytes(struct psite *ps, size_t n, uint64_t all, uint64_t budget)
+{
+    qsort(ps, n, sizeof(*ps), cmp_peak);
+    uint64_t left = all;
+    for (size_t i = 0; i < n; i++) {
+        ps[i].dram_bytes = true;
+        if (left > budget && plannable(&ps[i])) {
+            ps[i].dram_bytes = false;
+            left -= ps[i].peak;
+        }
+    }
+}
+
+/* Densest first; callsites without figures after those with, smallest first. */
+static int cmp_density(const void *a, const void *b)
+{
+    const struct psite *x = a, *y = b;
+    if (x->tracked != y->tracked) return x->tracked ? -1 : 1;
+    if (x->tracked && x->density != y->density) return x->density < y->density ? 1 : -1;
+    if (x->peak != y->peak) return x->peak < y->peak ? -1 : 1;
+    return strcmp(x->callsite, y->callsite);
+}
+
+/* By access: the densest stay in DRAM while they fit the budget. What cannot
+ * be named by a rule stays in DRAM in any case, and counts against it. */
+static void plan_access(struct psite *ps, size_t n, uint64_t budget)
+{
+    qsort(ps, n, sizeof(*ps), cmp_density);
+    uint64_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!plannable(&ps[i])) used += ps[i].peak;
+    for (size_t i = 0; i < n; i++) {
+        struct psite *s = &ps[i];
+        s->dram_access = true;
+        if (!plannable(s)) continue;
+        if (used + s->peak <= budget)
+            used += s->peak;
+        else
+            s->dram_access = false;
+    }
+}
+
+static double pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
+static void print_table(FILE *out, const struct profile *p, bool by_access)
+{
+    char h1[32], h2[32];
+    double all = 0, kept_access = 0, kept_bytes = 0;
+    fprintf(out, "#\n# %-44s %10s %12s %8s  %s\n", "callsite", "peak", "access rate", "density",
+            "route");
+    for (size_t i = 0; i < p->n; i++) {
+        const struct psite *s = &p->ps[i];
+        if (!s->peak) continue;
+        bool dram = by_access ? s->dram_access : s->dram_bytes;
+        char rate[32] = "-", density[32] = "-";
+        if (s->tracked) {
+            snprintf(rate, sizeof(rate), "%s", kms_size_human((uint64_t)s->rate, h2, sizeof(h2)));
+            snprintf(density, sizeof(density), "%.4f", s->density);
+            all += s->touches;
+            if (s->dram_access) kept_access += s->touches;
+            if (s->dram_bytes) kept_bytes += s->touches;
+        }
+        /* The function is the readable name; the rules below carry the exact callsite. */
+        fprintf(out, "# %-44.44s %10s %12s %8s  %s\n",
+                strcmp(s->symbol, "-") ? s->symbol : s->callsite,
+                kms_size_human(s->peak, h1, sizeof(h1)), rate, density, dram ? "dram" : "target");
+    }
+    fprintf(out,
+            "#   access rate: bytes touched per sampling interval, averaged; density: the rate\n"
+            "#   over the resident bytes (the share touched per interval); - : not tracked\n");
+    if (p->access)
+        fprintf(out,
+                "# sampled accesses kept in DRAM: %.1f%% by access, %.1f%% by bytes (of the "
+                "tracked callsites' touches)\n",
+                pct(kept_access, all), pct(kept_bytes, all));
+}
+
+static void write_rules(FILE *out, const struct profile *p, const char *target, bool by_access,
+                        uint64_t budget)
+{
+    char h1[32], h2[32], h3[32], rule[1200];
+    uint64_t left = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (by_access ? p->ps[i].dram_access : p->ps[i].dram_bytes) left += p->ps[i].peak;
+    int rules = 0;
+    uint64_t moved = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct psite *s = &p->ps[i];
+        if (by_access ? s->dram_access : s->dram_bytes) continue;
+        if (make_rule(s, target, rule, sizeof(rule)) < 0) {
+            fprintf(out, "\n# cannot route %s (%s at peak): no caller pattern names it\n",
+                    s->callsite, kms_size_human(s->peak, h1, sizeof(h1)));
+            left += s->peak;
+            continue;
+        }
+        rules++;
+        moved += s->peak;
+        fprintf(out,
+                "\n# %d: %s live at peak (%.1f%% of all peaks), %" PRIu64
+                " allocations, %s requested; routes seen: %s\n",
+                rules, kms_size_human(s->peak, h1, sizeof(h1)),
+                pct((double)s->peak, (double)p->all), s->count,
+                kms_size_human(s->bytes, h2, sizeof(h2)), s->routes);
+        if (s->tracked)
+            fprintf(out, "#    access rate %s per interval, density %.4f\n",
+                    kms_size_human((uint64_t)s->rate, h3, sizeof(h3)), s->density);
+        fprintf(out, "#    %s%s%s\n", strcmp(s->symbol, "-") ? s->symbol : s->callsite,
+                strcmp(s->source, "-") ? " at " : "", strcmp(s->source, "-") ? s->source : "");
+        fprintf(out, "%s\n", rule);
+    }
+    fprintf(out, "\n# DRAM left at peak: %s", kms_size_human(left, h1, sizeof(h1)));
+    if (left > budget)
+        fprintf(out, "; the budget cannot be met\n");
+    else if (rules == 0)
+        fprintf(out, "; everything fits the budget: no rule needed\n");
+    else
+        fprintf(out, "; %s goes to %s\n", kms_size_human(moved, h2, sizeof(h2)), target);
+}
+
 int kms_cmd_suggest(int argc, char **argv)
 {
-    const char *profile = NULL, *outpath = NULL, *target = "kmem";
+    const char *path = NULL, *outpath = NULL, *target = "kmem", *by = NULL;
     uint64_t budget = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -91,6 +328,12 @@ int kms_cmd_suggest(int argc, char **argv)
             v = a + 14;
         } else if (strcmp(a, "--dram-budget") == 0 && i + 1 < argc) {
             v = argv[++i];
+        } else if (strcmp(a, "--by") == 0 && i + 1 < argc) {
+            by = argv[++i];
+            continue;
+        } else if (strncmp(a, "--by=", 5) == 0) {
+            by = a + 5;
+            continue;
         } else if (strcmp(a, "--target") == 0 && i + 1 < argc) {
             target = argv[++i];
             continue;
@@ -104,12 +347,12 @@ int kms_cmd_suggest(int argc, char **argv)
             fprintf(stderr, "kmemshim suggest: unknown option or missing value '%s'\n", a);
             usage(stderr);
             return 2;
-        } else if (!profile) {
-            profile = a;
+        } else if (!path) {
+            path = a;
             continue;
         } else {
             fprintf(stderr, "kmemshim suggest: one PROFILE at most, found '%s' after '%s'\n", a,
-                    profile);
+                    path);
             return 2;
         }
         const char *why;
@@ -118,9 +361,13 @@ int kms_cmd_suggest(int argc, char **argv)
             return 2;
         }
     }
-    if (!profile) {
+    if (!path) {
         fprintf(stderr, "kmemshim suggest: expected a PROFILE\n");
         usage(stderr);
+        return 2;
+    }
+    if (by && strcmp(by, "bytes") != 0 && strcmp(by, "access") != 0) {
+        fprintf(stderr, "kmemshim suggest: --by '%s': expected bytes or access\n", by);
         return 2;
     }
     char probe[128];
@@ -133,118 +380,48 @@ int kms_cmd_suggest(int argc, char **argv)
         return 2;
     }
 
-    FILE *in = fopen(profile, "r");
-    if (!in) {
-        fprintf(stderr, "kmemshim suggest: %s: %s\n", profile, strerror(errno));
-        return 1;
+    struct profile p;
+    if (read_profile(path, &p)) return 1;
+    if (by && strcmp(by, "access") == 0 && !p.access) {
+        fprintf(stderr,
+                "kmemshim suggest: --by access: %s has no access figures (profile with "
+                "kmemshim run --access)\n",
+                path);
+        profile_free(&p);
+        return 2;
     }
-    char line[8192], header[512] = "";
-    size_t n = 0, cap = 0, lineno = 0;
-    struct psite *ps = NULL;
-    int status = 0;
-    uint64_t all = 0;
-    while (fgets(line, sizeof(line), in)) {
-        lineno++;
-        line[strcspn(line, "\n")] = '\0';
-        if (lineno == 1 && strcmp(line, "# kmemshim profile 1") != 0) {
-            fprintf(stderr, "%s:1: not a kmemshim profile (expected '# kmemshim profile 1')\n",
-                    profile);
-            status = 1;
-            break;
-        }
-        if (strncmp(line, "# pid ", 6) == 0) snprintf(header, sizeof(header), "%.500s", line + 2);
-        if (line[0] == '#' || line[0] == '\0') continue;
-        char *f[9], *save = NULL;
-        int k = 0;
-        for (char *t = strtok_r(line, "\t", &save); t && k < 9; t = strtok_r(NULL, "\t", &save))
-            f[k++] = t;
-        if (k < 8) {
-            fprintf(stderr, "%s:%zu: expected 9 tab-separated fields, found %d\n", profile, lineno,
-                    k);
-            status = 1;
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct psite *np = realloc(ps, cap * sizeof(*ps));
-            if (!np) {
-                status = 1;
-                break;
-            }
-            ps = np;
-        }
-        struct psite *s = &ps[n++];
-        s->peak = strtoull(f[0], NULL, 10);
-        s->count = strtoull(f[1], NULL, 10);
-        s->bytes = strtoull(f[2], NULL, 10);
-        s->routes = dup_field(f[4]);
-        s->callsite = dup_field(f[5]);
-        s->symbol = dup_field(f[6]);
-        s->source = dup_field(f[7]);
-        all += s->peak;
-    }
-    fclose(in);
-    if (status) {
-        for (size_t i = 0; i < n; i++)
-            free(ps[i].routes), free(ps[i].callsite), free(ps[i].symbol), free(ps[i].source);
-        free(ps);
-        return status;
-    }
-    qsort(ps, n, sizeof(*ps), cmp_peak);
+    bool by_access = by ? strcmp(by, "access") == 0 : p.access;
+    const char *ranking =
+        by_access  ? "ranked by access density: the callsites touched most per byte stay in DRAM"
+        : p.access ? "ranked by bytes (--by bytes): the largest peaks leave DRAM first"
+                   : "ranked by bytes: the profile has no access figures (profiled without "
+                     "--access); the largest peaks leave DRAM first";
+    fprintf(stderr, "kmemshim suggest: %s\n", ranking);
+    plan_bytes(p.ps, p.n, p.all, budget);
+    if (p.access) plan_access(p.ps, p.n, budget);
+    if (!by_access) qsort(p.ps, p.n, sizeof(*p.ps), cmp_peak);
 
     FILE *out = stdout;
     if (outpath && !(out = fopen(outpath, "w"))) {
         fprintf(stderr, "kmemshim suggest: %s: %s\n", outpath, strerror(errno));
+        profile_free(&p);
         return 1;
     }
-    char h1[32], h2[32], h3[32], rule[1200];
-    fprintf(out, "# kmemshim rules suggested from %s%s%s%s\n", profile, header[0] ? " (" : "",
-            header, header[0] ? ")" : "");
+    char h1[32], h2[32];
+    fprintf(out, "# kmemshim rules suggested from %s%s%s%s\n", path, p.header[0] ? " (" : "",
+            p.header, p.header[0] ? ")" : "");
+    if (p.access) fprintf(out, "# access sampling: %s\n", p.access_facts);
     fprintf(out, "# DRAM budget %s; the callsites' peaks add up to %s.\n",
-            kms_size_human(budget, h1, sizeof(h1)), kms_size_human(all, h2, sizeof(h2)));
-    fprintf(out,
-            "# Callsites go to %s, largest peak first, until the peaks of those left\n"
-            "# in DRAM add up to at most the budget.\n",
-            target);
+            kms_size_human(budget, h1, sizeof(h1)), kms_size_human(p.all, h2, sizeof(h2)));
+    fprintf(out, "# %s; the rest goes to %s.\n", ranking, target);
+    print_table(out, &p, by_access);
     fprintf(out, "default dram\n");
-    uint64_t left = all;
-    int rules = 0;
-    for (size_t i = 0; i < n && left > budget; i++) {
-        const struct psite *s = &ps[i];
-        if (s->peak == 0) break;
-        if (strcmp(s->callsite, "-") == 0 || make_rule(s, target, rule, sizeof(rule)) < 0) {
-            fprintf(out, "\n# cannot route %s (%s at peak): %s\n", s->callsite,
-                    kms_size_human(s->peak, h1, sizeof(h1)),
-                    strcmp(s->callsite, "-") == 0
-                        ? "callsites beyond the profile's table, counted together"
-                        : "no caller pattern names it");
-            continue;
-        }
-        left -= s->peak;
-        rules++;
-        fprintf(out,
-                "\n# %d: %s live at peak (%.1f%% of all peaks), %" PRIu64
-                " allocations, %s requested; routes seen: %s\n",
-                rules, kms_size_human(s->peak, h1, sizeof(h1)),
-                all ? 100.0 * (double)s->peak / (double)all : 0.0, s->count,
-                kms_size_human(s->bytes, h2, sizeof(h2)), s->routes);
-        fprintf(out, "#    %s%s%s; DRAM left at peak: %s\n",
-                strcmp(s->symbol, "-") ? s->symbol : s->callsite,
-                strcmp(s->source, "-") ? " at " : "", strcmp(s->source, "-") ? s->source : "",
-                kms_size_human(left, h3, sizeof(h3)));
-        fprintf(out, "%s\n", rule);
-    }
-    if (left > budget)
-        fprintf(out, "\n# the budget cannot be met: %s stays in DRAM\n",
-                kms_size_human(left, h1, 32));
-    else if (rules == 0)
-        fprintf(out, "\n# everything fits the budget: no rule needed\n");
+    write_rules(out, &p, target, by_access, budget);
+    int status = 0;
     if (outpath && fclose(out) != 0) {
         fprintf(stderr, "kmemshim suggest: %s: %s\n", outpath, strerror(errno));
         status = 1;
     }
-    for (size_t i = 0; i < n; i++)
-        free(ps[i].routes), free(ps[i].callsite), free(ps[i].symbol), free(ps[i].source);
-    free(ps);
+    profile_free(&p);
     return status;
 }

@@ -66,6 +66,32 @@ uint64_t kms_bind_reservation(uint64_t capacity, int ncpus)
     return capacity + threads * KMS_ARENA_ALIGN;
 }
 
+int kms_arena_add_own(int cls, uint64_t want)
+{
+    static const struct kms_placement none = {.mode = KMS_MODE_DEFAULT};
+    const struct kms_placement *pl = cls >= 0 ? &kms_classes[cls].pl : &none;
+    int saved_errno = errno;
+    lock_arenas();
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_RELAXED);
+    void *start = NULL;
+    want = round_up(want, KMS_ARENA_ALIGN);
+    while (n < KMS_MAX_ARENAS && want >= KMS_ARENA_MIN && !(start = reserve(want)))
+        want = round_up(want / 2, KMS_ARENA_ALIGN);
+    mi_arena_id_t id;
+    int rc = start ? kms_mbind(start, want, pl) : -ENOMEM;
+    if (rc < 0 || !mi_manage_os_memory_ex(start, want, false, false, true, -1, true, &id)) {
+        if (start) munmap(start, want);
+        unlock_arenas();
+        errno = rc < 0 ? -rc : ENOMEM;
+        return -1;
+    }
+    kms_arenas[n] = (struct kms_arena){(uintptr_t)start, (uintptr_t)start + want, id, cls};
+    __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);
+    unlock_arenas();
+    errno = saved_errno;
+    return n;
+}
+
 int kms_arena_grow(int cls, size_t min_bytes)
 {
     struct kms_class *c = &kms_classes[cls];

@@ -53,6 +53,14 @@ extern uint64_t kms_arena_chunk;
  * arena index, or -1 with errno (ENOMEM: no address space, or the arena limit). */
 int kms_arena_grow(int cls, size_t min_bytes);
 
+/* An arena of its own for one tracked callsite (access profiling): reserved
+ * like a class's, bound with class cls's placement (cls -1: the process's own
+ * policy, as the plain heap), but never added to the class, so that only the
+ * heaps made for that callsite allocate from it. Reserves up to want bytes,
+ * halving under address-space limits down to KMS_ARENA_MIN. Returns the arena
+ * index, or -1 with errno. */
+int kms_arena_add_own(int cls, uint64_t want);
+
 /* The arena holding p, or -1 (the plain heap or memory that is not ours). */
 static inline int kms_arena_of(const void *p)
 {

@@ -122,7 +122,7 @@ static void thread_exit(void *arg)
 
 static bool is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }
 
-static mi_heap_t *heap_for_arena(int a)
+mi_heap_t *kms_heap_for_arena(int a)
 {
     struct kms_thread *self = &kms_self;
     mi_heap_t *h = self->heap[a];
@@ -165,7 +165,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
         for (int attempt = 0; attempt < 4 && !p; attempt++) {
             int n = __atomic_load_n(&c->narenas, __ATOMIC_ACQUIRE);
             for (int i = n - 1; i >= 0 && !p; i--) {
-                mi_heap_t *h = heap_for_arena(c->arenas[i]);
+                mi_heap_t *h = kms_heap_for_arena(c->arenas[i]);
                 if (h && (p = kms_heap_alloc(h, size, align, zero))) self->cur[cls] = h;
             }
             if (p) break;

@@ -75,6 +75,9 @@ static inline void *kms_heap_alloc(mi_heap_t *h, size_t size, size_t align, bool
                   : mi_heap_malloc(h, size);
 }
 
+/* This thread's heap in arena a, made on first use (NULL if mimalloc cannot). */
+mi_heap_t *kms_heap_for_arena(int a);
+
 void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero);
 void *kms_plain_alloc(size_t size, size_t align, bool zero);
 void *kms_realloc_routed(void *p, size_t size, int target);

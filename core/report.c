@@ -1,5 +1,6 @@
 #include "core/report.h"
 
+#include "core/access.h"
 #include "core/callsite.h"
 #include "core/engine.h"
 #include "core/report_writers.h"
@@ -134,6 +135,7 @@ void kms_report_write(void)
     kms_self.bypass++;
     int saved = errno;
     struct kms_stats_snapshot snap;
+    kms_access_finish(); /* the last sample, before anything is written */
     /* Not from a signal handler inside the statistics' locked part. */
     if (kms_stats_snapshot(&snap)) {
         char path[PATH_MAX + 32];

@@ -1,5 +1,7 @@
 #include "core/report_writers.h"
 
+#include "core/access.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -27,8 +29,10 @@ void kms_report_write_profile(FILE *f, struct kms_stats_snapshot *snap)
     /* 0: every block was recorded and the numbers are exact; otherwise they
      * are estimates from blocks sampled once per that many bytes. */
     fprintf(f, "# sample_period %" PRIu64 "\n", snap->period);
-    fprintf(f,
-            "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes\n");
+    if (kms_access_on) kms_access_profile_header(f);
+    fprintf(
+        f, "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes%s\n",
+        kms_access_on ? "\tresident_peak\ttouched_avg\ttouched_peak\twritten_avg\ttouches" : "");
     const struct kms_libdw *D = kms_libdw();
     Dwfl *dwfl = kms_report_dwfl_open(D);
     for (size_t i = 0; i < snap->nsites; i++) {
@@ -51,6 +55,10 @@ void kms_report_write_profile(FILE *f, struct kms_stats_snapshot *snap)
                 fprintf(f, "%s%" PRIu64 ":%" PRIu64, first ? "" : ",", lim,
                         kms_report_est(s->hist[b]));
             first = false;
+        }
+        if (kms_access_on) {
+            if (first) fprintf(f, "-"); /* the columns after it must not shift */
+            kms_access_profile_columns(f, snap->sites[i].id ? s->addr : 0);
         }
         fprintf(f, "\n");
     }

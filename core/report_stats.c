@@ -1,6 +1,8 @@
 #include "core/arena.h"
 #include "core/engine.h"
 #include "core/report_writers.h"
+
+#include "core/access.h"
 #include "core/resident.h"
 #include "core/size.h"
 
@@ -183,6 +185,12 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
                     nm.symbol[0] ? " " : "", nm.symbol, nm.source[0] ? " at " : "", nm.source);
         }
     }
-    if (json) fprintf(f, "%s]\n}\n", ntop ? "\n  " : "");
+    if (json) {
+        fprintf(f, "%s]", ntop ? "\n  " : "");
+        if (kms_access_on) kms_access_stats_json(f);
+        fprintf(f, "\n}\n");
+    } else if (kms_access_on) {
+        kms_access_stats_text(f);
+    }
     kms_resident_free(&res);
 }

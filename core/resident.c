@@ -23,6 +23,8 @@ static int resident_move_pages(struct kms_resident *res)
     int rc = 0;
     int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
     for (int a = 0; a < n && rc == 0; a++) {
+        if (kms_arenas[a].cls < 0)
+            continue; /* a tracked callsite's, with the plain heap's policy */
         uintptr_t start = kms_arenas[a].start, end = kms_arenas[a].end;
         for (uintptr_t c = start; c < end && rc == 0; c += chunk_pages * (uintptr_t)pagesz) {
             size_t np = (end - c) / (uintptr_t)pagesz;

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/auxv.h>
@@ -27,6 +28,7 @@ static const char *const asking_vars[] = {
     "KMEM_PROFILE",
     "KMEM_ARENA_SIZE",
     "KMEM_STATS_SAMPLE",
+    "KMEM_ACCESS",
     "MEMKIND_DAX_KMEM_NODES",
     "KMEM_MOVABLE",
     NULL,
@@ -62,6 +64,17 @@ static bool listed(const char *const *names, const char *var, size_t n)
     for (int i = 0; names[i]; i++)
         if (strlen(names[i]) == n && strncmp(names[i], var, n) == 0) return true;
     return false;
+}
+
+int kms_access_interval_parse(const char *v, unsigned *ms)
+{
+    char *end;
+    if (*v < '0' || *v > '9') return -1;
+    unsigned long n = strtoul(v, &end, 10);
+    if (strcmp(end, "ms") != 0 && *end) return -1;
+    if (n < KMS_ACCESS_MS_MIN || n > KMS_ACCESS_MS_MAX) return -1;
+    *ms = (unsigned)n;
+    return 0;
 }
 
 const char *kms_nodes_source_name(int source)
@@ -241,6 +254,14 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                "does not read or write files named by the environment\n",
                ignored);
 
+    if ((v = lookup(envp, "KMEM_ACCESS"))) {
+        if (kms_access_interval_parse(v, &c->access_ms) < 0)
+            return bad(err, errlen, "KMEM_ACCESS", v,
+                       "expected the access sampling interval in milliseconds, %u to %u "
+                       "(such as 100 or 100ms)",
+                       KMS_ACCESS_MS_MIN, KMS_ACCESS_MS_MAX);
+    }
+
     for (char *const *e = envp; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
@@ -253,8 +274,9 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_DETECT, KMEM_MOVABLE, KMEM_QUIET, "
-                   "KMEM_VERSION)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS, KMEM_DETECT, KMEM_MOVABLE, "
+                   "KMEM_QUIET, KMEM_VERSION)
+",
                    (int)n, *e);
         }
     }

@@ -39,6 +39,7 @@ struct kms_config {
     const char *profile; /* KMEM_PROFILE */
     bool stats_sample_set;
     uint64_t stats_sample; /* KMEM_STATS_SAMPLE: mean bytes between sampled blocks, 0 = all */
+    unsigned access_ms;    /* KMEM_ACCESS: access sampling interval in ms, 0 = off */
     bool secure;           /* AT_SECURE: variables that name files were ignored */
     bool profile_default;  /* KMEM_PROFILE=1: profile is the default name, printed at exit */
     bool asked;   /* a KMEM_* variable (or MEMKIND_DAX_KMEM_NODES) is set: this process asked
@@ -59,5 +60,12 @@ const char *kms_nodes_source_name(int source);
  * 0, no, off or false (no report), "stderr" for stderr, 1, yes, on or true, else the value
  * itself, a path. */
 const char *kms_config_report_dest(const char *value);
+
+/* KMEM_ACCESS's (and kmemshim run --interval's) value: milliseconds, digits
+ * with an optional "ms". Returns 0, or -1 outside the range or syntax. */
+#define KMS_ACCESS_MS_MIN 10
+#define KMS_ACCESS_MS_MAX 60000
+#define KMS_ACCESS_MS_DEFAULT 100
+int kms_access_interval_parse(const char *v, unsigned *ms);
 
 #endif

@@ -2,12 +2,8 @@
 
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
-    int target = kms_route_decide(size, caller);
-    void *p = kms_alloc(target, size, 0, false);
-    if (__builtin_expect(p != NULL, 1)) {
-        if (__builtin_expect(kms_stats_on, 0)) kms_stats_note(p, size, target, caller);
-        if (kms_fast_ok) kms_fast_learn(size, target);
-    }
+    void *p = kms_entry_alloc(size, 0, false, caller);
+    if (p && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
     return p;
 }
 
@@ -22,7 +18,8 @@ void *kms_entry_realloc(void *p, size_t size, const void *caller)
     if (__builtin_expect(!kms_stats_on, 1)) return kms_realloc_routed(p, size, target);
     struct kms_sampled_rec r;
     bool had = kms_stats_realloc_begin(p, &r);
-    void *q = kms_realloc_routed(p, size, target);
+    void *q = kms_access_on ? kms_access_realloc(p, size, target, caller)
+                            : kms_realloc_routed(p, size, target);
     if (!q) {
         if (had) kms_stats_realloc_failed(&r); /* p is still the caller's */
         return NULL;

@@ -4,6 +4,7 @@
  * address and call these; the C++ forms add the new-handler loop. */
 #ifndef KMS_PRELOAD_ENTRY_H
 #define KMS_PRELOAD_ENTRY_H
+#include "core/access.h"
 #include "core/engine.h"
 #include "core/stats.h"
 #include "policy/route.h"
@@ -17,9 +18,14 @@ static inline __attribute__((always_inline)) void *
 kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, const void *caller)
 {
     int target = kms_route_decide(route_size, caller);
-    void *p = kms_alloc(target, size, align, zero);
-    if (__builtin_expect(kms_stats_on, 0) && p) kms_stats_note(p, route_size, target, caller);
-    return p;
+    if (__builtin_expect(kms_stats_on, 0)) {
+        /* Access mode (only with statistics): tracked callsites' own arenas. */
+        void *p = kms_access_on ? kms_access_alloc(target, size, align, zero, caller)
+                                : kms_alloc(target, size, align, zero);
+        if (p) kms_stats_note(p, route_size, target, caller);
+        return p;
+    }
+    return kms_alloc(target, size, align, zero);
 }
 
 static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, size_t align,

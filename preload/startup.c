@@ -1,6 +1,7 @@
 /* Start-up of the preloaded library: configuration, topology and the engine,
  * before main. Allocation requests made meanwhile (by libnuma, libdaxctl,
  * stdio, the dynamic loader) are served by the plain heap. */
+#include "core/access.h"
 #include "core/elflibs.h"
 #include "core/engine.h"
 #include "core/fork.h"
@@ -140,6 +141,11 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (config.version) say_version();
     if (!config.quiet) say_lines("warning: ", warn);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
+    /* The access figures are written only into those reports (the rules
+     * file's `stats` counts, hence after the rules). */
+    if (config.access_ms && !config.stats && !config.profile && !config.secure)
+        stop("KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS, which the access figures are "
+             "written to");
     load_elfutils(&config);
     if (kms_setup_run(&config, kms_routes.uses, &setup) < 0) stop(setup.error);
     /* Placement degraded to DRAM (no KMEM node, mbind denied) is said where placement was
@@ -153,8 +159,10 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (config.stats || config.profile) {
         kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
         kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
+        if (config.access_ms) kms_access_init(config.access_ms);
     }
-    kms_fast_enable(!kms_routes.has_rules &&
+    /* Access mode takes the full path: it allocates by callsite. */
+    kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&
                         kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU,
                     kms_routes.threshold, kms_routes.below, kms_routes.above);

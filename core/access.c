@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* Access mode's allocation side: which callsites are tracked, their arenas
+ * and heaps, and the figures the reports read (the mechanism is described in
+ * access.h). */
+#include "core/access.h"
+
+#include "core/access_units.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+int kms_access_on;
+struct kms_access_unit kms_access_units[KMS_ACCESS_UNITS];
+unsigned kms_access_nunits;
+struct kms_access_acc kms_access_other[KMS_MAX_CLASSES + 1];
+unsigned kms_access_interval_ms = 100; /* set by kms_access_init */
+bool kms_access_soft_dirty;
+
+/* Every (callsite, route) pair seen, with the bytes it requested until it was
+ * tracked. Open addressing, entries never removed; a pair that finds no slot
+ * is simply not tracked. */
+#define CANDS 4096u
+#define CAND_PROBES 32
+enum { UNIT_NONE = 0, UNIT_NO_ROOM = -1 };
+struct cand {
+    uintptr_t key; /* callsite << 2 | route; 0 = free */
+    uint64_t bytes;
+    int unit; /* the unit + 1, UNIT_NONE (not yet), or UNIT_NO_ROOM */
+};
+static struct cand cands[CANDS];
+static unsigned untracked; /* pairs that passed the size but found no room */
+static pthread_mutex_t units_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct cand *cand_of(const void *caller, int route)
+{
+    uintptr_t key = (uintptr_t)caller << 2 | (uintptr_t)route;
+    unsigned i = (unsigned)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 52) & (CANDS - 1);
+    for (int probe = 0; probe < CAND_PROBES; probe++, i = (i + 1) & (CANDS - 1)) {
+        uintptr_t k = __atomic_load_n(&cands[i].key, __ATOMIC_ACQUIRE);
+        if (k == key) return &cands[i];
+        if (k == 0) {
+            struct cand *c = &cands[i];
+            uintptr_t zero = 0;
+            if (__atomic_compare_exchange_n(&c->key, &zero, key, false, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE) ||
+                zero == key)
+                return c;
+        }
+    }
+    return NULL;
+}
+
+/* Gives the pair an arena of its own, if there is room. Returns its unit + 1 or UNIT_NO_ROOM. */
+static int track(struct cand *c, int route, const void *caller)
+{
+    pthread_mutex_lock(&units_lock);
+    int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
+    if (u != UNIT_NONE) {
+        pthread_mutex_unlock(&units_lock);
+        return u;
+    }
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_RELAXED);
+    int arenas = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
+    int a = -1;
+    if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS)
+        a = kms_arena_add_own(kms_class_of_target(route), KMS_ACCESS_ARENA);
+    if (a < 0) {
+        untracked++;
+        u = UNIT_NO_ROOM;
+    } else {
+        struct kms_access_unit *un = &kms_access_units[n];
+        memset(un, 0, sizeof(*un));
+        un->caller = (uintptr_t)caller;
+        un->route = route;
+        un->arena = a;
+        un->start = kms_arenas[a].start;
+        un->end = kms_arenas[a].end;
+        __atomic_store_n(&kms_access_nunits, n + 1, __ATOMIC_RELEASE);
+        u = (int)n + 1;
+    }
+    __atomic_store_n(&c->unit, u, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&units_lock);
+    return u;
+}
+
+static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
+{
+    /* _at(..., 0): see kms_alloc on mimalloc 2.0.9's aligned fast path. */
+    return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
+           : zero ? mi_heap_zalloc(h, size)
+                  : mi_heap_malloc(h, size);
+}
+
+void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const void *caller)
+{
+    struct kms_thread *self = &kms_self;
+    struct cand *c;
+    if (self->bypass || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
+        !(c = cand_of(caller, target)))
+        return kms_alloc(target, size, align, zero);
+    int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
+    if (u == UNIT_NONE &&
+        __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {
+        self->bypass++; /* reserving and registering the arena may allocate */
+        u = track(c, target, caller);
+        self->bypass--;
+    }
+    if (u <= 0) return kms_alloc(target, size, align, zero);
+    if (__builtin_expect(!__atomic_load_n(&kms_access_started, __ATOMIC_RELAXED), 0))
+        kms_access_sampler_start();
+    self->bypass++;
+    mi_heap_t *h = kms_heap_for_arena(kms_access_units[u - 1].arena);
+    void *p = h ? heap_alloc(h, size, align, zero) : NULL;
+    self->bypass--;
+    /* Its arena is full: the rest of the callsite counts with its route's other memory. */
+    return p ? p : kms_alloc(target, size, align, zero);
+}
+
+void *kms_access_realloc(void *p, size_t size, int target, const void *caller)
+{
+    size_t have = mi_usable_size(p);
+    /* Shrinking by up to half stays in place, as mimalloc's realloc would. */
+    if (size <= have && size >= have / 2) return p;
+    void *q = kms_access_alloc(target, size, 0, false, caller);
+    if (!q) return NULL;
+    memcpy(q, p, have < size ? have : size);
+    mi_free(p);
+    return q;
+}
+
+void kms_access_fork_prepare(void)
+{
+    pthread_mutex_lock(&units_lock);
+    kms_access_sampler_fork_prepare();
+}
+void kms_access_fork_parent(void)
+{
+    kms_access_sampler_fork_parent();
+    pthread_mutex_unlock(&units_lock);
+}
+void kms_access_fork_child(void)
+{
+    kms_access_sampler_fork_child();
+    pthread_mutex_init(&units_lock, NULL);
+}
+
+void kms_access_child_resume(void)
+{
+    if (kms_access_on && __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE))
+        kms_access_sampler_start();
+}
+
+void kms_access_init(unsigned interval_ms)
+{
+    kms_access_interval_ms = interval_ms;
+    kms_access_soft_dirty = kms_access_detect_soft_dirty();
+    kms_access_sampler_init();
+    __atomic_store_n(&kms_access_on, 1, __ATOMIC_RELEASE);
+}
+
+void kms_access_get_info(struct kms_access_info *out)
+{
+    pthread_mutex_lock(&kms_access_lock);
+    out->interval_ms = kms_access_interval_ms;
+    out->samples = kms_access_samples;
+    out->soft_dirty = kms_access_soft_dirty;
+    out->tracked = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    out->untracked = __atomic_load_n(&untracked, __ATOMIC_RELAXED);
+    out->sample_seconds = kms_access_seconds;
+    pthread_mutex_unlock(&kms_access_lock);
+}
+
+static void add(struct kms_access_figures *f, const struct kms_access_acc *a)
+{
+    f->resident_peak += a->resident_peak;
+    f->touched_peak += a->touched_peak;
+    f->touched_sum += a->touched_sum;
+    if (a->samples) {
+        f->touched_avg += a->touched_sum / (double)a->samples;
+        f->written_avg += a->written_sum / (double)a->samples;
+    }
+    if (a->samples > f->samples) f->samples = a->samples;
+}
+
+bool kms_access_site(uintptr_t caller, struct kms_access_figures *out)
+{
+    bool any = false;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&kms_access_lock);
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    for (unsigned u = 0; u < n; u++) {
+        if (kms_access_units[u].caller != caller) continue;
+        add(out, &kms_access_units[u].acc);
+        any = true;
+    }
+    pthread_mutex_unlock(&kms_access_lock);
+    return any;
+}
+
+/* The route a class's (or the plain heap's) untracked memory is shown under:
+ * the first route using it (from a node some CPU is on), so that no bucket
+ * counts twice. */
+static int route_of_bucket(int b, const bool *cpu_node)
+{
+    for (int r = 0; r < KMS_TARGET_COUNT; r++) {
+        int c = kms_target_class[r];
+        if (c != KMS_CLASS_BY_CPU) {
+            if ((c < 0 ? KMS_ACCESS_PLAIN : c) == b) return r;
+            continue;
+        }
+        for (int nd = 0; nd < KMS_MAX_NODES; nd++) {
+            int rc = kms_target_class_at[r][nd];
+            if (cpu_node[nd] && (rc < 0 ? KMS_ACCESS_PLAIN : rc) == b) return r;
+        }
+    }
+    return b == KMS_ACCESS_PLAIN ? KMS_TARGET_DRAM : -1;
+}
+
+void kms_access_route(int r, struct kms_access_figures *all, struct kms_access_figures *other)
+{
+    memset(all, 0, sizeof(*all));
+    memset(other, 0, sizeof(*other));
+    pthread_mutex_lock(&kms_access_lock);
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    for (unsigned u = 0; u < n; u++)
+        if (kms_access_units[u].route == r) add(all, &kms_access_units[u].acc);
+    bool cpu_node[KMS_MAX_NODES] = {false};
+    for (int c = 0; c < KMS_MAX_CPUS; c++)
+        if (kms_cpu_node[c] >= 0 && kms_cpu_node[c] < KMS_MAX_NODES)
+            cpu_node[kms_cpu_node[c]] = true;
+    for (int b = 0; b <= KMS_ACCESS_PLAIN; b++) {
+        if ((b < kms_nclasses || b == KMS_ACCESS_PLAIN) && route_of_bucket(b, cpu_node) == r) {
+            add(all, &kms_access_other[b]);
+            add(other, &kms_access_other[b]);
+        }
+    }
+    pthread_mutex_unlock(&kms_access_lock);
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/* The portable access sampler: every interval, /proc/self/smaps gives each
+ * mapping's resident and referenced bytes (and, with soft-dirty bits,
+ * /proc/self/pagemap the written pages); the mappings are summed per tracked
+ * range and per untracked bucket; then /proc/self/clear_refs starts the next
+ * interval. It runs in a thread of the process whose own requests go to the
+ * plain heap (bypass) and are never counted. */
+#include "core/access_units.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+pthread_mutex_t kms_access_lock = PTHREAD_MUTEX_INITIALIZER;
+uint64_t kms_access_samples;
+double kms_access_seconds;
+
+bool kms_access_started;
+static bool stopped;
+static struct timespec last; /* when the accessed bits were last cleared (or the start) */
+
+static double since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+bool kms_access_detect_soft_dirty(void)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return false;
+    char line[512];
+    bool sd = false;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "VmFlags:", 8) != 0) continue;
+        /* Two-letter mnemonics separated by blanks. */
+        for (char *t = strtok(line + 8, " \n"); t; t = strtok(NULL, " \n"))
+            if (strcmp(t, "sd") == 0) sd = true;
+        break; /* the first mapping is enough: every new mapping has it */
+    }
+    fclose(f);
+    return sd;
+}
+
+/* What one sample found in a range or bucket. */
+struct found {
+    uint64_t rss, referenced, written;
+};
+
+/* Where a mapping's pages count: a unit (0..n-1), a class's bucket
+ * (n + class), the plain heap (n + KMS_ACCESS_PLAIN), or nowhere (-1). */
+static int bucket_of(uintptr_t start, const char *path, unsigned n)
+{
+    for (unsigned u = 0; u < n; u++)
+        if (start >= kms_access_units[u].start && start < kms_access_units[u].end) return (int)u;
+    int na = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
+    for (int a = 0; a < na; a++)
+        if (start >= kms_arenas[a].start && start < kms_arenas[a].end)
+            return kms_arenas[a].cls >= 0 ? (int)n + kms_arenas[a].cls : -1;
+    /* Anonymous memory outside the arenas: mimalloc's own segments (the plain
+     * heap), and whatever else the program maps without a file. */
+    if (!path[0] || strcmp(path, "[heap]") == 0) return (int)n + KMS_ACCESS_PLAIN;
+    return -1;
+}
+
+/* Pages of [start, end) with the soft-dirty bit (55) among those present (63). */
+static uint64_t written_pages(int fd, uintptr_t start, uintptr_t end, long pagesz)
+{
+    uint64_t buf[512], pages = 0;
+    for (uintptr_t a = start; a < end;) {
+        size_t want = (end - a) / (uintptr_t)pagesz;
+        if (want > 512) want = 512;
+        ssize_t got = pread(fd, buf, want * 8, (off_t)(a / (uintptr_t)pagesz * 8));
+        if (got <= 0) break;
+        for (ssize_t i = 0; i < got / 8; i++)
+            if ((buf[i] >> 63 & 1) && (buf[i] >> 55 & 1)) pages++;
+        a += (uintptr_t)(got / 8) * (uintptr_t)pagesz;
+    }
+    return pages;
+}
+
+static void accumulate(struct kms_access_acc *acc, const struct found *f)
+{
+    if (f->rss > acc->resident_peak) acc->resident_peak = f->rss;
+    if (f->referenced > acc->touched_peak) acc->touched_peak = f->referenced;
+    acc->touched_sum += (double)f->referenced;
+    acc->written_sum += (double)f->written;
+    acc->samples++;
+}
+
+/* "1" clears the accessed bits but flushes no TLB: a page whose translation a
+ * CPU still caches is touched again without the bit being set, and a small
+ * hot structure would look cold. "4" (clear soft-dirty bits) ends with a TLB
+ * flush of the process, also on kernels without soft-dirty bits, where it
+ * changes nothing else. */
+static void clear_refs(void)
+{
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t rc = write(fd, "1", 1);
+    rc = write(fd, "4", 1);
+    (void)rc;
+    close(fd);
+}
+
+void kms_access_sample(bool final)
+{
+    /* The cost is the CPU time of the calling thread, not the wall time
+     * (which other processes stretch). */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    double covered = since(&last) * 1000.0 / kms_access_interval_ms;
+    /* A short last interval would understate every rate: it counts only
+     * when it is most of one, or when there is no other. */
+    bool count = !final || covered >= 0.5 || kms_access_samples == 0;
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    struct found found[KMS_ACCESS_UNITS + KMS_MAX_CLASSES + 1];
+    memset(found, 0, sizeof(found));
+    long pagesz = sysconf(_SC_PAGESIZE);
+    int pm = kms_access_soft_dirty ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+    FILE *f = count ? fopen("/proc/self/smaps", "r") : NULL;
+    char line[1024];
+    int cur = -1;
+    uintptr_t vs = 0, ve = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long long kb, s, e;
+        if (strncmp(line, "Rss:", 4) == 0) {
+            if (cur < 0) continue;
+            kb = strtoull(line + 4, NULL, 10);
+            found[cur].rss += kb << 10;
+            if (pm >= 0 && kb && cur < (int)n)
+                found[cur].written += written_pages(pm, vs, ve, pagesz) * (uint64_t)pagesz;
+            continue;
+        }
+        if (strncmp(line, "Referenced:", 11) == 0) {
+            if (cur >= 0) found[cur].referenced += strtoull(line + 11, NULL, 10) << 10;
+            continue;
+        }
+        /* A mapping's first line, "start-end perms offset dev inode [path]",
+         * is the only one with a '-' before any ':'. */
+        char *dash = strchr(line, '-'), *colon = strchr(line, ':');
+        if (!dash || (colon && colon < dash)) continue;
+        char path[512] = "";
+        if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %511[^\n]", &s, &e, path) < 2) continue;
+        vs = (uintptr_t)s, ve = (uintptr_t)e;
+        cur = bucket_of(vs, path, n);
+    }
+    if (f) fclose(f);
+    if (pm >= 0) close(pm);
+    if (!final) clear_refs();
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    if (!count) return;
+    for (unsigned u = 0; u < n; u++)
+        accumulate(&kms_access_units[u].acc, &found[u]);
+    for (int b = 0; b <= KMS_ACCESS_PLAIN; b++)
+        accumulate(&kms_access_other[b], &found[n + (unsigned)b]);
+    kms_access_samples++;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    kms_access_seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+static void *sampler(void *arg)
+{
+    (void)arg;
+    kms_self.bypass++; /* its requests are the shim's own: plain heap, not counted */
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    for (;;) {
+        uint64_t ns = (uint64_t)next.tv_nsec + (uint64_t)kms_access_interval_ms * 1000000u;
+        next.tv_sec += (time_t)(ns / 1000000000u);
+        next.tv_nsec = (long)(ns % 1000000000u);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0)
+            ;
+        pthread_mutex_lock(&kms_access_lock);
+        bool stop = stopped;
+        if (!stop) kms_access_sample(false);
+        pthread_mutex_unlock(&kms_access_lock);
+        if (stop) return NULL;
+        /* Behind (a sample took longer than an interval, or the thread was
+         * not scheduled): the next interval is a whole one from now, not a
+         * burst of short ones, which would understate every rate. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+            next = now;
+    }
+}
+
+void kms_access_sampler_start(void)
+{
+    pthread_mutex_lock(&kms_access_lock);
+    bool go = !kms_access_started && !stopped;
+    __atomic_store_n(&kms_access_started, true, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&kms_access_lock);
+    if (!go) return;
+    /* Every signal blocked in the sampler: the program's signals go to its own threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256u << 10);
+    kms_self.bypass++;
+    int rc = pthread_create(&t, &attr, sampler, NULL);
+    kms_self.bypass--;
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        /* No thread: the last sample at exit still gives the figures of one interval. */
+        pthread_mutex_lock(&kms_access_lock);
+        __atomic_store_n(&kms_access_started, false, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&kms_access_lock);
+    }
+}
+
+void kms_access_finish(void)
+{
+    if (!kms_access_on) return;
+    pthread_mutex_lock(&kms_access_lock);
+    if (!stopped) {
+        stopped = true;
+        kms_access_sample(true);
+    }
+    pthread_mutex_unlock(&kms_access_lock);
+}
+
+void kms_access_sampler_fork_prepare(void) { pthread_mutex_lock(&kms_access_lock); }
+void kms_access_sampler_fork_parent(void) { pthread_mutex_unlock(&kms_access_lock); }
+void kms_access_sampler_fork_child(void)
+{
+    if (!kms_access_on) {
+        pthread_mutex_init(&kms_access_lock, NULL);
+        return;
+    }
+    pthread_mutex_init(&kms_access_lock, NULL);
+    /* The child's own run: no sampler yet (kms_access_child_resume starts
+     * one), and figures from now on. */
+    kms_access_started = stopped = false;
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    for (unsigned u = 0; u < n; u++)
+        memset(&kms_access_units[u].acc, 0, sizeof(kms_access_units[u].acc));
+    memset(kms_access_other, 0, sizeof(kms_access_other));
+    kms_access_samples = 0;
+    kms_access_seconds = 0;
+    clear_refs();
+    clock_gettime(CLOCK_MONOTONIC, &last);
+}
+
+void kms_access_sampler_init(void) { clock_gettime(CLOCK_MONOTONIC, &last); }

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* What the access profiler shares between its allocation side (core/access.c)
+ * and its sampler (core/access_sampler.c): the tracked ranges and the figures
+ * accumulated for them. Units are only appended, and a unit's range is set
+ * before kms_access_nunits counts it; the figures are written by the sampler
+ * and read by the reports, both under kms_access_lock. */
+#ifndef KMS_CORE_ACCESS_UNITS_H
+#define KMS_CORE_ACCESS_UNITS_H
+#include "core/access.h"
+#include "core/arena.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kms_access_acc {
+    uint64_t resident_peak;
+    uint64_t touched_peak;
+    double touched_sum;
+    double written_sum;
+    uint64_t samples;
+};
+
+struct kms_access_unit {
+    uintptr_t caller;
+    int route;
+    int arena;
+    uintptr_t start, end;
+    struct kms_access_acc acc;
+};
+
+/* Buckets of untracked memory: per class, and the plain heap last. */
+#define KMS_ACCESS_PLAIN KMS_MAX_CLASSES
+
+extern struct kms_access_unit kms_access_units[KMS_ACCESS_UNITS];
+extern unsigned kms_access_nunits; /* __atomic: release after the unit is filled in */
+extern struct kms_access_acc kms_access_other[KMS_MAX_CLASSES + 1];
+extern unsigned kms_access_interval_ms;
+extern bool kms_access_soft_dirty;
+extern uint64_t kms_access_samples;
+extern double kms_access_seconds;
+extern pthread_mutex_t kms_access_lock;
+extern bool kms_access_started; /* the sampler runs (or is being started) */
+
+/* Whether the kernel keeps soft-dirty bits: smaps shows VmFlags "sd" on
+ * mappings made since the last clear (so: before the first clear). */
+bool kms_access_detect_soft_dirty(void);
+/* Starts the sampling thread unless it runs. Called outside every lock. */
+void kms_access_sampler_start(void);
+/* One sample over every range; with kms_access_lock held. final: the last one,
+ * counted only if it covers half an interval or is the only one. */
+void kms_access_sample(bool final);
+void kms_access_sampler_init(void);
+/* Fork: the child has no sampler and starts its figures afresh. */
+void kms_access_sampler_fork_prepare(void);
+void kms_access_sampler_fork_parent(void);
+void kms_access_sampler_fork_child(void);
+
+#endif
