@@ -18,20 +18,13 @@
  * placement is reported (struct kms_config.asked). KMEM_QUIET, KMEM_VERSION and KMEM_DETECT
  * ask for neither, so a system-wide install that sets only those stays silent. */
 static const char *const asking_vars[] = {
-    "KMEM_POLICY",
-    "KMEM_THRESHOLD",
-    "KMEM_RULES",
-    "KMEMRC",
-    "KMEM_NODES",
-    "KMEM_STRICT",
-    "KMEM_STATS",
-    "KMEM_PROFILE",
-    "KMEM_ARENA_SIZE",
-    "KMEM_STATS_SAMPLE",
-    "KMEM_ACCESS",
-    "MEMKIND_DAX_KMEM_NODES",
-    "KMEM_MOVABLE",
-    NULL,
+    "KMEM_POLICY",     "KMEM_THRESHOLD",
+    "KMEM_RULES",      "KMEMRC",
+    "KMEM_NODES",      "KMEM_STRICT",
+    "KMEM_STATS",      "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE",
+    "KMEM_ACCESS",     "MEMKIND_DAX_KMEM_NODES",
+    "KMEM_MOVABLE",    NULL,
 };
 /* KMEM_DETECT says how to look for KMEM nodes, not that placement is wanted. */
 static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", "KMEM_DETECT", NULL};
@@ -275,8 +268,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
                    "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS, KMEM_DETECT, KMEM_MOVABLE, "
-                   "KMEM_QUIET, KMEM_VERSION)
-",
+                   "KMEM_QUIET, KMEM_VERSION)\n",
                    (int)n, *e);
         }
     }
