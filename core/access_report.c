@@ -99,10 +99,14 @@ void kms_access_stats_text(FILE *f)
             "writes %s\n",
             in.samples, in.interval_ms, in.tracked,
             in.soft_dirty ? "from soft-dirty bits" : "n/a (no soft-dirty bits in this kernel)");
-    fprintf(f, "%-10s %18s %22s\n", "route", "share of touches", "share of resident peak");
+    int width = 10; /* fits the longest target shown */
+    for (int r = 0; r < KMS_TARGET_COUNT; r++)
+        if (s.used[r] && (int)strlen(kms_target_name(r)) > width)
+            width = (int)strlen(kms_target_name(r));
+    fprintf(f, "%-*s %18s %22s\n", width, "route", "share of touches", "share of resident peak");
     for (int r = 0; r < KMS_TARGET_COUNT; r++)
         if (s.used[r])
-            fprintf(f, "%-10s %17.1f%% %21.1f%%\n", kms_target_name(r),
+            fprintf(f, "%-*s %17.1f%% %21.1f%%\n", width, kms_target_name(r),
                     pct(s.touches[r], s.all_touches), pct(s.resident[r], s.all_resident));
 }
 

@@ -7,6 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node 450 /* the same on every architecture */
+#endif
+
 struct kms_arena kms_arenas[KMS_MAX_ARENAS];
 int kms_narenas;
 struct kms_class kms_classes[KMS_MAX_CLASSES];
@@ -28,8 +32,15 @@ int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
     /* The raw syscall: libnuma's wrapper is the same, but this keeps the
      * engine free of libnuma's global state after start-up. maxnode counts
      * one more than the bits the kernel reads. */
-    long rc =
-        syscall(SYS_mbind, start, len, pl->mode, pl->set.w, (unsigned long)KMS_MAX_NODES + 1, 0);
+    long rc = syscall(SYS_mbind, start, len, pl->mode | pl->flags, pl->set.w,
+                      (unsigned long)KMS_MAX_NODES + 1, 0);
+    if (rc == 0 && pl->home >= 0)
+        rc = syscall(SYS_set_mempolicy_home_node, start, len, (unsigned long)pl->home, 0);
+    /* A transparent huge page is allocated on the faulting CPU's node whenever that node is in
+     * a bind set, whatever the home node says (Linux 6.1 at least): a movable range, whose set
+     * includes DRAM, takes base pages so its first touches land on the home node. */
+    if (rc == 0 && (pl->flags & KMS_MPOL_F_NUMA_BALANCING))
+        rc = madvise(start, len, MADV_NOHUGEPAGE);
     return rc == 0 ? 0 : -errno;
 }
 

@@ -9,7 +9,7 @@
 
 __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 int kms_state;
-int8_t kms_target_class[KMS_TARGET_COUNT] = {-1, -1, -1, -1};
+int8_t kms_target_class[KMS_TARGET_COUNT] = {[0 ... KMS_TARGET_COUNT - 1] = -1};
 int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
 int16_t kms_cpu_node[KMS_MAX_CPUS];
 
@@ -37,9 +37,7 @@ void *kms_plain_alloc(size_t size, size_t align, bool zero)
 static int find_class(const struct kms_placement *pl)
 {
     for (int i = 0; i < kms_nclasses; i++)
-        if (kms_classes[i].pl.mode == pl->mode &&
-            kms_nodeset_equal(&kms_classes[i].pl.set, &pl->set))
-            return i;
+        if (kms_placement_equal(&kms_classes[i].pl, pl)) return i;
     return -1;
 }
 

@@ -76,7 +76,7 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-void kms_report_routes_of(uint8_t mask, char *buf, size_t len)
+void kms_report_routes_of(uint16_t mask, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = '\0';

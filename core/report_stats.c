@@ -73,6 +73,11 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
     const char *prog = program_invocation_name;
     int stride = res.max_node + 1;
 
+    /* The route column fits the longest target shown ("weighted_interleave_all"). */
+    int width = 10;
+    for (int r = 0; r < KMS_TARGET_COUNT; r++)
+        if ((snap->route[r].count || uses[r]) && (int)strlen(kms_target_name(r)) > width)
+            width = (int)strlen(kms_target_name(r));
     if (json) {
         fprintf(f, "{\n  \"pid\": %ld,\n  \"program\": ", (long)getpid());
         json_str(f, prog ? prog : "");
@@ -82,7 +87,7 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
                 snap->seconds);
         sample_note(snap->period, buf, sizeof(buf));
         fprintf(f, "%s\n", buf);
-        fprintf(f, "%-10s %12s %14s %14s %14s\n", "route", "allocations", "requested", "live",
+        fprintf(f, "%-*s %12s %14s %14s %14s\n", width, "route", "allocations", "requested", "live",
                 "peak live");
     }
     bool first = true;
@@ -97,7 +102,7 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
                     first ? "" : ",", kms_target_name(r), t->count, t->bytes,
                     kms_report_pos(t->live), kms_report_pos(t->peak));
         } else {
-            fprintf(f, "%-10s %12" PRIu64 " %14s %14s %14s\n", kms_target_name(r), t->count,
+            fprintf(f, "%-*s %12" PRIu64 " %14s %14s %14s\n", width, kms_target_name(r), t->count,
                     kms_size_human(t->bytes, h1, sizeof(h1)),
                     kms_size_human(kms_report_pos(t->live), h2, sizeof(h2)),
                     kms_size_human(kms_report_pos(t->peak), h3, sizeof(h3)));
@@ -152,7 +157,7 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
                 kms_report_pos(snap->live), kms_report_pos(snap->peak), snap->period, snap->dropped,
                 res.method);
     } else {
-        fprintf(f, "%-10s %12s %14s %14s %14s\n", "total", "", "",
+        fprintf(f, "%-*s %12s %14s %14s %14s\n", width, "total", "", "",
                 kms_size_human(kms_report_pos(snap->live), h1, 32),
                 kms_size_human(kms_report_pos(snap->peak), h2, 32));
         fprintf(f, "resident bytes measured with %s\n", res.method);

@@ -22,7 +22,7 @@ void kms_report_site_name(uint32_t id, uintptr_t addr, const struct kms_libdw *D
 /* A session over this process's modules for source lines, or NULL. */
 Dwfl *kms_report_dwfl_open(const struct kms_libdw *D);
 /* "dram,dax_kmem" from a bit mask of targets; "-" when empty. */
-void kms_report_routes_of(uint8_t mask, char *buf, size_t len);
+void kms_report_routes_of(uint16_t mask, char *buf, size_t len);
 
 static inline uint64_t kms_report_pos(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
 /* An estimate, as a count. */

@@ -206,7 +206,7 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     if (put == 1) live_add(&old, -1); /* its free went unseen (see kms_stats_free) */
     if (put >= 0) {
         struct kms_stats_site *g = &sites[r.site];
-        g->routes |= (uint8_t)(1u << route);
+        g->routes |= (uint16_t)(1u << route);
         g->count += w;
         g->bytes += (double)size * w;
         g->hist[r.bucket] += w;

@@ -12,6 +12,10 @@ static const struct {
     {"dax_kmem", KMS_TARGET_DAX_KMEM, 1},
     {"kmem_all", KMS_TARGET_KMEM_ALL, 1},
     {"preferred", KMS_TARGET_PREFERRED, 1},
+    {"interleave", KMS_TARGET_INTERLEAVE, 1},
+    {"interleave_all", KMS_TARGET_INTERLEAVE_ALL, 1},
+    {"weighted_interleave", KMS_TARGET_WEIGHTED_INTERLEAVE, 1},
+    {"weighted_interleave_all", KMS_TARGET_WEIGHTED_INTERLEAVE_ALL, 1},
     {"kmem", KMS_TARGET_KMEM, 1},
     {"MEMKIND_REGULAR", KMS_TARGET_DRAM, 0},
     {"MEMKIND_DAX_KMEM", KMS_TARGET_DAX_KMEM, 0},
@@ -33,7 +37,9 @@ int kms_target_parse(const char *s, size_t len)
 int kms_policy_parse(const char *s, size_t len)
 {
     int t = kms_target_parse(s, len);
-    if (t == KMS_TARGET_DAX_KMEM || t == KMS_TARGET_KMEM_ALL || t == KMS_TARGET_PREFERRED) return t;
+    if (t == KMS_TARGET_DAX_KMEM || t == KMS_TARGET_KMEM_ALL || t == KMS_TARGET_PREFERRED ||
+        t == KMS_TARGET_INTERLEAVE || t == KMS_TARGET_WEIGHTED_INTERLEAVE)
+        return t;
     return KMS_TARGET_INVALID;
 }
 
@@ -44,6 +50,10 @@ const char *kms_target_name(int target)
     case KMS_TARGET_DAX_KMEM: return "dax_kmem";
     case KMS_TARGET_KMEM_ALL: return "kmem_all";
     case KMS_TARGET_PREFERRED: return "preferred";
+    case KMS_TARGET_INTERLEAVE: return "interleave";
+    case KMS_TARGET_INTERLEAVE_ALL: return "interleave_all";
+    case KMS_TARGET_WEIGHTED_INTERLEAVE: return "weighted_interleave";
+    case KMS_TARGET_WEIGHTED_INTERLEAVE_ALL: return "weighted_interleave_all";
     case KMS_TARGET_KMEM: return "kmem";
     default: return "?";
     }

@@ -2,6 +2,7 @@
 
 #include "core/size.h"
 #include "core/target.h"
+#include "core/tiers.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,24 +15,19 @@
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 
 /* The variables that ask for placement or a report: with one of them set, a degraded
- * placement is reported (struct kms_config.asked). KMEM_QUIET and KMEM_VERSION ask for
- * neither, so a system-wide install that sets only those stays silent. */
+ * placement is reported (struct kms_config.asked). KMEM_QUIET, KMEM_VERSION and KMEM_DETECT
+ * ask for neither, so a system-wide install that sets only those stays silent. */
 static const char *const asking_vars[] = {
-    "KMEM_POLICY",
-    "KMEM_THRESHOLD",
-    "KMEM_RULES",
-    "KMEMRC",
-    "KMEM_NODES",
-    "KMEM_STRICT",
-    "KMEM_STATS",
-    "KMEM_PROFILE",
-    "KMEM_ARENA_SIZE",
-    "KMEM_STATS_SAMPLE",
-    "KMEM_ACCESS",
-    "MEMKIND_DAX_KMEM_NODES",
-    NULL,
+    "KMEM_POLICY",     "KMEM_THRESHOLD",
+    "KMEM_RULES",      "KMEMRC",
+    "KMEM_NODES",      "KMEM_STRICT",
+    "KMEM_STATS",      "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE",
+    "KMEM_ACCESS",     "MEMKIND_DAX_KMEM_NODES",
+    "KMEM_MOVABLE",    NULL,
 };
-static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", NULL};
+/* KMEM_DETECT says how to look for KMEM nodes, not that placement is wanted. */
+static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", "KMEM_DETECT", NULL};
 
 #define BOOL_WORDS "1, yes, on, true or 0, no, off, false"
 
@@ -81,6 +77,7 @@ const char *kms_nodes_source_name(int source)
     case KMS_NODES_MEMKIND_ENV: return "environment (MEMKIND_DAX_KMEM_NODES)";
     case KMS_NODES_FILE: return "rules file (nodes)";
     case KMS_NODES_DAXCTL: return "libdaxctl";
+    case KMS_NODES_DETECTED: return "detected";
     default: return "none";
     }
 }
@@ -190,6 +187,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         {"KMEM_STRICT", "stop on problems", &c->strict},
         {"KMEM_QUIET", "no warnings", &c->quiet},
         {"KMEM_VERSION", "print the version", &c->version},
+        {"KMEM_MOVABLE", "leave KMEM pages to the kernel's tiering", &c->movable},
     };
     for (size_t i = 0; i < sizeof(switches) / sizeof(switches[0]); i++) {
         if (!(v = lookup(envp, switches[i].var))) continue;
@@ -198,6 +196,16 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             return bad(err, errlen, switches[i].var, v, "expected " BOOL_WORDS " (%s)",
                        switches[i].what);
         *switches[i].dest = sw == 1;
+    }
+
+    c->detect = KMS_DETECT_ALL;
+    if ((v = lookup(envp, "KMEM_DETECT"))) {
+        char why[96];
+        int m = kms_detect_parse(v, why, sizeof(why));
+        if (m < 0)
+            return bad(err, errlen, "KMEM_DETECT", v,
+                       "%s; expected a comma-separated list of daxctl, tiers, hmat (or all)", why);
+        c->detect = (unsigned)m;
     }
 
     if ((v = lookup(envp, "KMEM_RULES"))) {
@@ -272,7 +280,8 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS, KMEM_QUIET, KMEM_VERSION)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS, KMEM_DETECT, KMEM_MOVABLE, "
+                   "KMEM_QUIET, KMEM_VERSION)\n",
                    (int)n, *e);
         }
     }

@@ -17,6 +17,7 @@ enum kms_nodes_source {
     KMS_NODES_MEMKIND_ENV, /* MEMKIND_DAX_KMEM_NODES */
     KMS_NODES_FILE,        /* "nodes" in the rules file */
     KMS_NODES_DAXCTL,      /* detected through libdaxctl */
+    KMS_NODES_DETECTED,    /* detected by the KMEM_DETECT sources (dax devices, tiers, HMAT) */
 };
 
 struct kms_config {
@@ -28,6 +29,8 @@ struct kms_config {
     struct kms_nodeset nodes;
     int nodes_source;
     bool strict;
+    unsigned detect;     /* KMEM_DETECT: enum kms_detect_source mask, default all */
+    bool movable;        /* KMEM_MOVABLE=1: KMEM targets leave pages to the kernel's tiering */
     uint64_t arena_size; /* KMEM_ARENA_SIZE: cap of one reservation, 0 = sized from the node set */
     const char *rules;   /* KMEM_RULES, or NULL */
     const char *rcfile;  /* KMEMRC, or NULL (also NULL in secure-execution mode) */

@@ -4,7 +4,9 @@
 #include "core/kmem_detect.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,37 +22,143 @@ static int probe_mbind(const struct kms_placement *pl)
     return rc;
 }
 
+/* A problem that does not stop the program: one line of s->warning. */
+static void warn_more(struct kms_setup *s, const char *fmt, ...)
+{
+    size_t used = strlen(s->warning);
+    if (used && used + 1 < sizeof(s->warning)) s->warning[used++] = '\n', s->warning[used] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->warning + used, sizeof(s->warning) - used, fmt, ap);
+    va_end(ap);
+}
+
 static void degrade(const struct kms_config *c, struct kms_setup *s, const char *why)
 {
     if (c->strict)
         snprintf(s->error, sizeof(s->error), "%s (KMEM_STRICT=1)", why);
     else
-        snprintf(s->warning, sizeof(s->warning), "%s; every route uses DRAM", why);
+        warn_more(s, "%s; every route uses DRAM", why);
     kms_nodeset_clear(&s->kmem);
 }
 
-static int finish(const struct kms_config *c, bool uses_preferred, struct kms_setup *s, bool live)
+static bool uses_any(const bool *uses, int a, int b) { return uses && (uses[a] || uses[b]); }
+
+int kms_setup_weighted_fallback(const struct kms_config *c, const bool *uses, bool have_weighted,
+                                char *warning, size_t wlen, char *error, size_t elen)
+{
+    if (have_weighted ||
+        !uses_any(uses, KMS_TARGET_WEIGHTED_INTERLEAVE, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL))
+        return 0;
+    const char *why = "weighted_interleave: this kernel has no MPOL_WEIGHTED_INTERLEAVE "
+                      "(Linux 6.9+)";
+    if (c->strict) {
+        snprintf(error, elen, "%s (KMEM_STRICT=1)", why);
+        return -1;
+    }
+    snprintf(warning, wlen, "%s; the weighted routes interleave evenly", why);
+    return 0;
+}
+
+/* KMEM nodes from the KMEM_DETECT sources. */
+static void detect(const struct kms_config *c, struct kms_setup *s, bool live)
+{
+    char list[3][128], what[32];
+    kms_nodeset_clear(&s->dax);
+    if (live && (c->detect & KMS_DETECT_DAXCTL)) {
+        if (kms_kmem_detect_daxctl(&s->dax, s->dax_error, sizeof(s->dax_error)) < 0)
+            kms_nodeset_clear(&s->dax);
+    }
+    kms_nodeset_clear(&s->kmem);
+    /* A text topology is not this machine: its dax devices are not asked for. */
+    const struct kms_nodeset *dax = live ? &s->dax : NULL;
+    if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, dax, c->detect, &s->kmem, s->verdicts);
+    /* Which source found which nodes, for the message and `kmemshim nodes`. */
+    static const unsigned src[3] = {KMS_DETECT_DAXCTL, KMS_DETECT_TIERS, KMS_DETECT_HMAT};
+    for (int i = 0; i < 3; i++) {
+        struct kms_nodeset by;
+        kms_nodeset_clear(&by);
+        if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, dax, src[i], &by, NULL);
+        if (!(c->detect & src[i]))
+            snprintf(list[i], sizeof(list[i]), "off");
+        else if (i == 0 && !live)
+            snprintf(list[i], sizeof(list[i]), "not asked");
+        else if (i == 0 && s->dax_error[0])
+            snprintf(list[i], sizeof(list[i]), "unavailable");
+        else
+            kms_nodeset_format(&by, list[i], sizeof(list[i]));
+    }
+    kms_detect_format(c->detect, what, sizeof(what));
+    snprintf(s->source_desc, sizeof(s->source_desc),
+             "detected (KMEM_DETECT=%s): libdaxctl: %s, memory tiers: %s, HMAT: %s", what, list[0],
+             list[1], list[2]);
+    if (!kms_nodeset_empty(&s->kmem)) {
+        s->kmem_source = KMS_NODES_DETECTED;
+        return;
+    }
+    s->kmem_source = KMS_NODES_NONE;
+    char why[640];
+    int w = snprintf(why, sizeof(why),
+                     "no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=%s "
+                     "found no slow-memory node (",
+                     what);
+    const char *sep = "";
+    if ((c->detect & KMS_DETECT_DAXCTL) && live) {
+        w += snprintf(why + w, sizeof(why) - (size_t)w, "%s%s", sep,
+                      s->dax_error[0] ? s->dax_error
+                                      : "no dax device in system-ram mode with online memory");
+        sep = "; ";
+    }
+    if (c->detect & KMS_DETECT_TIERS) {
+        w += snprintf(why + w, sizeof(why) - (size_t)w, "%s%s", sep,
+                      s->tiers.have_tiers ? "no CPU-less node in a lower memory tier"
+                                          : "the kernel shows no memory tiers");
+        sep = "; ";
+    }
+    if (c->detect & KMS_DETECT_HMAT && w > 0 && (size_t)w < sizeof(why))
+        snprintf(why + w, sizeof(why) - (size_t)w, "%s%s", sep,
+                 s->tiers.have_hmat ? "no CPU-less node with a clearly higher HMAT latency"
+                                    : "the firmware gives no HMAT figures");
+    size_t len = strlen(why);
+    if (len + 1 < sizeof(why)) strcat(why, ")");
+    degrade(c, s, why);
+}
+
+static int finish(const struct kms_config *c, const bool *uses, struct kms_setup *s, bool live,
+                  const char *sysfs_root)
 {
     char err[256];
+    if (sysfs_root) {
+        if (kms_tiers_read(sysfs_root, &s->topo, &s->tiers, err, sizeof(err)) < 0) {
+            /* The machine's own description is unreadable: nothing it says can be trusted. */
+            if (c->strict || !live) {
+                snprintf(s->error, sizeof(s->error), "%s%s", err,
+                         c->strict ? " (KMEM_STRICT=1)" : "");
+                return -1;
+            }
+            warn_more(s, "%s; memory tiers, HMAT and weights ignored", err);
+            /* A root without the files: every node "not given". */
+            kms_tiers_read("/nonexistent", &s->topo, &s->tiers, err, sizeof(err));
+        }
+        s->verdicts = calloc((size_t)s->topo.max_node + 1, sizeof(*s->verdicts));
+    }
     if (c->nodes_set) {
         s->kmem = c->nodes;
         s->kmem_source = c->nodes_source;
-    } else if (live) {
-        int n = kms_kmem_detect_daxctl(&s->kmem, err, sizeof(err));
-        if (n > 0) {
-            s->kmem_source = KMS_NODES_DAXCTL;
-        } else {
-            s->kmem_source = KMS_NODES_NONE;
-            degrade(c, s,
-                    n < 0 ? err
-                          : "no KMEM nodes: KMEM_NODES is not set and libdaxctl found no dax "
-                            "device in system-ram mode with online memory");
-            if (s->error[0]) return -1;
-        }
+        snprintf(s->source_desc, sizeof(s->source_desc), "%s",
+                 kms_nodes_source_name(c->nodes_source));
+        if (s->verdicts)
+            kms_tiers_detect(&s->topo, &s->tiers, &s->dax, c->detect, &(struct kms_nodeset){{0}},
+                             s->verdicts);
+    } else if (live || sysfs_root) {
+        detect(c, s, live);
+        if (s->error[0]) return -1;
+    } else {
+        snprintf(s->source_desc, sizeof(s->source_desc), "none");
     }
     int nkmem = kms_nodeset_count(&s->kmem);
     if (live && nkmem > 0) {
-        struct kms_placement pl = {.set = s->kmem, .mode = KMS_MODE_BIND};
+        struct kms_placement pl = {.set = s->kmem, .mode = KMS_MODE_BIND, .home = -1};
         /* Only nodes that exist can be probed; a wrong node list is reported by
          * the plan below with a better message. */
         bool exist = true;
@@ -66,24 +174,84 @@ static int finish(const struct kms_config *c, bool uses_preferred, struct kms_se
             degrade(c, s, err);
             if (s->error[0]) return -1;
             s->numa_ok = false;
-        } else if (exist && nkmem > 1) {
-            pl.mode = KMS_MODE_PREFERRED_MANY;
-            s->have_preferred_many = probe_mbind(&pl) == 0;
+        } else if (exist) {
+            if (nkmem > 1) {
+                pl.mode = KMS_MODE_PREFERRED_MANY;
+                s->have_preferred_many = probe_mbind(&pl) == 0;
+            }
+            pl.mode = KMS_MODE_WEIGHTED;
+            s->have_weighted = probe_mbind(&pl) == 0;
+            if (c->movable) {
+                pl.mode = KMS_MODE_BIND;
+                pl.flags = KMS_MPOL_F_NUMA_BALANCING;
+                pl.home = kms_nodeset_first(&s->kmem);
+                rc = probe_mbind(&pl);
+                s->movable = rc == 0;
+                if (rc < 0 && c->strict) {
+                    snprintf(s->error, sizeof(s->error),
+                             "KMEM_MOVABLE=1: the kernel refuses MPOL_BIND|MPOL_F_NUMA_BALANCING "
+                             "with a home node (%s; Linux 5.17+) (KMEM_STRICT=1)",
+                             strerror(-rc));
+                    return -1;
+                }
+                if (rc < 0)
+                    warn_more(s,
+                              "KMEM_MOVABLE=1: the kernel refuses MPOL_BIND|MPOL_F_NUMA_BALANCING "
+                              "with a home node (%s; Linux 5.17+); KMEM routes stay bound",
+                              strerror(-rc));
+            }
+        }
+    } else if (live && s->numa_ok) {
+        /* No KMEM node: the _all interleaves still set a policy; may they, and which? */
+        struct kms_placement pl = {
+            .set = s->topo.with_memory, .mode = KMS_MODE_INTERLEAVE, .home = -1};
+        int rc = kms_nodeset_empty(&pl.set) ? -EINVAL : probe_mbind(&pl);
+        if (rc < 0) {
+            s->numa_ok = false;
+            if (uses_any(uses, KMS_TARGET_INTERLEAVE_ALL, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL)) {
+                snprintf(err, sizeof(err),
+                         "interleave_all: the kernel refuses MPOL_INTERLEAVE (%s); the "
+                         "interleave_all routes use the default policy",
+                         strerror(-rc));
+                if (c->strict) {
+                    snprintf(s->error, sizeof(s->error), "%s (KMEM_STRICT=1)", err);
+                    return -1;
+                }
+                warn_more(s, "%s", err);
+            }
+        } else {
+            pl.mode = KMS_MODE_WEIGHTED;
+            s->have_weighted = probe_mbind(&pl) == 0;
         }
     }
-    if (kms_plan_compute(&s->topo, &s->kmem, s->have_preferred_many, &s->plan, err, sizeof(err)) <
-        0) {
+    if (nkmem == 0 && uses_any(uses, KMS_TARGET_INTERLEAVE, KMS_TARGET_WEIGHTED_INTERLEAVE) &&
+        s->warning[0])
+        warn_more(s, "routes interleave and weighted_interleave have no KMEM node to interleave "
+                     "over: they use DRAM");
+    char wl[256] = "";
+    if (kms_setup_weighted_fallback(c, uses, s->have_weighted, wl, sizeof(wl), s->error,
+                                    sizeof(s->error)) < 0)
+        return -1;
+    if (wl[0]) warn_more(s, "%s", wl);
+    struct kms_plan_opts opts = {
+        .have_preferred_many = s->have_preferred_many,
+        .have_weighted = s->have_weighted,
+        .movable = s->movable,
+        .perf = s->tiers.perf ? &s->tiers : NULL,
+        .no_policy = !s->numa_ok,
+    };
+    if (kms_plan_compute(&s->topo, &s->kmem, &opts, &s->plan, err, sizeof(err)) < 0) {
         snprintf(s->error, sizeof(s->error), "%s: %s", kms_nodes_source_name(s->kmem_source), err);
         return -1;
     }
-    if (uses_preferred && s->plan.preferred_tie[0]) {
+    if (uses && uses[KMS_TARGET_PREFERRED] && s->plan.preferred_tie[0]) {
         snprintf(s->error, sizeof(s->error), "%s", s->plan.preferred_tie);
         return -1;
     }
     return 0;
 }
 
-int kms_setup_run(const struct kms_config *c, bool uses_preferred, struct kms_setup *s)
+int kms_setup_run(const struct kms_config *c, const bool *uses, struct kms_setup *s)
 {
     char err[256];
     memset(s, 0, sizeof(*s));
@@ -93,14 +261,16 @@ int kms_setup_run(const struct kms_config *c, bool uses_preferred, struct kms_se
         if (s->error[0]) return -1;
         kms_topology_parse_text("node 0 cpus: 0\nnode 0 size: 0 MB\n", &s->topo, err, sizeof(err));
         s->kmem_source = KMS_NODES_NONE;
-        return kms_plan_compute(&s->topo, &s->kmem, false, &s->plan, s->error, sizeof(s->error));
+        snprintf(s->source_desc, sizeof(s->source_desc), "none");
+        struct kms_plan_opts opts = {.no_policy = true};
+        return kms_plan_compute(&s->topo, &s->kmem, &opts, &s->plan, s->error, sizeof(s->error));
     }
     s->numa_ok = true;
-    return finish(c, uses_preferred, s, true);
+    return finish(c, uses, s, true, "");
 }
 
-int kms_setup_run_text(const struct kms_config *c, bool uses_preferred, const char *topo_text,
-                       struct kms_setup *s)
+int kms_setup_run_text(const struct kms_config *c, const bool *uses, const char *topo_text,
+                       const char *sysfs_root, struct kms_setup *s)
 {
     char err[256];
     memset(s, 0, sizeof(*s));
@@ -110,11 +280,16 @@ int kms_setup_run_text(const struct kms_config *c, bool uses_preferred, const ch
     }
     s->numa_ok = true;
     s->have_preferred_many = true;
-    return finish(c, uses_preferred, s, false);
+    s->have_weighted = true;
+    s->movable = c->movable;
+    return finish(c, uses, s, false, sysfs_root);
 }
 
 void kms_setup_free(struct kms_setup *s)
 {
     kms_plan_free(&s->plan);
+    kms_tiers_free(&s->tiers);
+    free(s->verdicts);
+    s->verdicts = NULL;
     kms_topology_free(&s->topo);
 }

@@ -28,6 +28,8 @@ struct fx {
     char err[512];
 };
 
+static bool movable; /* KMEM_MOVABLE=1 for the next load */
+
 static void load(struct fx *f, const char *file, const char *kmem, bool pref_many)
 {
     char why[128];
@@ -38,7 +40,9 @@ static void load(struct fx *f, const char *file, const char *kmem, bool pref_man
         ck_assert_int_eq(kms_nodeset_parse(kmem, &k, why, sizeof(why)), 0);
     else
         kms_nodeset_clear(&k);
-    f->rc = kms_plan_compute(&f->topo, &k, pref_many, &f->plan, f->err, sizeof(f->err));
+    struct kms_plan_opts opts = {
+        .have_preferred_many = pref_many, .have_weighted = true, .movable = movable};
+    f->rc = kms_plan_compute(&f->topo, &k, &opts, &f->plan, f->err, sizeof(f->err));
 }
 
 static void unload(struct fx *f)
@@ -50,13 +54,14 @@ static void unload(struct fx *f)
 /* "bind 2,3", "preferred 2", "preferred_many 2-3", "default" */
 static void expect(struct fx *f, int target, int cpu_node, const char *want)
 {
-    char got[300], list[256];
+    char got[400], list[256], mode[64];
     const struct kms_placement *pl = &f->plan.at[target][cpu_node];
     kms_nodeset_format(&pl->set, list, sizeof(list));
+    kms_placement_mode_name(pl, mode, sizeof(mode));
     if (pl->mode == KMS_MODE_DEFAULT)
         snprintf(got, sizeof(got), "default");
     else
-        snprintf(got, sizeof(got), "%s %s", kms_mode_name(pl->mode), list);
+        snprintf(got, sizeof(got), "%s %s", mode, list);
     ck_assert_msg(strcmp(got, want) == 0, "%s from node %d: got '%s', want '%s'",
                   kms_target_name(target), cpu_node, got, want);
 }
@@ -97,6 +102,54 @@ START_TEST(design_four_node)
     ck_assert(!f.plan.uniform[KMS_TARGET_PREFERRED]);
     ck_assert(f.plan.uniform[KMS_TARGET_DRAM]);
     ck_assert_str_eq(f.plan.preferred_tie, "");
+    /* Interleave targets: the same set from every CPU node. */
+    for (int n = 0; n < 2; n++) {
+        expect(&f, KMS_TARGET_INTERLEAVE, n, "interleave 2-3");
+        expect(&f, KMS_TARGET_INTERLEAVE_ALL, n, "interleave 0-3");
+        expect(&f, KMS_TARGET_WEIGHTED_INTERLEAVE, n, "weighted_interleave 2-3");
+        expect(&f, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL, n, "weighted_interleave 0-3");
+    }
+    ck_assert(f.plan.uniform[KMS_TARGET_INTERLEAVE]);
+    ck_assert(f.plan.uniform[KMS_TARGET_WEIGHTED_INTERLEAVE_ALL]);
+    unload(&f);
+}
+END_TEST
+
+START_TEST(no_policy_four_node)
+{
+    struct kms_topology t;
+    struct kms_plan plan;
+    struct kms_nodeset k;
+    char err[256];
+    ck_assert_int_eq(kms_topology_parse_text(slurp("four_node.txt"), &t, err, sizeof(err)), 0);
+    kms_nodeset_parse("2-3", &k, err, sizeof(err));
+    /* mbind() denied: nothing may carry a policy, the interleaves included. */
+    struct kms_plan_opts opts = {.have_weighted = true, .no_policy = true};
+    ck_assert_int_eq(kms_plan_compute(&t, &k, &opts, &plan, err, sizeof(err)), 0);
+    for (int tg = 0; tg < KMS_TARGET_COUNT; tg++)
+        for (int n = 0; n < 4; n++)
+            ck_assert_int_eq(plan.at[tg][n].mode, KMS_MODE_DEFAULT);
+    kms_plan_free(&plan);
+    kms_topology_free(&t);
+}
+END_TEST
+
+START_TEST(movable_four_node)
+{
+    struct fx f;
+    movable = true;
+    load(&f, "four_node.txt", "2,3", true);
+    movable = false;
+    ck_assert_int_eq(f.rc, 0);
+    /* Bound to the target and DRAM, first touches on the nearest KMEM node. */
+    expect(&f, KMS_TARGET_DAX_KMEM, 0, "bind+balancing(home 2) 0-2");
+    expect(&f, KMS_TARGET_DAX_KMEM, 1, "bind+balancing(home 3) 0-1,3");
+    expect(&f, KMS_TARGET_KMEM_ALL, 0, "bind+balancing(home 2) 0-3");
+    expect(&f, KMS_TARGET_KMEM_ALL, 1, "bind+balancing(home 3) 0-3");
+    expect(&f, KMS_TARGET_PREFERRED, 1, "bind+balancing(home 3) 0-1,3");
+    expect(&f, KMS_TARGET_DRAM, 0, "bind 0-1");
+    expect(&f, KMS_TARGET_INTERLEAVE, 0, "interleave 2-3");
+    ck_assert(!f.plan.uniform[KMS_TARGET_KMEM_ALL]);
     unload(&f);
 }
 END_TEST
@@ -106,9 +159,13 @@ START_TEST(two_node_without_kmem)
     struct fx f;
     load(&f, "two_node.txt", "", false);
     ck_assert_int_eq(f.rc, 0);
+    /* Every route is DRAM; the interleave_all ones interleave over it. */
     for (int n = 0; n < 2; n++)
         for (int t = 0; t < KMS_TARGET_COUNT; t++)
-            expect(&f, t, n, "default");
+            expect(&f, t, n,
+                   t == KMS_TARGET_INTERLEAVE_ALL            ? "interleave 0-1"
+                   : t == KMS_TARGET_WEIGHTED_INTERLEAVE_ALL ? "weighted_interleave 0-1"
+                                                             : "default");
     unload(&f);
 }
 END_TEST
@@ -271,6 +328,8 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, parse_four_node);
     tcase_add_test(tc, design_four_node);
+    tcase_add_test(tc, movable_four_node);
+    tcase_add_test(tc, no_policy_four_node);
     tcase_add_test(tc, two_node_without_kmem);
     tcase_add_test(tc, three_node_with_sparse_kmem_id);
     tcase_add_test(tc, every_node_is_kmem);

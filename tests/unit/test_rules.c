@@ -60,13 +60,17 @@ static const struct {
      "'>='\n"},
     /* unknown target, policy */
     {0, "route foo",
-     "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred), found 'foo'\n"},
+     "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "interleave_all, weighted_interleave, weighted_interleave_all), found 'foo'\n"},
     {0, "route",
-     "rc:1:6: expected a target (dram, kmem, dax_kmem, kmem_all, preferred), found end of line\n"},
+     "rc:1:6: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "interleave_all, weighted_interleave, weighted_interleave_all), found end of line\n"},
     {0, "route # nothing",
-     "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred), found a comment\n"},
+     "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "interleave_all, weighted_interleave, weighted_interleave_all), found a comment\n"},
     {0, "default nvm",
-     "rc:1:9: expected a target (dram, kmem, dax_kmem, kmem_all, preferred), found 'nvm'\n"},
+     "rc:1:9: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "interleave_all, weighted_interleave, weighted_interleave_all), found 'nvm'\n"},
     {0, "policy dram", "rc:1:8: expected a policy (" KMS_POLICY_WORDS "), found 'dram'\n"},
     {0, "policy", "rc:1:7: expected a policy (" KMS_POLICY_WORDS "), found end of line\n"},
     /* missing values */
@@ -192,14 +196,16 @@ static const struct {
     {0, "\x1b[1mroute", "rc:1:1: expected text, found the control byte 0x1b\n"},
     /* several errors: all of them, in order, and the good lines still count */
     {0, "route foo\nroute kmem size >= 1M\nthreshold 1Q\n\nroute kmem caller x\n",
-     "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred), found 'foo'\n"
+     "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "interleave_all, weighted_interleave, weighted_interleave_all), found 'foo'\n"
      "rc:3:11: expected a size like 4096, 64K or 1M, found '1Q': unknown suffix (expected K, M, G "
      "or T)\n"
      "rc:5:19: expected a caller pattern MODULE:FUNCTION or MODULE+0xOFFSET, found 'x': neither "
      "':' nor '+' in it\n"},
     /* KMEM_RULES: columns count from the start of the variable */
     {1, "route kmem size >= 1M; route foo",
-     "KMEM_RULES:30: expected a target (dram, kmem, dax_kmem, kmem_all, preferred), found 'foo'\n"},
+     "KMEM_RULES:30: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "interleave_all, weighted_interleave, weighted_interleave_all), found 'foo'\n"},
     {1, "threshold 1M",
      "KMEM_RULES:1: expected 'route', found 'threshold' (KMEM_RULES holds routes; use "
      "KMEM_THRESHOLD)\n"},
@@ -688,7 +694,8 @@ START_TEST(check_bad)
                      "/rules/bad.rc:4:11: expected a size like 4096, 64K or 1M, found '12Q': "
                      "unknown suffix (expected K, M, G or T)\n" KMS_FIXTURES
                      "/rules/bad.rc:6:7: expected a target (dram, kmem, dax_kmem, kmem_all, "
-                     "preferred), found 'nvdimm'\n" KMS_FIXTURES
+                     "preferred, interleave, interleave_all, weighted_interleave, "
+                     "weighted_interleave_all), found 'nvdimm'\n" KMS_FIXTURES
                      "/rules/bad.rc:7:17: expected LOW <= HIGH in the range LOW..HIGH, found "
                      "'4K..1K'\n" KMS_FIXTURES
                      "/rules/bad.rc:8:19: expected a caller pattern MODULE:FUNCTION or "

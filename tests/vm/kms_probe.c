@@ -19,6 +19,11 @@
  *   require-any=SET   some node of SET holds at least one page of the group
  *   full=NODE         the node has less than 12.5% of its memory free (read while the blocks are
  *                     held; the kernel moves on at its low watermark, 5-7% free was seen here)
+ *   share=NODE:PCT:TOL  the node holds PCT% of the group's pages, give or take TOL% (interleave)
+ *   hot=SET:PCT:SECS  touches every page of the group again and again, and every half second asks
+ *                     where they are; passes as soon as PCT% of them are on SET, fails after SECS
+ *                     seconds (the kernel's NUMA-balancing promotion; the times are printed)
+ *   touch=SECS        touches every page of the group again and again for SECS seconds
  *   vma=TEXT          the numa_maps line of the mapping that holds the group's first block
  *                     contains TEXT (the kernel's name of its policy, e.g. "bind:2" or
  *                     "prefer (many):2-3"); the line is printed
@@ -49,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_NODES 64
@@ -174,7 +180,9 @@ static size_t check_pattern(unsigned b)
     return bad;
 }
 
-/* Asks the kernel where pages[0..n) are; adds them to counts. */
+/* Asks the kernel where pages[0..n) are; adds them to counts. A page the kernel's NUMA balancing
+ * has just made PROT_NONE to sample accesses is "not present" to move_pages (-ENOENT on 6.1): it is
+ * read, which takes the hinting fault and maps it again, and asked about once more. */
 static void flush_pages(void **pages, int *status, size_t n, size_t counts[MAX_NODES + 1])
 {
     if (n == 0) return;
@@ -183,6 +191,10 @@ static void flush_pages(void **pages, int *status, size_t n, size_t counts[MAX_N
         exit(3);
     }
     for (size_t i = 0; i < n; i++) {
+        for (int retry = 0; retry < 8 && (status[i] == -ENOENT || status[i] == -EFAULT); retry++) {
+            (void)*(volatile char *)pages[i];
+            if (move_pages(0, 1, &pages[i], NULL, &status[i], 0) != 0) status[i] = -errno;
+        }
         if (status[i] >= 0 && status[i] < MAX_NODES)
             counts[status[i]]++;
         else
@@ -262,6 +274,73 @@ static void step_expect(uint64_t set)
     snprintf(what, sizeof what, "placement %zu/%zu pages on %s = %.2f%%", on, total, s,
              total ? 100.0 * (double)on / (double)total : 0.0);
     check(total > 0 && on == total, what);
+}
+
+static void step_share(int node, double pct, double tol)
+{
+    size_t counts[MAX_NODES + 1];
+    size_t total = count_pages(counts);
+    double got =
+        total && node >= 0 && node < MAX_NODES ? 100.0 * (double)counts[node] / (double)total : 0.0;
+    char what[160];
+    report_head();
+    print_counts(counts);
+    snprintf(what, sizeof what, "node %d holds %.2f%% of %zu pages (want %.0f%% +- %.0f%%)", node,
+             got, total, pct, tol);
+    check(total > 0 && got >= pct - tol && got <= pct + tol, what);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One pass over the group: read and write every page. */
+static void touch_group(void)
+{
+    for (unsigned b = group_first; b < nblocks; b++) {
+        volatile char *p = blocks[b].p;
+        for (size_t o = 0; o < blocks[b].size; o += (size_t)page_size)
+            p[o] = (char)(p[o] + 0); /* keeps the pattern */
+    }
+}
+
+/* hot= (want_pct >= 0) or touch= (want_pct < 0). */
+static void step_hot(uint64_t set, double want_pct, double secs)
+{
+    size_t counts[MAX_NODES + 1];
+    double start = now(), next = start + 0.5, pct = 0;
+    char s[256], what[320];
+    set_str(set, s, sizeof s);
+    for (;;) {
+        touch_group();
+        double t = now();
+        if (t < next) continue;
+        next = t + 0.5;
+        if (want_pct >= 0) {
+            size_t on = 0, total = count_pages(counts);
+            for (int n = 0; n < MAX_NODES; n++)
+                if (set & (1ull << n)) on += counts[n];
+            pct = total ? 100.0 * (double)on / (double)total : 0;
+            if ((int)(t - start) != (int)(t - start - 0.5) || pct >= want_pct) {
+                printf("kms_probe: [%s] after %.1f s:", label, t - start);
+                print_counts(counts);
+                printf(" (%.1f%% on %s)\n", pct, s);
+            }
+            if (pct >= want_pct) break;
+        }
+        if (t - start >= secs) break;
+    }
+    if (want_pct < 0) {
+        printf("kms_probe: [%s] touched every page for %.1f s\n", label, now() - start);
+        return;
+    }
+    report_head();
+    snprintf(what, sizeof what, "%.1f%% of the pages moved to %s within %.0f s (want %.0f%%)", pct,
+             s, secs, want_pct);
+    check(pct >= want_pct, what);
 }
 
 static void step_require(uint64_t set, int any)
@@ -460,6 +539,22 @@ static void *worker(void *arg)
             step_require(parse_set(v, a), 1);
         } else if (KEY("full")) {
             step_full(atoi(v));
+        } else if (KEY("share")) {
+            int node;
+            double pct, tol;
+            if (sscanf(v, "%d:%lf:%lf", &node, &pct, &tol) != 3) usage("share=NODE:PCT:TOL", a);
+            step_share(node, pct, tol);
+        } else if (KEY("hot")) {
+            const char *c = strchr(v, ':');
+            double pct, secs;
+            char setbuf[128];
+            if (!c || (size_t)(c - v) >= sizeof setbuf ||
+                sscanf(c + 1, "%lf:%lf", &pct, &secs) != 2)
+                usage("hot=SET:PCT:SECS", a);
+            snprintf(setbuf, sizeof setbuf, "%.*s", (int)(c - v), v);
+            step_hot(parse_set(setbuf, a), pct, secs);
+        } else if (KEY("touch")) {
+            step_hot(1, -1, atof(v));
         } else if (KEY("vma")) {
             step_vma(v);
         } else if (KEY("show")) {

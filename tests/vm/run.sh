@@ -2,7 +2,8 @@
 # Boots one test VM and runs one guest script in it; exits with the guest script's status.
 #
 # Usage: run.sh MACHINE PREPDIR OUTDIR GUEST_SCRIPT [NAME=VALUE]...
-#   MACHINE       4node | 4node-big | 3node | tie | nvdimm | large (the topologies are described below and in README.md)
+#   MACHINE       4node | 4node-big | 3node | tie | nvdimm | large | hmat | hmat-flat (the topologies are
+#                 described below and in README.md)
 #   PREPDIR       what prepare.sh made (vmlinux, initramfs.cpio.gz)
 #   OUTDIR        a directory for this run; the guest sees it read-write at the same path, the rest
 #                 of the host's / read-only. console.log and status end up there.
@@ -38,10 +39,11 @@ case "$out$script" in *[[:space:]]*) die "paths with white space are not support
 # tie) or are empty and get an emulated NVDIMM (nvdimm). 4node-big and large differ, below. Distances: one -numa dist per pair
 # (QEMU mirrors it).
 args=()
-node() {   # node ID [CPU] [SIZE]: a NUMA node; no SIZE = no memory
-    local id=$1 cpu=${2:-} size=${3:-} opt
+node() {   # node ID [CPU] [SIZE] [INITIATOR]: a NUMA node; no SIZE = no memory
+    local id=$1 cpu=${2:-} size=${3:-} init=${4:-} opt
     opt="node,nodeid=$id"
     [ -n "$cpu" ] && opt+=",cpus=$cpu"
+    [ -n "$init" ] && opt+=",initiator=$init"
     if [ -n "$size" ]; then
         args+=(-object "memory-backend-ram,id=m$id,size=$size")
         opt+=",memdev=m$id"
@@ -50,6 +52,10 @@ node() {   # node ID [CPU] [SIZE]: a NUMA node; no SIZE = no memory
 }
 dist() {   # dist A B D
     args+=(-numa "dist,src=$1,dst=$2,val=$3")
+}
+hmat_lb() { # hmat_lb INITIATOR TARGET LATENCY_NS BANDWIDTH: one ACPI HMAT entry (hmat=on machines)
+    args+=(-numa "hmat-lb,initiator=$1,target=$2,hierarchy=memory,data-type=access-latency,latency=$3"
+           -numa "hmat-lb,initiator=$1,target=$2,hierarchy=memory,data-type=access-bandwidth,bandwidth=$4")
 }
 nvdimm_sizes=()
 nvdimm() { # nvdimm ID NODE SIZE: an emulated NVDIMM backed by a sparse file in OUTDIR
@@ -101,7 +107,20 @@ large)  # 4 CPU nodes (one vCPU and 256 MiB each) and 8 memory-only nodes (128 M
             if [ "$b" -le 3 ]; then dist "$a" "$b" 21; else dist "$a" "$b" "${d[$a,$b]:-28}"; fi
         done
     done ;;
-*) die "unknown machine '$machine' (4node, 4node-big, 3node, tie, nvdimm, large)" ;;
+hmat|hmat-flat) # the tie machine's distances (2 and 3 both at 17 from node 0), plain RAM (no dax
+    # device), with ACPI HMAT figures. hmat: from their nearest CPU node, node 2 answers in 300 ns at
+    # 5 GB/s, node 3 in 500 ns at 2 GB/s, DRAM in 100 ns at 20 GB/s: both are slow memory, and
+    # HMAT breaks the tie from node 0 in favour of 2. hmat-flat: both as fast as local DRAM.
+    machine_opt="pc,hmat=on"
+    node 0 0 512M 0; node 1 1 512M 1; node 2 "" 256M 0; node 3 "" 256M 1
+    dist 0 1 21; dist 0 2 17; dist 0 3 17; dist 1 2 28; dist 1 3 17; dist 2 3 28
+    hmat_lb 0 0 100 20G; hmat_lb 0 1 210 10G; hmat_lb 1 0 210 10G; hmat_lb 1 1 100 20G
+    if [ "$machine" = hmat ]; then
+        hmat_lb 0 2 300 5G; hmat_lb 0 3 500 2G; hmat_lb 1 2 500 2G; hmat_lb 1 3 500 2G
+    else
+        hmat_lb 0 2 100 20G; hmat_lb 0 3 210 10G; hmat_lb 1 2 210 10G; hmat_lb 1 3 100 20G
+    fi ;;
+*) die "unknown machine '$machine' (4node, 4node-big, 3node, tie, nvdimm, large, hmat, hmat-flat)" ;;
 esac
 
 # nvdimm_images: fresh NVDIMM images (they keep their namespace layout from one boot to the next)

@@ -3,7 +3,10 @@
 # and 3 have no memory at boot but an emulated NVDIMM each (distances as in the 4-node machine).
 # This script makes each NVDIMM a devdax namespace (ndctl) and gives it to the kernel as system RAM
 # (daxctl, which onlines it), so nodes 2 and 3 become KMEM DAX nodes for real. Then the shim runs
-# WITHOUT KMEM_NODES: it must find 2 and 3 through libdaxctl, and placement must follow.
+# WITHOUT KMEM_NODES: it must find 2 and 3 through libdaxctl, and placement must follow. The kernel
+# puts the onlined dax memory in a lower memory tier: detection by tiers alone must agree with
+# libdaxctl. Last, KMEM_MOVABLE=1 with numa_balancing=2: the pages of a block a loop keeps touching
+# from CPU 0 start on node 2 and are promoted to node 0, while a plain dax_kmem block's stay on 2.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -39,6 +42,19 @@ shim_nodes
 check "kmemshim nodes says the KMEM nodes came from libdaxctl" grep -qi 'libdaxctl' "$KMS_OUT/nodes.txt"
 check "kmemshim nodes lists node 2 and 3 as KMEM" grep -qiE 'kmem nodes:[^(]*\b2[,-]3\b' "$KMS_OUT/nodes.txt"
 
+section "memory tiers: nodes 2 and 3 below the CPU nodes; detection by tiers agrees with libdaxctl"
+cat /sys/devices/virtual/memory_tiering/memory_tier*/nodelist
+# Columns of the node table: node cpus size MiB tier dax kmem why
+tier_of() { awk -v n="$1" '$1 == n && $4 ~ /B$/ { print $5 }' "$KMS_OUT/nodes.txt"; }
+echo "tiers: node 0 $(tier_of 0), node 2 $(tier_of 2), node 3 $(tier_of 3)"
+check "node 2 is in a lower tier than node 0" test "$(tier_of 2)" -gt "$(tier_of 0)"
+check "node 3 is in a lower tier than node 1" test "$(tier_of 3)" -gt "$(tier_of 1)"
+check "nodes 2 and 3 are backed by a dax device" grep -qE '^ +2  - .*  yes  yes   dax device in system-ram mode; memory tier' "$KMS_OUT/nodes.txt"
+kmem_line() { KMEM_DETECT=$1 "$KMS_CLI" nodes 2>&1 | sed -n 's/^KMEM nodes: \([^ ]*\) .*/\1/p'; }
+by_tiers=$(kmem_line tiers) by_dax=$(kmem_line daxctl)
+echo "KMEM_DETECT=tiers: $by_tiers; KMEM_DETECT=daxctl: $by_dax"
+check "tiers and libdaxctl find the same KMEM nodes (2-3)" test "$by_tiers" = 2-3 -a "$by_dax" = 2-3
+
 section "placement without KMEM_NODES"
 export KMEM_STRICT=1
 probe KMEM_POLICY=dax_kmem label=dax_kmem/cpu0 cpu=0 alloc=4Kx256 expect=2 'vma=bind:2 ' alloc=1Mx64 expect=2 verify
@@ -47,5 +63,25 @@ probe KMEM_POLICY=kmem_all label=kmem_all/cpu0 cpu=0 alloc=1Mx64 expect=2 'vma=b
 probe KMEM_POLICY=kmem_all label=kmem_all/spill cpu=0 alloc=1Mx448 expect=2,3 require=2,3 full=2 verify
 probe KMEM_POLICY=preferred label=preferred/cpu1 cpu=1 alloc=1Mx64 expect=3 'vma=prefer:3 '
 probe KMEM_THRESHOLD=1M label=threshold cpu=0 alloc=64Kx64 expect=0,1 alloc=4Mx4 expect=2 verify
+
+section "KMEM_MOVABLE=1 and the kernel's tiering (numa_balancing=2)"
+echo 2 > /proc/sys/kernel/numa_balancing
+echo "numa_balancing=$(cat /proc/sys/kernel/numa_balancing)"
+# NUMA balancing starts sampling a process 1 s after it starts, and promotes within a second or two
+# under TCG: before the probe has even looked. 5 s leaves time to see where the first touches went.
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+delay=/sys/kernel/debug/sched/numa_balancing/scan_delay_ms
+check "NUMA balancing's scan delay set to 5 s" sh -c "echo 5000 > $delay && test \$(cat $delay) = 5000"
+vmstat_tiering() { grep -E '^(numa_hint_faults|numa_pages_migrated|pgpromote_success) ' /proc/vmstat | tr '\n' ' '; echo; }
+vmstat_tiering
+# Movable: MPOL_BIND|MPOL_F_NUMA_BALANCING over {0,1,2} with home node 2 (numa_maps: "bind=balancing:");
+# first touches on 2, then the kernel promotes the hot pages to the toucher's node 0.
+probe KMEM_MOVABLE=1 KMEM_POLICY=dax_kmem label=movable cpu=0 alloc=1Mx32 expect=2 'vma=bind=balancing:0-2 ' \
+    hot=0:90:60 verify
+vmstat_tiering
+# Bound: MPOL_BIND to {2} without the flag. NUMA balancing never samples it: the pages stay.
+probe KMEM_POLICY=dax_kmem label=bound cpu=0 alloc=1Mx32 expect=2 'vma=bind:2 ' touch=20 expect=2 verify
+vmstat_tiering
+echo 0 > /proc/sys/kernel/numa_balancing
 
 finish
