@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds kmemshim, then runs an unmodified python3 under it and shows, from the
 # kernel's own accounting (/proc/PID/numa_maps), where its memory went.
 # Installs the Debian packages it needs first.

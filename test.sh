@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds kmemshim and runs every test (unit, preload, vm, fuzz, stress) with ctest, then the
 # sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built libkmemshim.so).
 # Installs the Debian packages it needs first: all of them for the full run; with arguments, only

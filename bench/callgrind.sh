@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Instructions per malloc(32)/free pair on the allocator's fast path, counted by
 # valgrind --tool=callgrind: kmbench's kmbench_pairs() runs N pairs in a tight
 # loop, collection is on only inside it, and a run with a few pairs is

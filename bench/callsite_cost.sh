@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Cost of 1,000 callsite rules against none, on a malloc-heavy workload
 # (callsite_cost: malloc/free of 8..511 bytes from eight callsites), in one
 # run: the two configurations interleaved, ROUNDS times, medians of the loop's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 d = {}
 for i in range(300000):
     d["key%d" % i] = i

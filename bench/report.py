@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Turns the measurements of bench/run.sh into RESULTS.md and chart.png.
 
     bench/report.py RESULTS_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The kmemshim benchmark: every workload under every allocator configuration,
 # interleaved round by round, then bench/results/RESULTS.md and chart.png.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # What KMEM_STATS and KMEM_PROFILE cost: every user-space instruction of three
 # programs under the shim (valgrind --tool=callgrind, exactly repeatable), with
 # statistics off, on (sampled, the default), on with every block recorded

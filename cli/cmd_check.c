@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmemshim check: validate a rules file (and/or a KMEM_RULES string) the way
  * the shim will read it at start-up, reporting every error at once. */
 #include "cli/commands.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmemshim nodes: what the shim sees and what each policy means here. */
 #include "cli/commands.h"
 #include "policy/setup.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmemshim run: sets the KMEM_* variables and LD_PRELOAD, then execs the
  * command. The library is looked for beside this executable (the build tree),
  * then in the install's private library directory relative to it, then where

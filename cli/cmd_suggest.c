@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmemshim suggest: a rules file from a KMEM_PROFILE profile.
  *
  * By bytes, the callsites with the most live bytes at their peak go to the

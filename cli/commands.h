@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Subcommands of the kmemshim command; each returns the exit status. */
 #ifndef KMS_CLI_COMMANDS_H
 #define KMS_CLI_COMMANDS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmemshim: the command-line companion of libkmemshim.so. */
 #include "cli/commands.h"
 #include "kms_version.h"

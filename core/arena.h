@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Arenas: reserved address ranges with one NUMA policy each, handed to
  * mimalloc as exclusive arenas. A class is one distinct (node set, mode); it
  * owns one or more arenas (it grows by adding arenas when one is full). */

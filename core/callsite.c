@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dl_iterate_phdr, program_invocation_short_name (the build may define it already) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

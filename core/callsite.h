@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Callsites: a return address as (module basename, offset in the module,
  * function symbol). Rules match against this (policy/callsite_match.h); the
  * reports name their callsites with it.

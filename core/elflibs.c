@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/elflibs.h"
 
 #include <dlfcn.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libelf and libdw (elfutils), opened with dlopen when a feature needs them
  * instead of being linked: a preloaded library is mapped into every process
  * it runs in, and these two bring libz, liblzma and libbz2 along, about

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/engine.h"
 
 #include <errno.h>

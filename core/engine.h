@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocation engine: per-thread mimalloc heaps over the arenas of each
  * class, the route-to-class table, and the fallbacks when a class is full. */
 #ifndef KMS_CORE_ENGINE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The shim's locks, and fork().
  *
  * The mutexes, always taken in this order, never the other way round:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/kmem_detect.h"
 
 #include <daxctl/libdaxctl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Which nodes are KMEM DAX: dax devices in system-ram mode whose memory is online. */
 #ifndef KMS_CORE_KMEM_DETECT_H
 #define KMS_CORE_KMEM_DETECT_H

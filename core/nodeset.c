@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/nodeset.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A set of NUMA node ids, sized for Linux's largest configuration (NODES_SHIFT 10). */
 #ifndef KMS_CORE_NODESET_H
 #define KMS_CORE_NODESET_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/placement.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Node sets per policy and CPU node: the design's policy table as a pure
  * function of a topology and the set of KMEM nodes. */
 #ifndef KMS_CORE_PLACEMENT_H

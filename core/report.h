@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The reports of KMEM_STATS and KMEM_PROFILE: where they go, and writing
  * them from a snapshot of the statistics (core/stats.h) at exit. */
 #ifndef KMS_CORE_REPORT_H

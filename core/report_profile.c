@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/report_writers.h"
 
 #include "core/access.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/arena.h"
 #include "core/engine.h"
 #include "core/report_writers.h"

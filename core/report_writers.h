@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The report writers' shared pieces: a snapshot's callsites named, and the
  * small formatting helpers both writers use. Private to core/report*.c. */
 #ifndef KMS_CORE_REPORT_WRITERS_H

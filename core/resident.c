@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/resident.h"
 
 #include "core/arena.h"

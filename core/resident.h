@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Where the routed arenas' pages are: resident bytes per class and node, from
  * the kernel (move_pages(2), or /proc/self/numa_maps where that is denied). */
 #ifndef KMS_CORE_RESIDENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/sampled.h"
 
 #include <string.h>

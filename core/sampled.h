@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The blocks KMEM_STATS and KMEM_PROFILE follow: a map from a block's address
  * to what it counts for, and a filter that free() reads first, so that a block
  * that was not sampled costs one byte load and no lock.

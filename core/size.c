@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/size.h"
 
 #include <stdio.h>

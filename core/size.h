@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sizes as users write them: "4096", "64K", "1M", "2G", "1T" (powers of 1024). */
 #ifndef KMS_CORE_SIZE_H
 #define KMS_CORE_SIZE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Counting for KMEM_STATS and KMEM_PROFILE: counters per route and per
  * callsite on the allocation path, and a snapshot of them for the report
  * writers (core/report.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/target.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Route targets: the memkind KMEM DAX policies, plain DRAM and the "kmem" alias. */
 #ifndef KMS_CORE_TARGET_H
 #define KMS_CORE_TARGET_H

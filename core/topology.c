@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/topology.h"
 
 #include <ctype.h>

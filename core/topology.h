@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The machine's NUMA topology as a plain value: read live from sysfs, or
  * parsed from `numactl -H` text so node-set logic can be tested anywhere. */
 #ifndef KMS_CORE_TOPOLOGY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The running machine's topology, read from sysfs (what libnuma reads, without
  * loading libnuma: its constructor alone costs every process under the shim
  * about 150,000 instructions, a fifth of /bin/true's start-up). */

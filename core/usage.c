@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/usage.h"
 
 #include "core/engine.h"

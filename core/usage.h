@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the shim holds, for glibc's malloc introspection API: committed and
  * resident bytes per class (measured with mincore), and giving free memory back. */
 #ifndef KMS_CORE_USAGE_H

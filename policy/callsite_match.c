@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "policy/callsite_match.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Whether a rule's caller pattern matches a callsite (core/callsite.h):
  * MODULE+0xOFFSET exactly, or MODULE:FUNCTION by glob on the module's
  * basename (or the program's other name) and on any symbol covering it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "policy/config.h"
 
 #include "core/size.h"

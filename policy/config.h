@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The shim's configuration, read from the KMEM_* environment variables (and,
  * through the rules parser, from KMEM_RULES and the KMEMRC file). */
 #ifndef KMS_POLICY_CONFIG_H

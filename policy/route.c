@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "policy/route.h"
 
 #include "core/engine.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The route decision: which target a request goes to, by the first rule that
  * matches (KMEM_RULES, then the rules file), then KMEM_THRESHOLD, then the
  * default target. */

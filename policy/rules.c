@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "policy/rules.h"
 
 #include "core/nodeset.h"

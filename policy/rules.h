@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Rules: the kmemrc file (KMEMRC=path) and KMEM_RULES (';'-separated routes).
  *
  * Grammar (design.md, "Rules file grammar"):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "policy/setup.h"
 
 #include "core/arena.h"

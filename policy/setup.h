@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* From configuration to a plan: reads the topology, finds the KMEM nodes
  * (configured, or detected by the KMEM_DETECT sources: libdaxctl, memory tiers, HMAT),
  * checks which policies the kernel accepts

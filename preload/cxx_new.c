@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* C++ operator new and delete, every variant, so that a C++ callsite is the
  * caller of `new` and not libstdc++. Written in C with the Itanium ABI names:
  * the library must not pull libstdc++ into C programs. A failed throwing new

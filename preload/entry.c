@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "preload/entry.h"
 
 /* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one path of every exported allocation symbol: decide the route, allocate
  * from its heap, count the request (KMEM_STATS / KMEM_PROFILE). The symbols in
  * malloc.c and cxx_new.c only check their arguments, take their caller's

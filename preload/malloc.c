@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C allocation entry points. Each one takes its caller's address (the
  * callsite rules match on it) and hands the request to the route and engine. */
 #include "preload/entry.h"

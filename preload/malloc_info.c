@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The rest of glibc's malloc API, answered for the shim's heaps: without it
  * these calls would describe glibc's own heap, which is empty under the shim. */
 #include "core/usage.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Start-up of the preloaded library: configuration, topology and the engine,
  * before main. Allocation requests made meanwhile (by libnuma, libdaxctl,
  * stdio, the dynamic loader) are served by the plain heap. */

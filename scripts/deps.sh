@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages the build and the tests need, only those missing.
 # Usage: scripts/deps.sh [GROUP]...   (build is always included)
 #   build     the library, the command and the test programs; Check for the unit tests

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The sanitizer builds (tests/sanitize/CMakeLists.txt), each in its own build directory:
 #   build-asan   ASan + UBSan: the unit tests and engine_driver (the engine linked directly,
 #                live and on the 4-node topology), labels unit and sanitize (the label only

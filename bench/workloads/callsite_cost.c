@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The malloc-heavy workload of callsite_cost.sh: malloc/free of mixed small
  * sizes from a handful of callsites, a window of live blocks per callsite.
  * Each callsite is used once before the timed loop (its decision is made

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Writes a kmemshim rules file on stdout: N callsite rules (default 1000) that
 # match no module of a benchmark process, then the kmem default. The hot path
 # pays for the rules without any of them routing anything.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Writes the sqlite3 workload of the kmemshim benchmark on stdout: ROWS single
 # INSERT statements (default 200000) into an in-memory table inside one
 # transaction, an index, and queries whose output depends only on ROWS.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmbench: the synthetic allocator workloads of the kmemshim benchmark.
  *
  *   kmbench WORKLOAD [SCALE]

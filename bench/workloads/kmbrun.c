@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kmbrun: runs one benchmark command and reports how it went.
  *
  *   kmbrun -o OUT -e ERR [-t SECONDS] -- COMMAND [ARG]...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Python workload of the kmemshim benchmark: dicts and lists built, updated,
 sorted and dropped in a loop. Prints a checksum that depends only on SCALE."""
 import sys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The cost of KMEM_STATS and KMEM_PROFILE: N malloc/free pairs of mixed sizes
  * (16..1024 bytes) with 1024 blocks live, from one callsite per size class.
  * Measured by README's recipe (callgrind instruction counts, and time).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the rules parser. The first byte picks what is fuzzed:
  * 'e' KMEM_RULES, 'g' the glob matcher (against fnmatch), anything else a
  * rules file; the rest is the input. Beyond "no crash, no leak, no UB" it

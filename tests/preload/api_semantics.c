@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* POSIX and glibc semantics of every entry point, run under the shim: edge
  * sizes, overflow, alignment errors, NULL, and data kept by realloc. */
 #include <errno.h>

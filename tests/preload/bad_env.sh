@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every bad KMEM_* value stops the program before main with exit status 1 and
 # one message naming the variable, the value and what is accepted.
 # usage: bad_env.sh SHIM

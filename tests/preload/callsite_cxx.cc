@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The C++ side of the callsite test program: the callsite of `new` must be
 // these functions, not libstdc++.
 #include "callsite_prog.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A shared library the test program opens with dlopen after start-up. */
 #include "callsite_prog.h"
 

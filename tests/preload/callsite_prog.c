@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Under the shim with callsite rules: each named allocation is made from its
  * own function (of this executable, a static one, a shared library linked at
  * start-up, a library opened with dlopen, C++ new, a wrapper) and must land in

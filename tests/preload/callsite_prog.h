@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared between the callsite test program and its libraries. */
 #ifndef KMS_TEST_CALLSITE_PROG_H
 #define KMS_TEST_CALLSITE_PROG_H

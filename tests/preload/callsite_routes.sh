@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Callsite routing, end to end: callsite_prog allocates from each kind of
 # callsite under rules given in a KMEMRC file or KMEM_RULES, with this machine's
 # node 0 declared KMEM, and checks the kernel policy of each block's mapping:

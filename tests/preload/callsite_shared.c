@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A shared library linked at start-up: its function is the caller of malloc. */
 #include "callsite_prog.h"
 

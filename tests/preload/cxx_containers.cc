@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A C++ program with standard containers and every operator new/delete form.
 // Its output is the same with and without the shim. With an argument, it also
 // checks that blocks from `new` land in a mapping with that policy.

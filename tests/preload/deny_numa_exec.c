@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Runs a command with NUMA system calls denied (EPERM) by a seccomp filter, as
  * Docker's default profile does for containers started without CAP_SYS_NICE.
  * usage: deny_numa_exec SYSCALL[,SYSCALL...] CMD [ARGS...]

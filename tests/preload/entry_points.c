@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Under the shim: every allocation entry point, with sizes on both sides of
  * KMEM_THRESHOLD, must return memory in a mapping whose kernel policy is the
  * one its route asks for.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2016  # the sh -c scripts expand their own $1 and $2
 # Injected faults: each case runs a program under the shim in a hostile
 # environment and checks what the program saw and what the shim printed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Forks while other threads allocate, then allocates in the child (also from
  * a new thread there). A child that deadlocks is killed by alarm() and counts
  * as a failure. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocates 64 MiB blocks until the shim says no, as it must under a small
  * address-space limit: NULL with ENOMEM, never a crash; the program then frees
  * everything and allocates again. It prints how many blocks landed under each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* glibc's malloc introspection API under the shim: malloc_trim gives freed
  * memory of the routed heaps back, mallinfo2/malloc_info/malloc_stats describe
  * the shim's heaps, mallopt accepts glibc's parameters. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # kmemshim nodes: topology, where the KMEM nodes came from, and the node set
 # of each route from each CPU node.
 # usage: nodes_cmd.sh KMEMSHIM FIXTURES_DIR

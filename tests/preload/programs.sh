@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs one real program with and without the shim, under each configuration,
 # and requires byte-identical output and the same exit status.
 # usage: programs.sh SHIM BUILD_TESTS_DIR PROGRAM

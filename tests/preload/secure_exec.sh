@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Secure execution: a setuid copy of a program linked against the shim, run by
 # an unprivileged user (so AT_SECURE is set). The variables that name files
 # are ignored with one warning; policies still apply. The probe loads the shim

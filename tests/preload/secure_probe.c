@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linked against libkmemshim.so (a setuid program ignores LD_PRELOAD from the
  * environment): prints the kernel policy of a 1 MiB block. */
 #include "vma_policy.h"

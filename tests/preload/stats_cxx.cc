@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // C++ callsites for KMEM_PROFILE: the profile must name the functions that
 // call operator new (make_blobs, make_vector), not libstdc++.
 #include <cstdio>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A program with known callsites for the KMEM_STATS / KMEM_PROFILE tests:
  * big_buffers keeps 8 blocks of 1 MiB live at once, small_nodes churns
  * 48-byte blocks with at most 1000 live, and `fork` makes a child that

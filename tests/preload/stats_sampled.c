@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sampled statistics against the truth: keep_small keeps 1,000,000 blocks of
  * 64 bytes (64,000,000 bytes) live at once, churn allocates 65,536 blocks of
  * 1000 bytes freeing each at once, keep_large keeps 40 blocks of 1 MiB, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Allocations from a signal handler that interrupts allocations (and so,
  * sometimes, the statistics' locked part): no deadlock, and every block freed
  * means nothing live at exit. Neither glibc's malloc nor mimalloc is

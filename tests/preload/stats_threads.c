@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Counters under threads: 8 threads each allocate 200 blocks of 100000 bytes
  * and 2000 of 40 bytes and hand them to the main thread, which frees them
  * after the threads have exited (cross-thread frees, counters flushed at

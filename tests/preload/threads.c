@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Eight threads pass blocks to each other through a shared queue; each block
  * is checked and freed by a thread other than the one that allocated it. Then
  * thousands of short-lived threads allocate and exit. The output is the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Looks up the NUMA policy of the mapping that holds an address, as the kernel
  * shows it in /proc/self/numa_maps ("default", "bind:0", "prefer:0", ...). */
 #ifndef KMS_TEST_VMA_POLICY_H

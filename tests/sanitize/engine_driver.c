@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* engine_driver: the engine without LD_PRELOAD, for the sanitizer builds.
  *
  * AddressSanitizer and ThreadSanitizer replace malloc themselves, so they

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A child forked while another thread holds the dynamic loader's lock (inside
  * dl_iterate_phdr, dlopen or dlclose) inherits that lock held: glibc's fork()
  * resets dl_load_lock in the child but not dl_load_write_lock. The shim must

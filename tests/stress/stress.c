@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kms_stress: a long, many-threaded workout of every allocation entry point,
  * meant to run under the shim (LD_PRELOAD=libkmemshim.so, KMEMRC=stress.kmemrc).
  *

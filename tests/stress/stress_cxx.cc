@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // C++ operator new/delete for the stress test, behind a C interface: every
 // variant the shim overrides (plain, array, nothrow, aligned, sized delete).
 // Each allocating function is its own callsite, so caller rules can match it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The library the stress test dlopen-s and dlclose-s in a loop. It allocates in
  * its constructor (freed in its destructor), through a thread-local variable
  * (dynamic TLS: glibc allocates it on first use in each thread, and frees it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Callsite resolution and caller patterns against real code: functions of this
  * (unstripped) test program, global and static, a library linked at start-up,
  * libc, and a library opened with dlopen after start-up. */

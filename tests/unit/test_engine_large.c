@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engine on a large machine: a 1.5 TiB KMEM node is usable in full (its
  * route reserves the node's whole capacity), and a route grows by adding
  * arenas when the per-arena cap is small. The topology is a fixture; the

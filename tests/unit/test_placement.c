@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Node sets per policy and CPU node, computed from topologies written as
  * `numactl -H` text, against the design's policy table. */
 #include "core/placement.h"

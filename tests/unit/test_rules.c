@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The rules parser (kmemrc files and KMEM_RULES): the whole grammar, every
  * error message word for word, precedence order, and `kmemshim check`. */
 #include "policy/rules.h"

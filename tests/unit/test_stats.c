@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core/stats: the pure parts (histogram buckets, report path patterns, the
  * sampling weights and countdowns) and core/sampled (the map of recorded
  * blocks and its filter). The counters and reports are tested end to end by

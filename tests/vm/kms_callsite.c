@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kms_callsite: allocates from one callsite per pattern form of the callsite rules and
  * checks with move_pages(2) on which NUMA node every page of every block landed, and with
  * /proc/self/numa_maps the kernel policy of each block's mapping. Run under the shim with rules

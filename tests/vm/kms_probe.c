@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kms_probe: allocates blocks with malloc (so that, under LD_PRELOAD=libkmemshim.so, they take the
  * shim's routes), touches every page, and reports with move_pages(2) on which NUMA node each page
  * landed. It is the measuring instrument of the VM tests (tests/vm/README.md).

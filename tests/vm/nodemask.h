@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A node list as a 64-bit mask, for the VM programs, with the shim's own
  * parser (core/nodeset.c, compiled into them). */
 #ifndef KMS_TESTS_VM_NODEMASK_H

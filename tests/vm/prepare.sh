@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Prepares what the VM tests boot: the Debian kernel (the one `linux-image-amd64` depends on,
 # downloaded with apt-get and unpacked, never installed), its uncompressed ELF vmlinux (QEMU boots
 # it directly through the PVH entry, which saves the ~4 s of XZ decompression under TCG), and an

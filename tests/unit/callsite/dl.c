@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A library test_callsite opens with dlopen after start-up. */
 #include <stdint.h>
 

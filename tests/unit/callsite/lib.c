@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A shared library linked to test_callsite at start-up: its functions give
  * return addresses inside a library the loader mapped before main. */
 #include <stdint.h>

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Group 2: the 3-node machine (run.sh machine 3node): nodes 0,1 with a CPU and 512 MiB each, one
 # memory-only node of 256 MiB. The unit tests' fixture calls it node 3; QEMU wants node ids without
 # gaps, so here it is node 2.

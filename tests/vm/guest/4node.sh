@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Group 1: the design's 4-node machine (run.sh machine 4node).
 #   node   0   1   2   3        0,1: one CPU and 512 MiB each; 2,3: 256 MiB, no CPU
 #     0:  10  21  17  28        KMEM_NODES=2,3 (plain RAM nodes: no dax device to detect)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Callsite rules placed, on the 4-node machine (run.sh machine 4node, KMEM_NODES=2,3).
 # kms_callsite (KMS_CALLSITE, kms_callsite.c) allocates three blocks from one callsite per pattern
 # form and checks with move_pages that every page is on the expected node set, and in numa_maps that

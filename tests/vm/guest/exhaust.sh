@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Group 5: exhaustion, per policy, on the 4-node machine (run.sh machine 4node, KMEM_NODES=2,3,
 # 256 MiB per KMEM node, about 245 MiB of it free). Blocks of 1 MiB go to KMEM, blocks under
 # 64 KiB to DRAM (KMEM_THRESHOLD=64K), so a program can still allocate after its KMEM route is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Group 4: real KMEM DAX (run.sh machine nvdimm). Nodes 0,1 have a CPU and 512 MiB each; nodes 2
 # and 3 have no memory at boot but an emulated NVDIMM each (distances as in the 4-node machine).
 # This script makes each NVDIMM a devdax namespace (ndctl) and gives it to the kernel as system RAM

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A larger machine (run.sh machine large): 4 CPU nodes with one vCPU each, 8 memory-only
 # nodes (KMEM_NODES=4-11), two of them near each CPU node:
 #   from 0: 4 and 5 tie at 17        dax_kmem {4,5}    preferred {4,5} (MPOL_PREFERRED_MANY)

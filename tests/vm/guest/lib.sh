@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for the guest scripts (bash, run by tests/vm/init inside the VM, chroot into the host's /).
 # run.sh exports: KMS_MACHINE, KMS_TEST (the script's name), KMS_OUT (writable, this run's directory); CMakeLists.txt passes
 # KMS_PROBE (kms_probe), KMS_SHIM (libkmemshim.so), KMS_CLI (the kmemshim command).

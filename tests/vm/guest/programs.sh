@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Group 6: real programs under the shim (run.sh machine 4node, KMEM_NODES=2,3, KMEM_POLICY=kmem_all,
 # no threshold: the whole heap goes to KMEM). python3 (/usr/bin/python3: the pyenv shim on PATH
 # costs seconds per start in the guest) and sqlite3 each run twice, without and with the shim;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Routing by rules on the 4-node machine (run.sh machine 4node, KMEM_NODES=2,3): KMEM_RULES and a
 # rules file (KMEMRC) send each size to its target, and every target places as the design's table
 # says (from CPU 0: dax_kmem {2}, preferred 2; from CPU 1: dax_kmem {3}; kmem_all {2,3}; dram {0,1}).

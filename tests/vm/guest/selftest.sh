@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The harness checks itself (ctest vm.harness, 3node machine): the guest sees the host's / read-only
 # and its output directory writable, the tools the tests use run in the chroot, kms_probe fails on a
 # wrong expectation, and the script's exit status reaches the host unchanged even where QEMU's

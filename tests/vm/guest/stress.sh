@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The stress program (tests/stress, kms_stress) on the 4-node machine with 1 GiB KMEM nodes
 # (run.sh machine 4node-big, KMEM_NODES=2,3), with tests/stress/stress.kmemrc spreading its requests
 # over every route: dram (bind 0-1), dax_kmem (bind 2 from CPU 0, bind 3 from CPU 1), kmem_all

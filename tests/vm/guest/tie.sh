@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Group 3: a tie (run.sh machine tie): KMEM nodes 2 and 3 are both at distance 17 from node 0.
 #   node   0   1   2   3        0,1: one CPU and 512 MiB each; 2,3: 256 MiB each, KMEM_NODES=2,3
 #     0:  10  21  17  17

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A deterministic python3 workload for the VM tests (guest/programs.sh).
 
 Builds about 50 MB of objects (a dict of small objects and a list of 4 KiB bytes objects, which
