@@ -48,8 +48,15 @@ static _Unwind_Ptr (*gcc_get_ip)(struct _Unwind_Context *);
 
 static void load(void)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer's mutex interceptor crashes in libunwind's per-thread
+     * cache destructor, which runs after TSan has let the exiting thread go:
+     * the TSan build walks with libgcc's unwinder only. */
+    void *h = NULL;
+#else
     /* RTLD_LOCAL: libunwind's _Unwind_* stay out of the program's namespace. */
     void *h = dlopen(LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+#endif
     void *fn = h ? dlsym(h, "unw_backtrace") : NULL;
     if (fn)
         __atomic_store_n(&unw_backtrace_fn, (int (*)(void **, int))fn, __ATOMIC_RELEASE);
