@@ -6,24 +6,13 @@
 #include "core/engine.h"
 #include "policy/setup.h"
 
+#include "fixture.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *slurp(const char *name)
-{
-    static char buf[8192];
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", KMS_FIXTURES, name);
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 START_TEST(one_and_a_half_tebibytes_in_one_route)
 {

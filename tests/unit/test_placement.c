@@ -4,23 +4,12 @@
 #include "core/placement.h"
 #include "core/topology.h"
 
+#include "fixture.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *slurp(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", KMS_FIXTURES, name);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "fixture %s", path);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
 
 struct fx {
     struct kms_topology topo;
