@@ -6,6 +6,7 @@
 
 #include "core/access_units.h"
 #include "core/expmath.h"
+#include "core/report_writers.h"
 #include "core/size.h"
 #include "core/target.h"
 
@@ -99,10 +100,7 @@ void kms_access_stats_text(FILE *f)
             "writes %s\n",
             in.samples, in.interval_ms, in.tracked,
             in.soft_dirty ? "from soft-dirty bits" : "n/a (no soft-dirty bits in this kernel)");
-    int width = 10; /* fits the longest target shown */
-    for (int r = 0; r < KMS_TARGET_COUNT; r++)
-        if (s.used[r] && (int)strlen(kms_target_name(r)) > width)
-            width = (int)strlen(kms_target_name(r));
+    int width = kms_report_route_width(s.used);
     fprintf(f, "%-*s %18s %22s\n", width, "route", "share of touches", "share of resident peak");
     for (int r = 0; r < KMS_TARGET_COUNT; r++)
         if (s.used[r])

@@ -77,6 +77,15 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+int kms_report_route_width(const bool shown[KMS_TARGET_COUNT])
+{
+    int width = 10;
+    for (int r = 0; r < KMS_TARGET_COUNT; r++)
+        if (shown[r] && (int)strlen(kms_target_name(r)) > width)
+            width = (int)strlen(kms_target_name(r));
+    return width;
+}
+
 void kms_report_routes_of(uint16_t mask, char *buf, size_t len)
 {
     size_t o = 0;

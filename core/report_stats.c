@@ -74,11 +74,10 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
     const char *prog = program_invocation_name;
     int stride = res.max_node + 1;
 
-    /* The route column fits the longest target shown ("weighted_interleave_all"). */
-    int width = 10;
+    bool shown[KMS_TARGET_COUNT];
     for (int r = 0; r < KMS_TARGET_COUNT; r++)
-        if ((snap->route[r].count || uses[r]) && (int)strlen(kms_target_name(r)) > width)
-            width = (int)strlen(kms_target_name(r));
+        shown[r] = snap->route[r].count || uses[r];
+    int width = kms_report_route_width(shown);
     if (json) {
         fprintf(f, "{\n  \"pid\": %ld,\n  \"program\": ", (long)getpid());
         json_str(f, prog ? prog : "");
@@ -94,7 +93,7 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
     bool first = true;
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         const struct kms_stats_route *t = &snap->route[r];
-        if (!t->count && !uses[r]) continue;
+        if (!shown[r]) continue;
         if (json) {
             fprintf(f,
                     "%s\n    {\"route\": \"%s\", \"allocations\": %" PRIu64

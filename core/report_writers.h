@@ -25,6 +25,10 @@ Dwfl *kms_report_dwfl_open(const struct kms_libdw *D);
 /* "dram,dax_kmem" from a bit mask of targets; "-" when empty. */
 void kms_report_routes_of(uint16_t mask, char *buf, size_t len);
 
+/* The width of a route column: the longest name among the targets shown
+ * ("weighted_interleave_all"), and at least 10. */
+int kms_report_route_width(const bool shown[KMS_TARGET_COUNT]);
+
 static inline uint64_t kms_report_pos(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
 /* An estimate, as a count. */
 static inline uint64_t kms_report_est(double v) { return v > 0.5 ? (uint64_t)kms_round(v) : 0; }
