@@ -15,8 +15,9 @@ static __attribute__((noinline)) void *malloc_counted(size_t size, const void *c
         }
     }
     /* the route, access mode's arenas, the count */
-    void *p = kms_entry_alloc(size, 0, false, caller);
-    if (p && kms_fast_ok) kms_fast_learn(size, kms_route_decide(size, caller));
+    int target = kms_route_decide(size, caller);
+    void *p = kms_entry_alloc_to(target, size, size, 0, false, caller);
+    if (p && kms_fast_ok) kms_fast_learn(size, target);
     return p;
 }
 

@@ -13,12 +13,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* A request of size bytes routed as a request of route_size bytes would be
- * (pvalloc rounds its size up, but is routed and counted by what was asked). */
-static inline __attribute__((always_inline)) void *
-kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, const void *caller)
+/* A request already routed to target: allocate, and count route_size bytes. */
+static inline __attribute__((always_inline)) void *kms_entry_alloc_to(int target, size_t route_size,
+                                                                      size_t size, size_t align,
+                                                                      bool zero, const void *caller)
 {
-    int target = kms_route_decide(route_size, caller);
     if (__builtin_expect(kms_stats_on, 0)) {
         /* Access mode (only with statistics): tracked callsites' own arenas. */
         void *p = kms_access_on ? kms_access_alloc(target, size, align, zero, caller)
@@ -27,6 +26,15 @@ kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, cons
         return p;
     }
     return kms_alloc(target, size, align, zero);
+}
+
+/* A request of size bytes routed as a request of route_size bytes would be
+ * (pvalloc rounds its size up, but is routed and counted by what was asked). */
+static inline __attribute__((always_inline)) void *
+kms_entry_alloc_as(size_t route_size, size_t size, size_t align, bool zero, const void *caller)
+{
+    return kms_entry_alloc_to(kms_route_decide(route_size, caller), route_size, size, align, zero,
+                              caller);
 }
 
 static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, size_t align,
