@@ -91,11 +91,14 @@ uint64_t kms_fast_threshold = UINT64_MAX;
 bool kms_fast_ok;
 bool kms_fast_counted;
 int kms_fast_target[2];
+static bool counted_above; /* counted[1] may be set */
 
-void kms_fast_enable(bool ok, bool counted, uint64_t threshold, int below, int above)
+void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t threshold, int below,
+                     int above)
 {
     kms_fast_counted = counted;
-    kms_fast_threshold = threshold;
+    counted_above = !counted || threshold <= recorded_from;
+    kms_fast_threshold = counted_above ? threshold : recorded_from;
     kms_fast_target[0] = below;
     kms_fast_target[1] = above;
     kms_fast_ok = ok;
@@ -107,10 +110,13 @@ void kms_fast_learn(size_t size, int target)
     if (!kms_fast_ok || self->bypass) return;
     int cls = kms_target_class[target];
     if (cls == KMS_CLASS_BY_CPU) return;
+    unsigned side = size >= kms_fast_threshold;
+    if (kms_fast_counted && (self->stats.state != KMS_STATS_ACTIVE || (side && !counted_above)))
+        return;
     /* The plain heap is the thread's default one, known to be set up now
      * that a request has been served. */
-    mi_heap_t **side = kms_fast_counted ? self->counted : self->fast;
-    side[size >= kms_fast_threshold] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
+    mi_heap_t **heaps = kms_fast_counted ? self->counted : self->fast;
+    heaps[side] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
 }
 
 static void thread_exit(void *arg)

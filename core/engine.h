@@ -5,6 +5,7 @@
 #define KMS_CORE_ENGINE_H
 #include "core/arena.h"
 #include "core/placement.h"
+#include "core/stats_thread.h"
 #include "core/target.h"
 
 #include <mimalloc.h>
@@ -24,14 +25,17 @@ struct kms_thread {
      * after a first request when the route depends on the size alone; NULL:
      * take the full path (rules, statistics, per-CPU routes, exhaustion). */
     mi_heap_t *fast[2];
-    /* The same, when statistics count every request: the full path's first
-     * try, followed by the count (malloc's fast path stays the bare call). */
+    /* The same while statistics are on (fast[] then stays NULL): malloc's
+     * inline counted path (core/stats.h, kms_stats_try) allocates from it and
+     * counts. Set only while this thread's statistics state is ACTIVE, cleared
+     * when it leaves that state, so that the inline path needs no state test. */
     mi_heap_t *counted[2];
     mi_heap_t *cur[KMS_MAX_CLASSES]; /* heap the thread allocates from, per class */
     mi_heap_t *heap[KMS_MAX_ARENAS]; /* heap per arena, made on first use */
     int bypass; /* > 0: inside the shim's own work (its requests are its own), or the thread is
                    exiting (KMS_BYPASS_EXITING set: the program's requests still come) */
     bool exit_hook;
+    struct kms_stats_thread stats; /* KMEM_STATS / KMEM_PROFILE counting (core/stats.h) */
 };
 
 #define KMS_BYPASS_EXITING (1 << 20)
@@ -58,20 +62,16 @@ extern bool kms_fast_counted __attribute__((visibility("hidden")));
 /* The target of each side of the threshold, for the statistics. */
 extern int kms_fast_target[2] __attribute__((visibility("hidden")));
 /* Whether the fast pointers may be used at all: no rules, and both sides of
- * the threshold routed the same from every CPU; counted: statistics are on. */
-void kms_fast_enable(bool ok, bool counted, uint64_t threshold, int below, int above);
+ * the threshold routed the same from every CPU; counted: statistics are on,
+ * and every request of recorded_from bytes or more is recorded (it always
+ * takes the full path). Counted, the side below the threshold is cut at
+ * recorded_from, so that the inline path below it needs no size test; the
+ * side above then gets no counted pointer, its requests being on both
+ * routes' sides or recorded. */
+void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t threshold, int below,
+                     int above);
 /* After a request of size took the full path to target: remember its heap. */
 void kms_fast_learn(size_t size, int target);
-
-/* The first try of malloc and operator new: a thread-local read, a compare. */
-static inline void *kms_fast_malloc(size_t size)
-{
-    /* A branch, not an index computed from the compare: one instruction
-     * less, and well predicted (most programs' requests are mostly on one
-     * side of the threshold; with one route for all sizes, always). */
-    mi_heap_t *h = size < kms_fast_threshold ? kms_self.fast[0] : kms_self.fast[1];
-    return __builtin_expect(h != NULL, 1) ? mi_heap_malloc(h, size) : NULL;
-}
 
 /* Every aligned / zeroed / plain request of the engine is made here: the
  * one place that knows which mimalloc call serves which. _at(..., 0), not

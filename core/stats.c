@@ -10,8 +10,8 @@
 #include <time.h>
 
 int kms_stats_on;
+const uint8_t *kms_stats_filter;
 uint64_t kms_stats_period = KMS_STATS_SAMPLE_DEFAULT;
-__thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initial-exec")));
 
 static struct timespec started;
 
@@ -108,6 +108,12 @@ static void retire_locked(struct kms_stats_thread *s)
         __atomic_fetch_add(&routes[r].bytes, s->bytes[r], __ATOMIC_RELAXED);
         s->count[r] = s->bytes[r] = 0;
     }
+    for (int side = 0; side < 2; side++) {
+        int r = kms_fast_target[side];
+        __atomic_fetch_add(&routes[r].count, s->side_count[side], __ATOMIC_RELAXED);
+        __atomic_fetch_add(&routes[r].bytes, s->side_bytes[side], __ATOMIC_RELAXED);
+        s->side_count[side] = s->side_bytes[side] = 0;
+    }
     if (s->prev)
         s->prev->next = s->next;
     else if (threads == s)
@@ -134,10 +140,14 @@ static void unlock_self(struct kms_stats_thread *s)
 static void thread_exit(void *arg)
 {
     (void)arg;
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
+    /* Out of ACTIVE before the counters are folded: a signal handler's
+     * request from here on goes straight into the totals, none into counters
+     * already folded; the inline path ends with ACTIVE (core/engine.h). */
+    s->state = KMS_STATS_EXITED;
+    kms_self.counted[0] = kms_self.counted[1] = NULL;
     lock_self(s);
     retire_locked(s);
-    s->state = KMS_STATS_EXITED;
     unlock_self(s);
 }
 
@@ -167,7 +177,7 @@ static void activate(struct kms_stats_thread *s)
 
 void kms_stats_note_slow(void *p, size_t size, int route, const void *caller)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     if (kms_self.bypass) return; /* the shim's own requests are not counted */
     if (s->state == KMS_STATS_NONE) activate(s);
     switch (s->state) {
@@ -188,7 +198,7 @@ void kms_stats_note_slow(void *p, size_t size, int route, const void *caller)
 
 void kms_stats_sample(void *p, size_t size, int route, const void *caller)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     double w = kms_stats_weight(size, kms_stats_period);
     if (size < kms_stats_period) s->left = kms_stats_draw(&s->rng, kms_stats_period);
     /* A signal handler that interrupted this thread's locked part: its block
@@ -218,6 +228,14 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     unlock_self(s);
 }
 
+void kms_stats_try_failed(size_t size, unsigned side)
+{
+    struct kms_stats_thread *s = &kms_self.stats;
+    s->side_count[side]--;
+    s->side_bytes[side] -= size;
+    s->left += (int64_t)size;
+}
+
 /* Inside the shim's own work, not a thread's exit (whose frees are the program's). */
 static inline bool own_work(void)
 {
@@ -234,7 +252,7 @@ static bool forget_locked(void *p, struct kms_sampled_rec *r)
 
 void kms_stats_free(void *p)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     if (!p) return;
     if (own_work()) {
         /* The shim's own blocks are never recorded, and its own work (reading
@@ -273,7 +291,7 @@ static void drain_pending(struct kms_stats_thread *s)
 
 bool kms_stats_realloc_begin(void *p, struct kms_sampled_rec *r)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     if (s->in_lock || own_work() || !kms_sampled_maybe(p)) return false;
     lock_self(s);
     bool had = forget_locked(p, r);
@@ -283,7 +301,7 @@ bool kms_stats_realloc_begin(void *p, struct kms_sampled_rec *r)
 
 void kms_stats_realloc_failed(const struct kms_sampled_rec *r)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     struct kms_sampled_rec old;
     lock_self(s);
     if (kms_sampled_put(&recorded, r, &old) >= 0) live_add(r, 1);
@@ -294,7 +312,7 @@ void kms_stats_realloc_failed(const struct kms_sampled_rec *r)
 
 bool kms_stats_snapshot(struct kms_stats_snapshot *out)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     memset(out, 0, sizeof(*out));
     if (s->in_lock) return false;
     /* Room for every site (only the used part is touched), taken before the lock. */
@@ -305,6 +323,13 @@ bool kms_stats_snapshot(struct kms_stats_snapshot *out)
         for (struct kms_stats_thread *t = threads; t; t = t->next) {
             out->route[r].count += __atomic_load_n(&t->count[r], __ATOMIC_RELAXED);
             out->route[r].bytes += __atomic_load_n(&t->bytes[r], __ATOMIC_RELAXED);
+        }
+    }
+    for (int side = 0; side < 2; side++) {
+        struct kms_stats_route *to = &out->route[kms_fast_target[side]];
+        for (struct kms_stats_thread *t = threads; t; t = t->next) {
+            to->count += __atomic_load_n(&t->side_count[side], __ATOMIC_RELAXED);
+            to->bytes += __atomic_load_n(&t->side_bytes[side], __ATOMIC_RELAXED);
         }
     }
     out->live = total_live;
@@ -331,14 +356,14 @@ void kms_stats_snapshot_free(struct kms_stats_snapshot *snap)
 
 /* ---- start-up and fork ----------------------------------------------------- */
 
-void kms_stats_fork_prepare(void) { lock_self(&kms_stats_self); }
-void kms_stats_fork_parent(void) { unlock_self(&kms_stats_self); }
+void kms_stats_fork_prepare(void) { lock_self(&kms_self.stats); }
+void kms_stats_fork_parent(void) { unlock_self(&kms_self.stats); }
 void kms_stats_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
-    kms_stats_self.in_lock--;
+    kms_self.stats.in_lock--;
     /* The other threads are gone; their blocks stay, and so do their counts. */
-    struct kms_stats_thread *self = &kms_stats_self, *next;
+    struct kms_stats_thread *self = &kms_self.stats, *next;
     for (struct kms_stats_thread *t = threads; t; t = next) {
         next = t->next;
         if (t != self) retire_locked(t);
@@ -350,5 +375,6 @@ void kms_stats_start(uint64_t period)
 {
     kms_stats_period = period;
     clock_gettime(CLOCK_MONOTONIC, &started);
+    __atomic_store_n(&kms_stats_filter, kms_sampled_filter, __ATOMIC_RELEASE);
     __atomic_store_n(&kms_stats_on, 1, __ATOMIC_RELEASE);
 }

@@ -20,6 +20,7 @@
 #define KMS_CORE_STATS_H
 #include "core/engine.h"
 #include "core/sampled.h"
+#include "core/stats_thread.h"
 #include "core/target.h"
 
 #include <stdbool.h>
@@ -32,27 +33,14 @@
 #define KMS_STATS_SITES 16384u
 /* Size histogram buckets: <=16, <=64, <=256, ... (powers of 4) <=256M, then more. */
 #define KMS_STATS_HIST 14
-/* Frees from a signal handler while its thread holds the statistics' lock. */
-#define KMS_STATS_PENDING 64
-
-enum { KMS_STATS_NONE = 0, KMS_STATS_ACTIVE, KMS_STATS_STARTING, KMS_STATS_EXITED };
-
-struct kms_stats_thread {
-    int state;
-    int in_lock;  /* > 0: inside the locked part (a signal handler may interrupt it) */
-    int64_t left; /* bytes until the next sampled block */
-    uint64_t count[KMS_TARGET_COUNT], bytes[KMS_TARGET_COUNT];
-    uint64_t rng;
-    struct kms_stats_thread *next, *prev; /* every active thread, for the report */
-    int npending;
-    void *pending[KMS_STATS_PENDING];
-};
-
 extern int kms_stats_on __attribute__((visibility("hidden")));
+/* kms_sampled_filter once statistics are on, NULL while off: free() loads
+ * this one pointer both to learn whether they are on and to reach the filter
+ * (in a shared object the filter's own address takes an instruction more). */
+extern const uint8_t *kms_stats_filter __attribute__((visibility("hidden")));
 /* Mean bytes between sampled blocks, and the size from which every block is
  * recorded; 0: every block. */
 extern uint64_t kms_stats_period __attribute__((visibility("hidden")));
-extern __thread struct kms_stats_thread kms_stats_self __attribute__((tls_model("initial-exec")));
 
 /* Turns counting on, with one block recorded per period bytes on average
  * (0: every block). From start-up, after the engine is set up. */
@@ -69,7 +57,7 @@ void kms_stats_sample(void *p, size_t size, int target, const void *caller);
 static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t size, int route,
                                                                  const void *caller)
 {
-    struct kms_stats_thread *s = &kms_stats_self;
+    struct kms_stats_thread *s = &kms_self.stats;
     if (__builtin_expect((s->state != KMS_STATS_ACTIVE) | (kms_self.bypass != 0), 0)) {
         kms_stats_note_slow(p, size, route, caller);
         return;
@@ -84,11 +72,44 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
         kms_stats_sample(p, size, route, caller);
 }
 
-/* After kms_fast_malloc(size) returned p: its route is that side of the threshold's. */
-static inline __attribute__((always_inline)) void kms_stats_note_fast(void *p, size_t size,
-                                                                      const void *caller)
+/* The inline counted path's block could not be allocated: its count is
+ * taken back, for the full path to count it. */
+void kms_stats_try_failed(size_t size, unsigned side);
+
+/* The inline counted path of malloc, calloc and operator new: a request
+ * below the threshold (side 0) or at or above it (side 1), allocated from the
+ * thread's counted pointer and counted, without a call of the shim's own.
+ * NULL: the full path serves and counts it (no counted pointer, the shim's
+ * own work, a block to be recorded, or mimalloc found no memory in the heap).
+ * The counted pointer stands for the state test (core/engine.h) and side 0
+ * for the size test (kms_fast_enable). The request is counted before the
+ * call and taken back when it fails, so that nothing but the size is kept
+ * across the call: a report made meanwhile (another thread, or a signal
+ * handler) may count it one request early, as it may read any count a few
+ * requests old. */
+static inline __attribute__((always_inline)) void *kms_stats_try(size_t size, unsigned side,
+                                                                 bool zero)
 {
-    kms_stats_note(p, size, kms_fast_target[size >= kms_fast_threshold], caller);
+    struct kms_thread *self = &kms_self;
+    mi_heap_t *h = self->counted[side];
+    if (__builtin_expect(h == NULL, 0)) return NULL;
+    if (__builtin_expect(self->bypass != 0, 0)) return NULL;
+    if (side == 1 && __builtin_expect(size >= kms_stats_period, 0)) return NULL;
+    struct kms_stats_thread *s = &self->stats;
+    if (__builtin_expect((s->left -= (int64_t)size) < 0, 0)) {
+        /* To be recorded: the full path counts it down again. Read anew: a
+         * signal handler may have drawn a new countdown meanwhile (which then
+         * only moves the next sample by size bytes); and so the compiler
+         * subtracts in memory instead of keeping the old value. */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        s->left += (int64_t)size;
+        return NULL;
+    }
+    s->side_count[side]++;
+    s->side_bytes[side] += size;
+    void *p = zero ? mi_heap_zalloc(h, size) : mi_heap_malloc(h, size);
+    if (__builtin_expect(p == NULL, 0)) kms_stats_try_failed(size, side);
+    return p;
 }
 
 /* free() of a block kms_sampled_maybe() says may be recorded: forgets it

@@ -1,20 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "preload/entry.h"
 
-/* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */
+/* KMEM_STATS / KMEM_PROFILE, when the inline counted path did not serve the
+ * request: the route, access mode's arenas, the count. */
 static __attribute__((noinline)) void *malloc_counted(size_t size, const void *caller)
 {
-    if (kms_fast_counted) {
-        unsigned side = size >= kms_fast_threshold;
-        mi_heap_t *h = kms_self.counted[side];
-        void *p;
-        if (__builtin_expect(h != NULL, 1) &&
-            __builtin_expect((p = mi_heap_malloc(h, size)) != NULL, 1)) {
-            kms_stats_note(p, size, kms_fast_target[side], caller);
-            return p;
-        }
-    }
-    /* the route, access mode's arenas, the count */
     int target = kms_route_decide(size, caller);
     void *p = kms_entry_alloc_to(target, size, size, 0, false, caller);
     if (p && kms_fast_ok) kms_fast_learn(size, target);
@@ -36,6 +26,14 @@ void *kms_entry_malloc_full(size_t size, const void *caller)
     /* Two tail calls, so that neither path pays the other's saved registers. */
     if (__builtin_expect(kms_stats_on, 0)) return malloc_counted(size, caller);
     return malloc_routed(size, caller);
+}
+
+void *kms_entry_calloc_full(size_t size, const void *caller)
+{
+    int target = kms_route_decide(size, caller);
+    void *p = kms_entry_alloc_to(target, size, size, 0, true, caller);
+    if (__builtin_expect(p != NULL, 1) && kms_fast_ok) kms_fast_learn(size, target);
+    return p;
 }
 
 void *kms_entry_realloc(void *p, size_t size, const void *caller)

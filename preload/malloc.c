@@ -16,7 +16,7 @@ EXPORT void *malloc(size_t size)
 {
     /* kms_entry_malloc, with the caller's address read only on the full path
      * (passed as an argument, it would be kept in a register across the call). */
-    void *p = kms_fast_malloc(size);
+    void *p = kms_entry_try(size, false);
     if (__builtin_expect(p != NULL, 1)) return p;
     return kms_entry_malloc_full(size, CALLER);
 }
@@ -30,7 +30,11 @@ EXPORT void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return kms_entry_alloc(total, 0, true, CALLER);
+    /* malloc's first try and full path, zeroed: the route depends on the size alone wherever
+     * the fast or counted pointers are set. */
+    void *p = kms_entry_try(total, true);
+    if (__builtin_expect(p != NULL, 1)) return p;
+    return kms_entry_calloc_full(total, CALLER);
 }
 
 EXPORT void *realloc(void *p, size_t size) { return kms_entry_realloc(p, size, CALLER); }

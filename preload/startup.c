@@ -166,7 +166,8 @@ __attribute__((constructor(101))) static void kms_startup(void)
     kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&
                         kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU,
-                    kms_stats_on, kms_routes.threshold, kms_routes.below, kms_routes.above);
+                    kms_stats_on, kms_stats_period, kms_routes.threshold, kms_routes.below,
+                    kms_routes.above);
 
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
