@@ -8,6 +8,7 @@
 #include "core/stats_thread.h"
 #include "core/target.h"
 
+#include <limits.h>
 #include <mimalloc.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -39,6 +40,14 @@ struct kms_thread {
 };
 
 #define KMS_BYPASS_EXITING (1 << 20)
+
+/* Whether the thread is in the shim's own work or exiting (bypass != 0).
+ * bypass is never negative: the mask only lets the compiler test it in
+ * memory, one instruction less than a load and a test on the hot paths. */
+static inline bool kms_bypassed(const struct kms_thread *self)
+{
+    return (self->bypass & INT_MAX) != 0;
+}
 
 extern __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 extern int kms_state;
@@ -104,7 +113,7 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
 {
     int cls = kms_class_of_target(target);
     struct kms_thread *self = &kms_self;
-    if (__builtin_expect(cls >= 0 && !self->bypass, 1)) {
+    if (__builtin_expect(cls >= 0 && !kms_bypassed(self), 1)) {
         mi_heap_t *h = self->cur[cls];
         if (__builtin_expect(h != NULL, 1)) {
             void *p = kms_heap_alloc(h, size, align, zero);

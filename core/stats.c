@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-int kms_stats_on;
+bool kms_stats_on;
 const uint8_t *kms_stats_filter;
 uint64_t kms_stats_period = KMS_STATS_SAMPLE_DEFAULT;
 
@@ -376,5 +376,5 @@ void kms_stats_start(uint64_t period)
     kms_stats_period = period;
     clock_gettime(CLOCK_MONOTONIC, &started);
     __atomic_store_n(&kms_stats_filter, kms_sampled_filter, __ATOMIC_RELEASE);
-    __atomic_store_n(&kms_stats_on, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&kms_stats_on, true, __ATOMIC_RELEASE);
 }

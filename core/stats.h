@@ -3,8 +3,9 @@
  * callsite on the allocation path, and a snapshot of them for the report
  * writers (core/report.h).
  *
- * Off (the default), the cost is one predictable branch on kms_stats_on in
- * malloc's fast path and in free. On, every allocation adds to per-thread
+ * Off (the default), malloc's fast path tests nothing (its fast pointers
+ * stand for every condition) and free() tests one pointer, kms_stats_filter.
+ * On, every allocation adds to per-thread
  * counters of requests and bytes per route (exact), and counts its size down
  * a per-thread budget drawn from an exponential distribution with a mean of
  * KMEM_STATS_SAMPLE bytes: the block that crosses zero is sampled, with a
@@ -33,7 +34,7 @@
 #define KMS_STATS_SITES 16384u
 /* Size histogram buckets: <=16, <=64, <=256, ... (powers of 4) <=256M, then more. */
 #define KMS_STATS_HIST 14
-extern int kms_stats_on __attribute__((visibility("hidden")));
+extern bool kms_stats_on __attribute__((visibility("hidden")));
 /* kms_sampled_filter once statistics are on, NULL while off: free() loads
  * this one pointer both to learn whether they are on and to reach the filter
  * (in a shared object the filter's own address takes an instruction more). */
@@ -58,7 +59,7 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
                                                                  const void *caller)
 {
     struct kms_stats_thread *s = &kms_self.stats;
-    if (__builtin_expect((s->state != KMS_STATS_ACTIVE) | (kms_self.bypass != 0), 0)) {
+    if (__builtin_expect((s->state != KMS_STATS_ACTIVE) | kms_bypassed(&kms_self), 0)) {
         kms_stats_note_slow(p, size, route, caller);
         return;
     }
@@ -91,9 +92,8 @@ static inline __attribute__((always_inline)) void *kms_stats_try(size_t size, un
                                                                  bool zero)
 {
     struct kms_thread *self = &kms_self;
-    mi_heap_t *h = self->counted[side];
-    if (__builtin_expect(h == NULL, 0)) return NULL;
-    if (__builtin_expect(self->bypass != 0, 0)) return NULL;
+    if (__builtin_expect(self->counted[side] == NULL, 0)) return NULL;
+    if (__builtin_expect(kms_bypassed(self), 0)) return NULL;
     if (side == 1 && __builtin_expect(size >= kms_stats_period, 0)) return NULL;
     struct kms_stats_thread *s = &self->stats;
     if (__builtin_expect((s->left -= (int64_t)size) < 0, 0)) {
@@ -107,6 +107,11 @@ static inline __attribute__((always_inline)) void *kms_stats_try(size_t size, un
     }
     s->side_count[side]++;
     s->side_bytes[side] += size;
+    /* Read again here, not kept from the test above: the test then compares
+     * in memory, which spares malloc's other full paths (rules, per-CPU
+     * routes: no counted pointer) an instruction. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    mi_heap_t *h = self->counted[side];
     void *p = zero ? mi_heap_zalloc(h, size) : mi_heap_malloc(h, size);
     if (__builtin_expect(p == NULL, 0)) kms_stats_try_failed(size, side);
     return p;
