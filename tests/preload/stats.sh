@@ -3,7 +3,7 @@
 # KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
 # usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
 # CASE: off | text | json | fork | threads | signals | profile | cxx | roundtrip | run | help
-#       | sampled | signals_sampled | bad_sample | switches
+#       | sampled | signals_sampled | bad_sample | switches | inline
 set -euo pipefail
 shim=$1 cli=$2 bin=$3 case=$4
 work=$(mktemp -d)
@@ -274,6 +274,39 @@ assert sum(x["allocations"] for x in r["routes"]) > 3000000, r["routes"]
 assert sum(x["live_bytes"] for x in r["routes"]) <= 8192, r["routes"]
 print("signals sampled ok", [(x["route"], x["live_bytes"]) for x in r["routes"]])
 PY
+    ;;
+inline)
+    # Sampled, so that most requests are counted on malloc's and calloc's inline path: exact
+    # per route all the same (stats_inline.c), through threads' exits and arena growth.
+    unset KMEM_STATS_SAMPLE
+    LD_PRELOAD=$shim $bin/stats_inline >out || fail "stats_inline without statistics"
+    [ "$(cat out)" = ok ] || fail "stdout: $(cat out)"
+    # 64K: both sides counted inline (100000 < the 256K period). 1M: the side below is cut
+    # at the period (256K), the side above has no inline path; everything goes to dram.
+    for thr in 64K 1M; do
+        KMEM_THRESHOLD=$thr KMEM_ARENA_SIZE=64M KMEM_STATS=$work/i.$thr.json LD_PRELOAD=$shim \
+            $bin/stats_inline >out || fail "stats_inline, threshold $thr"
+        python3 - "i.$thr.json" "$thr" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+routes = {x["route"]: x for x in r["routes"]}
+small_n = 2 * 100000 + 4 * 2 * 10000
+small_b = 100000 * (200 + 200) + 4 * 10000 * (100 + 100)
+big_n = 2 * 600 + 4 * 50
+big_b = big_n * 100000
+d = routes["dram"]
+k = routes.get("dax_kmem", {"allocations": 0, "bytes_requested": 0, "live_bytes": 0})
+if sys.argv[2] == "1M":
+    small_n, small_b, big_n, big_b = small_n + big_n, small_b + big_b, 0, 0
+# glibc's own requests are the program's too: stdio's buffer for stdout (4096 bytes at most)
+# and each thread's DTV (a few hundred bytes).
+assert 0 <= d["allocations"] - small_n <= 1 + 4, (d, small_n)
+assert 0 <= d["bytes_requested"] - small_b <= 4096 + 4 * 1024, (d, small_b)
+assert k["allocations"] == big_n and k["bytes_requested"] == big_b, (k, big_n)
+assert d["live_bytes"] <= 4096 and k["live_bytes"] == 0, routes
+print("inline ok:", sys.argv[2], d["allocations"], k["allocations"])
+PY
+    done
     ;;
 bad_sample)
     unset KMEM_STATS_SAMPLE
