@@ -97,7 +97,7 @@ void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t thr
                      int above)
 {
     kms_fast_counted = counted;
-    counted_above = !counted || threshold <= recorded_from;
+    counted_above = !counted || recorded_from == 0 || threshold <= recorded_from;
     kms_fast_threshold = counted_above ? threshold : recorded_from;
     kms_fast_target[0] = below;
     kms_fast_target[1] = above;

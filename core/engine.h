@@ -76,7 +76,8 @@ extern int kms_fast_target[2] __attribute__((visibility("hidden")));
  * takes the full path). Counted, the side below the threshold is cut at
  * recorded_from, so that the inline path below it needs no size test; the
  * side above then gets no counted pointer, its requests being on both
- * routes' sides or recorded. */
+ * routes' sides or recorded. recorded_from 0 (every block recorded) cuts
+ * nothing: the countdown, negative for good, sends every request on. */
 void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t threshold, int below,
                      int above);
 /* After a request of size took the full path to target: remember its heap. */

@@ -167,7 +167,10 @@ static void activate(struct kms_stats_thread *s)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     s->rng = (z ^ (z >> 31)) | 1;
-    s->left = kms_stats_period ? kms_stats_draw(&s->rng, kms_stats_period) : 0;
+    /* Period 0: every block is recorded. A countdown that stays negative (it is
+     * drawn again only below the period) sends every request, malloc(0)
+     * included, past the inline path (kms_stats_try) to be recorded. */
+    s->left = kms_stats_period ? kms_stats_draw(&s->rng, kms_stats_period) : -1;
     /* glibc allocates the destructor's record: that request must not come back here. */
     kms_self.bypass++;
     __cxa_thread_atexit_impl(thread_exit, NULL, &__dso_handle);

@@ -1,14 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 #include "preload/entry.h"
 
-/* KMEM_STATS / KMEM_PROFILE, when the inline counted path did not serve the
- * request: the route, access mode's arenas, the count. */
-static __attribute__((noinline)) void *malloc_counted(size_t size, const void *caller)
+/* KMEM_STATS / KMEM_PROFILE after the inline counted path: the blocks it
+ * sends here to be recorded (with KMEM_STATS_SAMPLE=0 every one) from the
+ * thread's counted pointer, then the count; else the route, access mode's
+ * arenas, the count. */
+static inline __attribute__((always_inline)) void *alloc_counted(size_t size, bool zero,
+                                                                 const void *caller)
 {
+    if (kms_fast_counted) {
+        unsigned side = size >= kms_fast_threshold;
+        mi_heap_t *h = kms_self.counted[side];
+        void *p;
+        if (__builtin_expect(h != NULL, 1) &&
+            __builtin_expect((p = kms_heap_alloc(h, size, 0, zero)) != NULL, 1)) {
+            kms_stats_note(p, size, kms_fast_target[side], caller);
+            return p;
+        }
+    }
     int target = kms_route_decide(size, caller);
-    void *p = kms_entry_alloc_to(target, size, size, 0, false, caller);
+    void *p = kms_entry_alloc_to(target, size, size, 0, zero, caller);
     if (p && kms_fast_ok) kms_fast_learn(size, target);
     return p;
+}
+
+static __attribute__((noinline)) void *malloc_counted(size_t size, const void *caller)
+{
+    return alloc_counted(size, false, caller);
 }
 
 /* The route decided for each request: rules, or a thread's first request
@@ -30,8 +48,9 @@ void *kms_entry_malloc_full(size_t size, const void *caller)
 
 void *kms_entry_calloc_full(size_t size, const void *caller)
 {
+    if (__builtin_expect(kms_stats_on, 0)) return alloc_counted(size, true, caller);
     int target = kms_route_decide(size, caller);
-    void *p = kms_entry_alloc_to(target, size, size, 0, true, caller);
+    void *p = kms_alloc(target, size, 0, true);
     if (__builtin_expect(p != NULL, 1) && kms_fast_ok) kms_fast_learn(size, target);
     return p;
 }
