@@ -279,13 +279,13 @@ inline)
     # Sampled, so that most requests are counted on malloc's and calloc's inline path: exact
     # per route all the same (stats_inline.c), through threads' exits and arena growth.
     unset KMEM_STATS_SAMPLE
-    LD_PRELOAD=$shim $bin/stats_inline >out || fail "stats_inline without statistics"
+    LD_PRELOAD=$shim "$bin"/stats_inline >out || fail "stats_inline without statistics"
     [ "$(cat out)" = ok ] || fail "stdout: $(cat out)"
     # 64K: both sides counted inline (100000 < the 256K period). 1M: the side below is cut
     # at the period (256K), the side above has no inline path; everything goes to dram.
     for thr in 64K 1M; do
         KMEM_THRESHOLD=$thr KMEM_ARENA_SIZE=64M KMEM_STATS=$work/i.$thr.json LD_PRELOAD=$shim \
-            $bin/stats_inline >out || fail "stats_inline, threshold $thr"
+            "$bin"/stats_inline >out || fail "stats_inline, threshold $thr"
         python3 - "i.$thr.json" "$thr" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
