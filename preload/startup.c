@@ -148,13 +148,16 @@ __attribute__((constructor(101))) static void kms_startup(void)
         stop("KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS, which the access figures are "
              "written to");
     load_elfutils(&config);
-    if (kms_setup_run(&config, kms_routes.uses, &setup) < 0) stop(setup.error);
     /* Placement degraded to DRAM (no KMEM node, mbind denied) is said where placement was
      * asked for: by a KMEM_* variable, or by preloading the library for this command. A
      * system-wide install (/etc/ld.so.preload) with neither stays silent in every process,
-     * whose stderr other tools may compare; kmemshim nodes and KMEM_STRICT=1 tell. */
-    if (setup.warning[0] && !config.quiet && (config.asked || named_in_ld_preload()))
-        say_lines("warning: ", setup.warning);
+     * whose stderr other tools may compare; kmemshim nodes and KMEM_STRICT=1 tell. Only a
+     * warning that is said needs the set-up to read what it explains. */
+    bool tell = !config.quiet && (config.asked || named_in_ld_preload());
+    if (kms_setup_run(&config, kms_routes.uses, tell ? KMS_SETUP_TELL : KMS_SETUP_QUIET, &setup) <
+        0)
+        stop(setup.error);
+    if (setup.warning[0] && tell) say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     kms_fork_handlers_register();
     if (config.stats || config.profile) {

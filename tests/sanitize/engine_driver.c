@@ -509,8 +509,8 @@ static void start_engine(void)
         die("configuration: %s", err);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) die("rules: %s", err);
     static bool uses[KMS_TARGET_COUNT] = {[KMS_TARGET_PREFERRED] = true};
-    int rc = fournode ? kms_setup_run_text(&config, uses, four_node, NULL, &setup)
-                      : kms_setup_run(&config, uses, &setup);
+    int rc = fournode ? kms_setup_run_text(&config, uses, four_node, NULL, KMS_SETUP_TELL, &setup)
+                      : kms_setup_run(&config, uses, KMS_SETUP_TELL, &setup);
     if (rc < 0) die("setup: %s", setup.error);
     if (setup.warning[0]) fprintf(stderr, "engine_driver: warning: %s\n", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
