@@ -96,9 +96,7 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
         return -1;
     }
     each_in_list(buf, add_node, &t->present);
-    int max = -1;
-    for (int n = 0; n < KMS_MAX_NODES; n++)
-        if (kms_nodeset_has(&t->present, n)) max = n;
+    int max = kms_nodeset_last(&t->present);
     if (max < 0) {
         snprintf(err, errlen, "%s/online names no node: '%s'", NODE_DIR, buf);
         return -1;

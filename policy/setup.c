@@ -206,9 +206,8 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
         /* Only nodes that exist can be probed; a wrong node list is reported by
          * the plan below with a better message. */
         bool exist = true;
-        for (int n = 0; n < KMS_MAX_NODES; n++)
-            if (kms_nodeset_has(&s->kmem, n) && !kms_nodeset_has(&s->topo.with_memory, n))
-                exist = false;
+        for (int n = kms_nodeset_first(&s->kmem); n >= 0; n = kms_nodeset_next(&s->kmem, n))
+            if (!kms_nodeset_has(&s->topo.with_memory, n)) exist = false;
         int rc = exist ? probe_mbind(&probe, &pl) : 0;
         if (rc == -EPERM || rc == -ENOSYS || rc == -EACCES) {
             snprintf(err, sizeof(err),
