@@ -80,7 +80,7 @@ static void detect(const struct kms_config *c, struct kms_setup *s, bool live,
 {
     char list[3][128], what[32];
     kms_nodeset_clear(&s->dax);
-    if (need->daxctl) {
+    if (need->daxctl && (!need->daxctl_if_listed || kms_kmem_dax_listed(""))) {
         if (kms_kmem_detect_daxctl(&s->dax, s->dax_error, sizeof(s->dax_error)) < 0)
             kms_nodeset_clear(&s->dax);
     }

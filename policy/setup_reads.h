@@ -16,10 +16,11 @@
 #include <stdbool.h>
 
 struct kms_setup_reads {
-    bool consult;   /* the KMEM_DETECT sources are asked at all */
-    bool daxctl;    /* libdaxctl is opened and asked for dax devices */
-    unsigned sysfs; /* enum kms_sysfs_part read before detection */
-    bool judge;     /* a verdict per node and a source line, for a caller that explains */
+    bool consult;          /* the KMEM_DETECT sources are asked at all */
+    bool daxctl;           /* libdaxctl is opened and asked for dax devices */
+    bool daxctl_if_listed; /* ... only if sysfs lists a dax device (kms_kmem_dax_listed) */
+    unsigned sysfs;        /* enum kms_sysfs_part read before detection */
+    bool judge;            /* a verdict per node and a source line, for a caller that explains */
 };
 
 /* How much of its reasoning the caller of a set-up shows. */

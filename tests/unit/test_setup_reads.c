@@ -2,6 +2,7 @@
 /* What a set-up reads (policy/setup_reads.h): the decision per caller detail,
  * configuration and topology, the sysfs parts read one at a time, and that a
  * set-up reading less reaches the same plan as one reading everything. */
+#include "core/kmem_detect.h"
 #include "core/tiers.h"
 #include "core/topology.h"
 #include "policy/config.h"
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Every node with memory has CPUs: no detection source can claim one. */
 static const char all_cpus[] = "node 0 cpus: 0\nnode 0 size: 512 MB\n"
@@ -105,6 +108,67 @@ START_TEST(a_said_outcome_reads_its_reasons)
     r = reads(all_cpus, NULL, NULL, true, KMS_SETUP_EXPLAIN);
     ck_assert(r.consult && r.daxctl && r.judge);
     ck_assert_uint_eq(r.sysfs, KMS_SYSFS_ALL);
+}
+END_TEST
+
+START_TEST(libdaxctl_only_where_a_dax_device_is_listed)
+{
+    /* Nothing to claim: libdaxctl only words the message, and only a listed device can
+     * change its answer. */
+    struct kms_setup_reads r = reads(all_cpus, NULL, NULL, true, KMS_SETUP_TELL);
+    ck_assert(r.daxctl && r.daxctl_if_listed);
+    r = reads(all_cpus, "KMEM_STRICT=1", NULL, true, KMS_SETUP_QUIET);
+    ck_assert(r.daxctl && r.daxctl_if_listed);
+    /* A node to claim, or `kmemshim nodes`: always asked. */
+    r = reads(slurp("tie_hmat.txt"), NULL, NULL, true, KMS_SETUP_TELL);
+    ck_assert(r.daxctl && !r.daxctl_if_listed);
+    r = reads(all_cpus, NULL, NULL, true, KMS_SETUP_EXPLAIN);
+    ck_assert(r.daxctl && !r.daxctl_if_listed);
+}
+END_TEST
+
+static void make_dir(const char *base, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s%s", base, rel);
+    ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s", path);
+}
+
+static void remove_dir(const char *base, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s%s", base, rel);
+    ck_assert_msg(rmdir(path) == 0, "rmdir %s", path);
+}
+
+START_TEST(dax_devices_listed_in_either_directory)
+{
+    char base[] = "/tmp/kms-daxlisted-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    ck_assert(!kms_kmem_dax_listed(base)); /* no /sys/bus/dax, no /sys/class/dax */
+    make_dir(base, "/sys");
+    make_dir(base, "/sys/bus");
+    make_dir(base, "/sys/bus/dax");
+    make_dir(base, "/sys/bus/dax/devices");
+    make_dir(base, "/sys/class");
+    make_dir(base, "/sys/class/dax");
+    ck_assert(!kms_kmem_dax_listed(base)); /* both empty */
+    make_dir(base, "/sys/class/dax/dax0.0");
+    ck_assert(kms_kmem_dax_listed(base)); /* the class directory of older kernels */
+    remove_dir(base, "/sys/class/dax/dax0.0");
+    ck_assert(!kms_kmem_dax_listed(base));
+    make_dir(base, "/sys/bus/dax/devices/dax1.0");
+    ck_assert(kms_kmem_dax_listed(base));
+    const char *rm[] = {"/sys/bus/dax/devices/dax1.0",
+                        "/sys/bus/dax/devices",
+                        "/sys/bus/dax",
+                        "/sys/bus",
+                        "/sys/class/dax",
+                        "/sys/class",
+                        "/sys",
+                        ""};
+    for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++)
+        remove_dir(base, rm[i]);
 }
 END_TEST
 
@@ -250,6 +314,8 @@ int main(void)
     tcase_add_test(tc, candidate_node_reads_the_detection_sources);
     tcase_add_test(tc, named_nodes_need_no_detection);
     tcase_add_test(tc, a_said_outcome_reads_its_reasons);
+    tcase_add_test(tc, libdaxctl_only_where_a_dax_device_is_listed);
+    tcase_add_test(tc, dax_devices_listed_in_either_directory);
     tcase_add_test(tc, tie_break_needs_two_kmem_nodes);
     tcase_add_test(tc, parts_read_one_at_a_time);
     tcase_add_test(tc, quiet_setup_plans_as_an_explained_one);
