@@ -24,7 +24,14 @@
 #ifndef KMS_CORE_FORK_H
 #define KMS_CORE_FORK_H
 
-/* Registers the fork handlers; once, at start-up, after the engine. */
-void kms_fork_handlers_register(void);
+#include <stdbool.h>
+
+/* Registers the fork handlers; once, at start-up, after the engine. callers:
+ * the configuration can take locks (1) to (3) and walk stacks (rules that look
+ * at callers, statistics, profiles, access mode). Without, nothing but (4) is
+ * ever taken, and fork() holds only that: each lock held costs the parent and
+ * the child a copy of its page (written on both sides of the fork), which a
+ * shell pays for every command it runs. */
+void kms_fork_handlers_register(bool callers);
 
 #endif

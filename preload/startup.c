@@ -159,7 +159,8 @@ __attribute__((constructor(101))) static void kms_startup(void)
         stop(setup.error);
     if (setup.warning[0] && tell) say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_fork_handlers_register();
+    kms_fork_handlers_register(kms_routes.has_rules || config.stats || config.profile ||
+                               config.access_ms);
     if (config.stats || config.profile) {
         kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
         kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);

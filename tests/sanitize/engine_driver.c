@@ -514,7 +514,7 @@ static void start_engine(void)
     if (rc < 0) die("setup: %s", setup.error);
     if (setup.warning[0]) fprintf(stderr, "engine_driver: warning: %s\n", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_fork_handlers_register();
+    kms_fork_handlers_register(true);
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
     printf("engine_driver: %s: %d classes;", fournode ? "fournode" : "live", kms_nclasses);
