@@ -173,7 +173,8 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
 {
     char err[256];
     struct kms_setup_reads need = kms_setup_reads(c, &s->topo, live, detail);
-    if (sysfs_root) {
+    /* Nothing to read and no detection: no tables either (a tie's HMAT is read below). */
+    if (sysfs_root && (need.sysfs || need.consult)) {
         if (read_sysfs(c, s, live, sysfs_root, need.sysfs) < 0) return -1;
         if (need.judge) s->verdicts = calloc((size_t)s->topo.max_node + 1, sizeof(*s->verdicts));
     }

@@ -268,6 +268,7 @@ START_TEST(quiet_setup_plans_as_an_explained_one)
     /* One named node: nothing to read, and a malformed file unread is no error. */
     run(slurp("tie_hmat.txt"), "bad_latency", "KMEM_NODES=2", NULL, KMS_SETUP_QUIET, &quiet);
     ck_assert_uint_eq(quiet.tiers.parts, 0);
+    ck_assert_ptr_null(quiet.tiers.tier);
     ck_assert_str_eq(quiet.warning, "");
     kms_setup_free(&quiet);
 
@@ -279,6 +280,7 @@ START_TEST(quiet_setup_plans_as_an_explained_one)
     expect_same_plan(&quiet, &full);
     expect_same_plan(&told, &full);
     ck_assert_uint_eq(quiet.tiers.parts, 0);
+    ck_assert_ptr_null(quiet.tiers.tier);
     ck_assert_str_eq(quiet.warning, "no KMEM nodes: KMEM_NODES is not set and every node with "
                                     "memory has CPUs; every route uses DRAM");
     ck_assert_str_eq(told.warning, full.warning);
