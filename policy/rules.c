@@ -31,10 +31,11 @@ void kms_ruleset_init(struct kms_ruleset *rs)
 
 void kms_ruleset_free(struct kms_ruleset *rs)
 {
-    for (size_t i = 0; i < rs->count; i++) {
-        free(rs->rules[i].module_glob);
-        free(rs->rules[i].func_glob);
+    for (size_t i = 0; i < rs->nsources; i++) {
+        free(rs->sources[i].name);
+        free(rs->sources[i].text);
     }
+    free(rs->sources);
     free(rs->rules);
     for (size_t i = 0; i < rs->nerrors; i++)
         free(rs->errors[i]);
@@ -75,11 +76,26 @@ struct cursor {
     const char *origin;
     int env;
     const char *buf; /* whole input: env columns count from its start */
+    size_t len;      /* of buf */
     size_t start;    /* offset of the current line/rule in buf */
     size_t end;      /* offset just past it (comment included) */
     size_t pos;      /* absolute offset of the cursor */
     unsigned line;
     size_t errors; /* of this kms_rules_parse call */
+    int source;    /* index in rs->sources once a route was seen; -1 before */
+};
+
+/* Byte classes of the scanner: one table load per byte instead of a chain of compares. */
+enum { C_WS = 1, C_HASH = 2, C_IDENT = 4 };
+static const unsigned char cclass[256] = {
+    [' '] = C_WS,
+    ['\t'] = C_WS,
+    ['\r'] = C_WS,
+    ['#'] = C_HASH,
+    ['a' ... 'z'] = C_IDENT,
+    ['A' ... 'Z'] = C_IDENT,
+    ['0' ... '9'] = C_IDENT,
+    ['_'] = C_IDENT,
 };
 
 static char *dup_range(const char *s, size_t n)
@@ -171,36 +187,59 @@ error_at(struct cursor *c, size_t at, const char *fmt, ...)
     c->errors++;
 }
 
-static int is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
-static int is_ident(char ch)
+static inline int is_ws(char ch) { return cclass[(unsigned char)ch] & C_WS; }
+
+static inline int at_end(const struct cursor *c)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '_';
+    return c->pos >= c->end || c->buf[c->pos] == '#';
 }
 
-static int at_end(const struct cursor *c) { return c->pos >= c->end || c->buf[c->pos] == '#'; }
-
-static void skip_ws(struct cursor *c)
+static inline void skip_ws(struct cursor *c)
 {
-    while (c->pos < c->end && is_ws(c->buf[c->pos]))
-        c->pos++;
+    const unsigned char *p = (const unsigned char *)c->buf + c->pos;
+    const unsigned char *e = (const unsigned char *)c->buf + c->end;
+    while (p < e && (cclass[*p] & C_WS))
+        p++;
+    c->pos = (size_t)(p - (const unsigned char *)c->buf);
 }
 
-/* A word: the run of bytes up to white space, a comment or the end. */
-static size_t word_len(const struct cursor *c, size_t at)
+/* The bytes of x (8 of a line, little-endian) that end a word: ' ', '#' and
+ * those below 0x20 (a line that gets parsed has only tab and CR of those).
+ * Each term's lowest set bit is exact (a borrow only runs above a true hit),
+ * so the lowest bit of the sum is the first such byte. */
+static inline uint64_t word_stops(uint64_t x)
 {
-    size_t n = 0;
-    while (at + n < c->end && !is_ws(c->buf[at + n]) && c->buf[at + n] != '#')
-        n++;
-    return n;
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t sp = x ^ (0x20 * ones), hash = x ^ (0x23 * ones);
+    return (((sp - ones) & ~sp) | ((hash - ones) & ~hash) | ((x - 0x20 * ones) & ~x)) & high;
 }
 
-static size_t ident_len(const struct cursor *c, size_t at)
+/* A word: the run of bytes up to white space, a comment or the end. Eight
+ * bytes a step while they lie inside the line. */
+static inline size_t word_len(const struct cursor *c, size_t at)
 {
-    size_t n = 0;
-    while (at + n < c->end && is_ident(c->buf[at + n]))
-        n++;
-    return n;
+    const unsigned char *p = (const unsigned char *)c->buf + at, *q = p;
+    const unsigned char *e = (const unsigned char *)c->buf + c->end;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; e - q >= 8; q += 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t m = word_stops(x);
+        if (m) return (size_t)(q - p) + (size_t)__builtin_ctzll(m) / 8;
+    }
+#endif
+    while (q < e && !(cclass[*q] & (C_WS | C_HASH)))
+        q++;
+    return (size_t)(q - p);
+}
+
+static inline size_t ident_len(const struct cursor *c, size_t at)
+{
+    const unsigned char *p = (const unsigned char *)c->buf + at, *q = p;
+    const unsigned char *e = (const unsigned char *)c->buf + c->end;
+    while (q < e && (cclass[*q] & C_IDENT))
+        q++;
+    return (size_t)(q - p);
 }
 
 /* The "found" part of a message: the word at `at` quoted, or the end. */
@@ -228,6 +267,17 @@ static int word_is(const struct cursor *c, size_t at, size_t len, const char *w)
 {
     return strlen(w) == len && memcmp(c->buf + at, w, len) == 0;
 }
+
+/* word_is for a literal: the length is a constant and the compare inline. */
+#define WORD_IS(c, at, len, lit)                                                                   \
+    ((len) == sizeof(lit) - 1 && memcmp((c)->buf + (at), lit, sizeof(lit) - 1) == 0)
+
+/* WORD_IS(ident_len(at)) without scanning the identifier: the literal, then
+ * no identifier byte. */
+#define KEYWORD_AT(c, at, lit)                                                                     \
+    ((at) + sizeof(lit) - 1 <= (c)->end && memcmp((c)->buf + (at), lit, sizeof(lit) - 1) == 0 &&   \
+     ((at) + sizeof(lit) - 1 == (c)->end ||                                                        \
+      !(cclass[(unsigned char)(c)->buf[(at) + sizeof(lit) - 1]] & C_IDENT)))
 
 /* After a complete clause, only white space, a comment or the end may follow. */
 static int expect_end(struct cursor *c)
@@ -332,6 +382,49 @@ static int parse_size_clause(struct cursor *c, struct kms_rule *r)
     return 0;
 }
 
+/* The source of this call's rules, registered at its first route. */
+static int add_source(struct cursor *c)
+{
+    struct kms_ruleset *rs = c->rs;
+    if (rs->nsources >= UINT16_MAX) return -1; /* kms_rule.source's range */
+    struct kms_rules_source *ns = realloc(rs->sources, (rs->nsources + 1) * sizeof(*ns));
+    if (!ns) goto oom;
+    rs->sources = ns;
+    char *name = dup_range(c->origin, strlen(c->origin));
+    if (!name) goto oom;
+    ns[rs->nsources] = (struct kms_rules_source){.name = name, .env = c->env};
+    c->source = (int)rs->nsources++;
+    return 0;
+oom:
+    rs->oom = 1;
+    return -1;
+}
+
+/* The text the patterns of this call point into: one copy of buf (not buf,
+ * which is still being read), one byte longer so that a pattern at its very
+ * end can be ended. NULL when out of memory. */
+static char *source_text(struct cursor *c)
+{
+    struct kms_rules_source *src = &c->rs->sources[c->source];
+    if (src->text) return src->text;
+    src->text = malloc(c->len + 1);
+    if (!src->text) {
+        c->rs->oom = 1;
+        return NULL;
+    }
+    memcpy(src->text, c->buf, c->len);
+    src->text[c->len] = '\0';
+    return src->text;
+}
+
+const char *kms_rule_origin(const struct kms_ruleset *rs, const struct kms_rule *r,
+                            char buf[KMS_ORIGIN_MAX])
+{
+    const struct kms_rules_source *src = &rs->sources[r->source];
+    format_origin(buf, src->name, r->line, r->line, 0, src->env);
+    return buf;
+}
+
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9') return ch - '0';
@@ -395,13 +488,17 @@ static int parse_pattern(struct cursor *c, struct kms_rule *r)
                  why);
         return -1;
     }
-    r->module_glob = dup_range(w, modlen);
-    if (colon) r->func_glob = dup_range(w + modlen + 1, n - modlen - 1);
-    if (!r->module_glob || (colon && !r->func_glob)) {
-        c->rs->oom = 1;
+    char *text = source_text(c);
+    if (!text) {
         error_at(c, at, "expected memory for the pattern, found none (out of memory)");
         return -1;
     }
+    /* The word ends at white space, '#', the line's end or buf's: a byte of
+     * the text no other pattern holds, or the copy's extra byte. */
+    text[at + modlen] = '\0';
+    text[at + n] = '\0';
+    r->module_glob = text + at;
+    if (colon) r->func_glob = text + at + modlen + 1;
     r->caller_kind = colon ? KMS_CALLER_SYMBOL : KMS_CALLER_OFFSET;
     r->has_caller = 1;
     c->pos = at + n;
@@ -422,7 +519,7 @@ static int parse_depth(struct cursor *c, struct kms_rule *r)
                  KMS_RULES_MAX_DEPTH, found(c, at, n, f, sizeof(f)));
         return -1;
     }
-    r->depth = v;
+    r->depth = (uint8_t)v;
     c->pos = at + n;
     return 0;
 }
@@ -436,22 +533,35 @@ static int ieq(const struct cursor *c, size_t at, size_t len, const char *w)
     return 1;
 }
 
-static void free_rule(struct kms_rule *r)
-{
-    free(r->module_glob);
-    free(r->func_glob);
-}
-
 static int parse_route(struct cursor *c, size_t kw_at)
 {
     char f[64];
-    struct kms_rule r;
-    memset(&r, 0, sizeof(r));
-    r.size_hi = UINT64_MAX;
+    struct kms_ruleset *rs = c->rs;
+    /* The rule is parsed in place, in the next free slot, which only counts
+     * once the rule is complete. */
+    if (c->source < 0 && add_source(c) < 0) {
+        error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
+        return -1;
+    }
+    if (rs->count == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
+        if (!nr) {
+            rs->oom = 1;
+            error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
+            return -1;
+        }
+        rs->rules = nr;
+        rs->cap = cap;
+    }
+    struct kms_rule *r = &rs->rules[rs->count];
+    memset(r, 0, sizeof(*r));
+    r->size_hi = UINT64_MAX;
     skip_ws(c);
     size_t at = c->pos, n = word_len(c, at);
-    r.target = n ? kms_target_parse(c->buf + at, n) : KMS_TARGET_INVALID;
-    if (r.target == KMS_TARGET_INVALID) {
+    int target = n ? kms_target_parse(c->buf + at, n) : KMS_TARGET_INVALID;
+    r->target = (int8_t)target;
+    if (target == KMS_TARGET_INVALID) {
         error_at(c, at, "expected a target (" KMS_TARGET_WORDS "), found %s",
                  found(c, at, n, f, sizeof(f)));
         return -1;
@@ -462,23 +572,23 @@ static int parse_route(struct cursor *c, size_t kw_at)
         skip_ws(c);
         if (at_end(c)) break;
         at = c->pos;
-        n = ident_len(c, at);
-        if (word_is(c, at, n, "size") && !r.has_size) {
-            c->pos += n;
-            if (parse_size_clause(c, &r) < 0) goto fail;
-        } else if (word_is(c, at, n, "caller") && !r.has_caller) {
-            c->pos += n;
-            if (parse_pattern(c, &r) < 0) goto fail;
-        } else if (word_is(c, at, n, "depth") && r.has_caller && !r.depth) {
-            c->pos += n;
-            if (parse_depth(c, &r) < 0) goto fail;
+        if (KEYWORD_AT(c, at, "caller") && !r->has_caller) {
+            c->pos += 6;
+            if (parse_pattern(c, r) < 0) return -1;
+        } else if (KEYWORD_AT(c, at, "size") && !r->has_size) {
+            c->pos += 4;
+            if (parse_size_clause(c, r) < 0) return -1;
+        } else if (KEYWORD_AT(c, at, "depth") && r->has_caller && !r->depth) {
+            c->pos += 5;
+            if (parse_depth(c, r) < 0) return -1;
         } else {
+            n = ident_len(c, at);
             const char *alts[3];
             int k = 0;
-            if (!r.has_size) alts[k++] = "'size'";
-            if (!r.has_caller)
+            if (!r->has_size) alts[k++] = "'size'";
+            if (!r->has_caller)
                 alts[k++] = "'caller'";
-            else if (!r.depth)
+            else if (!r->depth)
                 alts[k++] = "'depth'";
             char list[64] = "";
             for (int i = 0; i < k; i++) {
@@ -487,7 +597,7 @@ static int parse_route(struct cursor *c, size_t kw_at)
             }
             /* Only a repeated or misplaced clause gets here with a known word. */
             const char *note = "";
-            if (word_is(c, at, n, "depth") && !r.has_caller)
+            if (word_is(c, at, n, "depth") && !r->has_caller)
                 note = " ('depth' follows 'caller PATTERN')";
             else if (word_is(c, at, n, "size") || word_is(c, at, n, "caller") ||
                      word_is(c, at, n, "depth"))
@@ -496,27 +606,13 @@ static int parse_route(struct cursor *c, size_t kw_at)
                 note = " (keywords are lower case)";
             error_at(c, at, "expected %send of %s, found %s%s", list, c->env ? "rule" : "line",
                      found_word(c, at, f, sizeof(f)), note);
-            goto fail;
+            return -1;
         }
     }
-    struct kms_ruleset *rs = c->rs;
-    if (rs->count == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 16;
-        struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
-        if (!nr) {
-            rs->oom = 1;
-            error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
-            goto fail;
-        }
-        rs->rules = nr;
-        rs->cap = cap;
-    }
-    format_origin(r.origin, c->origin, c->line, column(c, kw_at), 0, c->env);
-    rs->rules[rs->count++] = r;
+    r->line = c->env ? (uint32_t)column(c, kw_at) : c->line;
+    r->source = (uint16_t)c->source;
+    rs->count++;
     return 0;
-fail:
-    free_rule(&r);
-    return -1;
 }
 
 static const char *const set_names[] = {"policy", "nodes", "threshold", "stats", "default"};
@@ -636,20 +732,19 @@ static int is_keyword_upper(const struct cursor *c, size_t at, size_t n)
     return 0;
 }
 
-static void parse_line(struct cursor *c)
+/* ctrl: the line's first control byte (other than tab and CR), or SIZE_MAX. */
+static void parse_line(struct cursor *c, size_t ctrl)
 {
     char f[64];
     const char *b = c->buf;
     /* Control bytes mean a binary or corrupted file: one error, skip the line. */
-    for (size_t i = c->start; i < c->end; i++) {
-        unsigned char ch = (unsigned char)b[i];
-        if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
-            if (ch == 0)
-                error_at(c, i, "expected text, found a NUL byte");
-            else
-                error_at(c, i, "expected text, found the control byte 0x%02x", ch);
-            return;
-        }
+    if (ctrl != SIZE_MAX) {
+        unsigned char ch = (unsigned char)b[ctrl];
+        if (ch == 0)
+            error_at(c, ctrl, "expected text, found a NUL byte");
+        else
+            error_at(c, ctrl, "expected text, found the control byte 0x%02x", ch);
+        return;
     }
     if (c->end - c->start > KMS_RULES_MAX_LINE) {
         error_at(c, c->start + KMS_RULES_MAX_LINE,
@@ -660,13 +755,19 @@ static void parse_line(struct cursor *c)
     c->pos = c->start;
     skip_ws(c);
     if (at_end(c)) return;
-    size_t at = c->pos, n = ident_len(c, at);
-    size_t w = word_len(c, at);
+    size_t at = c->pos, n;
     int which = -1;
-    for (int k = 0; k < 5; k++)
-        if (word_is(c, at, n, set_names[k])) which = k;
-    int route = word_is(c, at, n, "route");
-    if ((which >= 0 || route) && n < w) {
+    int route = KEYWORD_AT(c, at, "route");
+    if (route) {
+        n = 5;
+    } else {
+        n = ident_len(c, at);
+        for (int k = 0; k < 5; k++)
+            if (word_is(c, at, n, set_names[k])) which = k;
+    }
+    /* A keyword is followed by white space, a comment or the end. */
+    if ((which >= 0 || route) && at + n < c->end &&
+        !(cclass[(unsigned char)b[at + n]] & (C_WS | C_HASH))) {
         error_at(c, at + n, "expected a space after '%.*s', found '%c'", (int)n, b + at, b[at + n]);
         return;
     }
@@ -675,32 +776,80 @@ static void parse_line(struct cursor *c)
         parse_route(c, at);
     } else if (which >= 0) {
         parse_setting(c, which, at);
-    } else if (c->env) {
-        error_at(c, at, "expected 'route', found %s%s", found(c, at, w, f, sizeof(f)),
-                 is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
     } else {
-        error_at(c, at, "expected %s, found %s%s", keyword_words, found(c, at, w, f, sizeof(f)),
-                 is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
+        size_t w = word_len(c, at);
+        if (c->env)
+            error_at(c, at, "expected 'route', found %s%s", found(c, at, w, f, sizeof(f)),
+                     is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
+        else
+            error_at(c, at, "expected %s, found %s%s", keyword_words, found(c, at, w, f, sizeof(f)),
+                     is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
     }
+}
+
+/* Whether any of the 8 bytes in x is below 0x20 or is 0x7f (exact: the
+ * borrows of these subtractions only reach bytes above a true hit). */
+static inline int has_control(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t y = x ^ (0x7f * ones);
+    return (((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high ? 1 : 0;
+}
+
+static inline int is_control(unsigned char ch) { return ch < 0x20 || ch == 0x7f; }
+
+/* The end of the line at b[j..len) (its '\n', or len) and in *ctrl its first
+ * control byte other than tab and CR (SIZE_MAX: none), in one pass of 8 bytes
+ * a step: lines of a large rules file are scanned once, not byte by byte. */
+static size_t line_end(const char *b, size_t j, size_t len, size_t *ctrl)
+{
+    *ctrl = SIZE_MAX;
+    for (;;) {
+        while (j + 8 <= len) {
+            uint64_t x;
+            memcpy(&x, b + j, 8);
+            if (has_control(x)) break;
+            j += 8;
+        }
+        size_t stop = j + 8 < len ? j + 8 : len;
+        for (; j < stop; j++) {
+            unsigned char ch = (unsigned char)b[j];
+            if (!is_control(ch)) continue;
+            if (ch == '\n') return j;
+            if (ch != '\t' && ch != '\r' && *ctrl == SIZE_MAX) *ctrl = j;
+        }
+        if (j >= len) return len;
+    }
+}
+
+/* The same for a KMEM_RULES rule, which also ends at ';'. */
+static size_t rule_end(const char *b, size_t j, size_t len, size_t *ctrl)
+{
+    *ctrl = SIZE_MAX;
+    for (; j < len && b[j] != ';' && b[j] != '\n'; j++) {
+        unsigned char ch = (unsigned char)b[j];
+        if (is_control(ch) && ch != '\t' && ch != '\r' && *ctrl == SIZE_MAX) *ctrl = j;
+    }
+    return j;
 }
 
 size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
                        enum kms_rules_mode mode)
 {
-    struct cursor c = {.rs = rs, .origin = origin, .env = mode == KMS_RULES_ENV, .buf = buf};
+    struct cursor c = {.rs = rs,
+                       .origin = origin,
+                       .env = mode == KMS_RULES_ENV,
+                       .buf = buf,
+                       .len = len,
+                       .source = -1};
     size_t i = 0;
     while (i < len) {
-        size_t e = i;
-        if (c.env)
-            while (e < len && buf[e] != ';' && buf[e] != '\n')
-                e++;
-        else
-            while (e < len && buf[e] != '\n')
-                e++;
+        size_t ctrl;
+        size_t e = c.env ? rule_end(buf, i, len, &ctrl) : line_end(buf, i, len, &ctrl);
         c.start = i;
         c.end = e;
         c.line++;
-        parse_line(&c);
+        parse_line(&c, ctrl);
         i = e + 1;
     }
     return c.errors;
@@ -722,14 +871,18 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
         add_error_text(rs, msg);
         return 1;
     }
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) < 0) st.st_mode = 0;
+    if (S_ISDIR(st.st_mode)) {
         snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found a directory", path);
         add_error_text(rs, msg);
         close(fd);
         return 1;
     }
-    /* Read up to one byte past the limit, so a pipe or /proc file works as well as a file. */
+    /* Read up to one byte past the limit, so a pipe or /proc file works as well as a file.
+     * A regular file's buffer has its size and a byte more, for the read that sees its end. */
     size_t cap = 4096, len = 0;
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= KMS_RULES_MAX_FILE)
+        cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
     if (!buf) goto oom;
     for (;;) {
@@ -768,8 +921,8 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
     free(buf);
     return n;
 oom:
-    free(buf);
     close(fd);
+    free(buf);
     rs->oom = 1;
     snprintf(msg, sizeof(msg), "%s: expected memory to read the rules file, found none", path);
     add_error_text(rs, msg);

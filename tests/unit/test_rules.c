@@ -33,6 +33,13 @@ static const char *joined(const struct kms_ruleset *rs)
     return buf;
 }
 
+/* A rule's "file:line" (one static buffer: use one per assertion). */
+static const char *origin_of(const struct kms_ruleset *rs, size_t i)
+{
+    static char buf[KMS_ORIGIN_MAX];
+    return kms_rule_origin(rs, &rs->rules[i], buf);
+}
+
 static const char *fmt(const struct kms_rule *r)
 {
     static char buf[512];
@@ -317,9 +324,9 @@ START_TEST(long_origin_and_token)
     kms_rules_parse(&rs, text, strlen(text), origin, KMS_RULES_FILE);
     ck_assert_uint_eq(rs.count, 1);
     /* The tail of the path names the file. */
-    ck_assert_uint_lt(strlen(rs.rules[0].origin), KMS_ORIGIN_MAX);
-    ck_assert_str_eq(rs.rules[0].origin + strlen(rs.rules[0].origin) - 9, "/kmemrc:1");
-    ck_assert_int_eq(strncmp(rs.rules[0].origin, "...ddd", 6), 0);
+    ck_assert_uint_lt(strlen(origin_of(&rs, 0)), KMS_ORIGIN_MAX);
+    ck_assert_str_eq(origin_of(&rs, 0) + strlen(origin_of(&rs, 0)) - 9, "/kmemrc:1");
+    ck_assert_int_eq(strncmp(origin_of(&rs, 0), "...ddd", 6), 0);
     ck_assert_uint_eq(rs.nerrors, 1);
     ck_assert_ptr_nonnull(strstr(rs.errors[0], "found 'averyveryveryveryveryveryveryveryvery...': "
                                                "neither"));
@@ -409,7 +416,7 @@ START_TEST(rule_fields)
     ck_assert_str_eq(r->func_glob, "png_malloc");
     ck_assert_uint_eq(r->depth, 4);
     ck_assert_uint_eq(kms_rule_frames(r), 4);
-    ck_assert_str_eq(r->origin, "rc:1");
+    ck_assert_str_eq(origin_of(&rs, 0), "rc:1");
     ck_assert(kms_rule_size_matches(r, 65536));
     ck_assert(!kms_rule_size_matches(r, 65535));
     r = &rs.rules[1];
@@ -422,7 +429,7 @@ START_TEST(rule_fields)
     ck_assert_uint_eq(kms_rule_frames(r), 1);
     ck_assert_int_eq(r->has_size, 0);
     ck_assert(kms_rule_size_matches(r, 0) && kms_rule_size_matches(r, UINT64_MAX));
-    ck_assert_str_eq(rs.rules[2].origin, "rc:3");
+    ck_assert_str_eq(origin_of(&rs, 2), "rc:3");
     kms_ruleset_free(&rs);
 }
 END_TEST
@@ -513,10 +520,10 @@ START_TEST(precedence)
                        "route dram caller app:hot\n";
     ck_assert_uint_eq(kms_rules_parse(&rs, file, strlen(file), "kmemrc", KMS_RULES_FILE), 0);
     ck_assert_uint_eq(rs.count, 4);
-    ck_assert_str_eq(rs.rules[0].origin, "KMEM_RULES:1");
-    ck_assert_str_eq(rs.rules[1].origin, "KMEM_RULES:24");
-    ck_assert_str_eq(rs.rules[2].origin, "kmemrc:2");
-    ck_assert_str_eq(rs.rules[3].origin, "kmemrc:4");
+    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES:1");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:24");
+    ck_assert_str_eq(origin_of(&rs, 2), "kmemrc:2");
+    ck_assert_str_eq(origin_of(&rs, 3), "kmemrc:4");
     ck_assert_str_eq(fmt(&rs.rules[0]), "route dram size >= 1G");
     ck_assert_str_eq(fmt(&rs.rules[1]), "route kmem_all caller app:*");
     ck_assert_str_eq(fmt(&rs.rules[2]), "route preferred size >= 1M");
@@ -538,9 +545,9 @@ START_TEST(env_separators)
         parse(" ; route kmem ;;route dram size < 1K;\nroute preferred ; ", KMS_RULES_ENV);
     ck_assert_msg(rs.nerrors == 0, "%s", joined(&rs));
     ck_assert_uint_eq(rs.count, 3);
-    ck_assert_str_eq(rs.rules[0].origin, "KMEM_RULES:4");
-    ck_assert_str_eq(rs.rules[1].origin, "KMEM_RULES:17");
-    ck_assert_str_eq(rs.rules[2].origin, "KMEM_RULES:39");
+    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES:4");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:17");
+    ck_assert_str_eq(origin_of(&rs, 2), "KMEM_RULES:39");
     ck_assert_str_eq(fmt(&rs.rules[2]), "route preferred");
     kms_ruleset_free(&rs);
     /* A comment in KMEM_RULES ends at the next ';'. */
@@ -584,7 +591,7 @@ START_TEST(load_files)
     kms_ruleset_init(&rs);
     ck_assert_uint_eq(kms_rules_load(&rs, KMS_FIXTURES "/rules/good.rc"), 0);
     ck_assert_uint_eq(rs.count, 3);
-    ck_assert_str_eq(rs.rules[0].origin, KMS_FIXTURES "/rules/good.rc:3");
+    ck_assert_str_eq(origin_of(&rs, 0), KMS_FIXTURES "/rules/good.rc:3");
     kms_ruleset_free(&rs);
 
     kms_ruleset_init(&rs);
