@@ -29,6 +29,9 @@ static const struct {
 
 int kms_target_parse(const char *s, size_t len)
 {
+    /* The words of most rules, compared inline. */
+    if (len == 4 && memcmp(s, "kmem", 4) == 0) return KMS_TARGET_KMEM;
+    if (len == 4 && memcmp(s, "dram", 4) == 0) return KMS_TARGET_DRAM;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (names[i].len != len) continue;
         if (names[i].exact ? memcmp(names[i].word, s, len) == 0

@@ -81,8 +81,9 @@ struct cursor {
     size_t end;      /* offset just past it (comment included) */
     size_t pos;      /* absolute offset of the cursor */
     unsigned line;
-    size_t errors; /* of this kms_rules_parse call */
-    int source;    /* index in rs->sources once a route was seen; -1 before */
+    size_t errors;       /* of this kms_rules_parse call */
+    int source;          /* index in rs->sources once a route was seen; -1 before */
+    size_t source_rules; /* rules kept by this call */
 };
 
 /* Byte classes of the scanner: one table load per byte instead of a chain of compares. */
@@ -544,7 +545,12 @@ static int parse_route(struct cursor *c, size_t kw_at)
         return -1;
     }
     if (rs->count == rs->cap) {
+        /* At the first route of a file, room for a rule per 32 bytes of what
+         * is left (most route lines are longer): a large rules file is not
+         * copied again and again while the array doubles. */
+        size_t guess = c->env ? 0 : rs->count + (c->len - kw_at) / 32;
         size_t cap = rs->cap ? rs->cap * 2 : 16;
+        if (c->source_rules == 0 && guess > cap) cap = guess;
         struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
         if (!nr) {
             rs->oom = 1;
@@ -612,6 +618,7 @@ static int parse_route(struct cursor *c, size_t kw_at)
     r->line = c->env ? (uint32_t)column(c, kw_at) : c->line;
     r->source = (uint16_t)c->source;
     rs->count++;
+    c->source_rules++;
     return 0;
 }
 
@@ -789,11 +796,11 @@ static void parse_line(struct cursor *c, size_t ctrl)
 
 /* Whether any of the 8 bytes in x is below 0x20 or is 0x7f (exact: the
  * borrows of these subtractions only reach bytes above a true hit). */
-static inline int has_control(uint64_t x)
+static inline uint64_t controls(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     uint64_t y = x ^ (0x7f * ones);
-    return (((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high ? 1 : 0;
+    return (((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high;
 }
 
 static inline int is_control(unsigned char ch) { return ch < 0x20 || ch == 0x7f; }
@@ -808,8 +815,16 @@ static size_t line_end(const char *b, size_t j, size_t len, size_t *ctrl)
         while (j + 8 <= len) {
             uint64_t x;
             memcpy(&x, b + j, 8);
-            if (has_control(x)) break;
-            j += 8;
+            uint64_t m = controls(x);
+            if (!m) {
+                j += 8;
+                continue;
+            }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            j += (size_t)__builtin_ctzll(m) / 8; /* the first control byte */
+            if (b[j] == '\n') return j;
+#endif
+            break;
         }
         size_t stop = j + 8 < len ? j + 8 : len;
         for (; j < stop; j++) {
