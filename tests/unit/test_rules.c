@@ -745,6 +745,71 @@ START_TEST(check_cli)
 END_TEST
 #endif
 
+/* ---- patterns kept in place ------------------------------------------ */
+
+START_TEST(pattern_at_the_end_of_an_unterminated_buffer)
+{
+    /* buf is a slice: the byte after it must be neither read as part of the
+     * pattern nor written. */
+    char text[] = "route kmem caller libfoo.so:bar_*Xroute dram caller app+0x10Y";
+    struct kms_ruleset rs;
+    kms_ruleset_init(&rs);
+    size_t first = (size_t)(strchr(text, 'X') - text);
+    ck_assert_uint_eq(kms_rules_parse(&rs, text, first, "rc", KMS_RULES_FILE), 0);
+    size_t second = (size_t)(strchr(text, 'Y') - text) - first - 1;
+    ck_assert_uint_eq(kms_rules_parse(&rs, text + first + 1, second, "KMEM_RULES", KMS_RULES_ENV),
+                      0);
+    ck_assert_int_eq(text[first], 'X');
+    ck_assert_int_eq(text[first + 1 + second], 'Y');
+    ck_assert_uint_eq(rs.count, 2);
+    ck_assert_str_eq(rs.rules[0].module_glob, "libfoo.so");
+    ck_assert_str_eq(rs.rules[0].func_glob, "bar_*");
+    ck_assert_str_eq(rs.rules[1].module_glob, "app");
+    ck_assert_ptr_null(rs.rules[1].func_glob);
+    ck_assert_uint_eq(rs.rules[1].offset, 0x10);
+    ck_assert_str_eq(origin_of(&rs, 0), "rc:1");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:1");
+    kms_ruleset_free(&rs);
+}
+END_TEST
+
+START_TEST(many_rules_keep_their_patterns_and_lines)
+{
+    /* Long enough for the array to grow past its first guess, with tabs,
+     * comments and a bad line among them. */
+    static char text[200000];
+    size_t len = 0;
+    for (int i = 1; i <= 3000; i++) {
+        if (i == 1500)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "route kmem caller\n");
+        else if (i % 7 == 0)
+            len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                    "\troute dram caller m%d:f%d # note\n", i, i);
+        else
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "route kmem caller m%d:f%d\n",
+                                    i, i);
+    }
+    struct kms_ruleset rs;
+    kms_ruleset_init(&rs);
+    ck_assert_uint_eq(kms_rules_parse(&rs, text, len, "big.rc", KMS_RULES_FILE), 1);
+    ck_assert_str_eq(rs.errors[0], "big.rc:1500:18: expected a caller pattern MODULE:FUNCTION or "
+                                   "MODULE+0xOFFSET, found end of line");
+    ck_assert_uint_eq(rs.count, 2999);
+    for (size_t k = 0; k < rs.count; k++) {
+        int i = (int)(k < 1499 ? k + 1 : k + 2);
+        char mod[16], fn[16], want[32];
+        snprintf(mod, sizeof(mod), "m%d", i);
+        snprintf(fn, sizeof(fn), "f%d", i);
+        snprintf(want, sizeof(want), "big.rc:%d", i);
+        ck_assert_str_eq(rs.rules[k].module_glob, mod);
+        ck_assert_str_eq(rs.rules[k].func_glob, fn);
+        ck_assert_str_eq(origin_of(&rs, k), want);
+        ck_assert_int_eq(rs.rules[k].target, i % 7 == 0 ? KMS_TARGET_DRAM : KMS_TARGET_KMEM);
+    }
+    kms_ruleset_free(&rs);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -772,6 +837,8 @@ int main(void)
     tcase_add_test(tc, check_example);
     tcase_add_test(tc, check_bad);
     tcase_add_test(tc, check_cli);
+    tcase_add_test(tc, pattern_at_the_end_of_an_unterminated_buffer);
+    tcase_add_test(tc, many_rules_keep_their_patterns_and_lines);
 #endif
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
