@@ -84,6 +84,9 @@ struct cursor {
     size_t errors;       /* of this kms_rules_parse call */
     int source;          /* index in rs->sources once a route was seen; -1 before */
     size_t source_rules; /* rules kept by this call */
+    char *owned;         /* kms_rules_load's buffer (len + 1 bytes): the text, once adopted */
+    size_t ends[2];      /* NULs that end the line's pattern, written once the line is read */
+    int nends;
 };
 
 /* Byte classes of the scanner: one table load per byte instead of a chain of compares. */
@@ -204,15 +207,15 @@ static inline void skip_ws(struct cursor *c)
     c->pos = (size_t)(p - (const unsigned char *)c->buf);
 }
 
-/* The bytes of x (8 of a line, little-endian) that end a word: ' ', '#' and
- * those below 0x20 (a line that gets parsed has only tab and CR of those).
+/* The bytes of x (8 of a line, little-endian) that end a word: '#' and
+ * those up to ' ' (a line that gets parsed has only tab and CR below it).
  * Each term's lowest set bit is exact (a borrow only runs above a true hit),
  * so the lowest bit of the sum is the first such byte. */
 static inline uint64_t word_stops(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t sp = x ^ (0x20 * ones), hash = x ^ (0x23 * ones);
-    return (((sp - ones) & ~sp) | ((hash - ones) & ~hash) | ((x - 0x20 * ones) & ~x)) & high;
+    uint64_t hash = x ^ (0x23 * ones);
+    return (((x - 0x21 * ones) & ~x) | ((hash - ones) & ~hash)) & high;
 }
 
 /* A word: the run of bytes up to white space, a comment or the end. Eight
@@ -401,13 +404,18 @@ oom:
     return -1;
 }
 
-/* The text the patterns of this call point into: one copy of buf (not buf,
- * which is still being read), one byte longer so that a pattern at its very
- * end can be ended. NULL when out of memory. */
+/* The text the patterns of this call point into: kms_rules_load's buffer,
+ * or one copy of buf, a byte longer so that a pattern at its very end can be
+ * ended. NULL when out of memory. */
 static char *source_text(struct cursor *c)
 {
     struct kms_rules_source *src = &c->rs->sources[c->source];
     if (src->text) return src->text;
+    if (c->owned) {
+        src->text = c->owned;
+        c->owned = NULL;
+        return src->text;
+    }
     src->text = malloc(c->len + 1);
     if (!src->text) {
         c->rs->oom = 1;
@@ -495,9 +503,11 @@ static int parse_pattern(struct cursor *c, struct kms_rule *r)
         return -1;
     }
     /* The word ends at white space, '#', the line's end or buf's: a byte of
-     * the text no other pattern holds, or the copy's extra byte. */
-    text[at + modlen] = '\0';
-    text[at + n] = '\0';
+     * the text no other pattern holds, or the extra byte. The text may be
+     * buf itself, so the NULs wait until the line has been read. */
+    c->ends[0] = at + modlen;
+    c->ends[1] = at + n;
+    c->nends = 2;
     r->module_glob = text + at;
     if (colon) r->func_glob = text + at + modlen + 1;
     r->caller_kind = colon ? KMS_CALLER_SYMBOL : KMS_CALLER_OFFSET;
@@ -848,15 +858,18 @@ static size_t rule_end(const char *b, size_t j, size_t len, size_t *ctrl)
     return j;
 }
 
-size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
-                       enum kms_rules_mode mode)
+/* owned: NULL, or buf itself, malloc-ed with len + 1 bytes, which the rules
+ * may adopt as their text (then *owned is set to NULL). */
+static size_t parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
+                    enum kms_rules_mode mode, char **owned)
 {
     struct cursor c = {.rs = rs,
                        .origin = origin,
                        .env = mode == KMS_RULES_ENV,
                        .buf = buf,
                        .len = len,
-                       .source = -1};
+                       .source = -1,
+                       .owned = owned ? *owned : NULL};
     size_t i = 0;
     while (i < len) {
         size_t ctrl;
@@ -865,9 +878,21 @@ size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, cons
         c.end = e;
         c.line++;
         parse_line(&c, ctrl);
+        if (c.nends) {
+            char *text = rs->sources[c.source].text;
+            text[c.ends[0]] = text[c.ends[1]] = '\0';
+            c.nends = 0;
+        }
         i = e + 1;
     }
+    if (owned) *owned = c.owned;
     return c.errors;
+}
+
+size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
+                       enum kms_rules_mode mode)
+{
+    return parse(rs, buf, len, origin, mode, NULL);
 }
 
 size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
@@ -894,7 +919,8 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
         return 1;
     }
     /* Read up to one byte past the limit, so a pipe or /proc file works as well as a file.
-     * A regular file's buffer has its size and a byte more, for the read that sees its end. */
+     * A regular file's buffer has its size and a byte more, for the read that sees its
+     * end; the rules' patterns may keep pointing into it (parse). */
     size_t cap = 4096, len = 0;
     if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= KMS_RULES_MAX_FILE)
         cap = (size_t)st.st_size + 1;
@@ -932,11 +958,17 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
         free(buf);
         return 1;
     }
-    size_t n = kms_rules_parse(rs, buf, len, path, KMS_RULES_FILE);
-    free(buf);
+    if (len == cap) { /* a pipe's: the text's extra byte */
+        char *nb = realloc(buf, len + 1);
+        if (!nb) goto oom_closed;
+        buf = nb;
+    }
+    size_t n = parse(rs, buf, len, path, KMS_RULES_FILE, &buf);
+    free(buf); /* NULL when the rules adopted it */
     return n;
 oom:
     close(fd);
+oom_closed:
     free(buf);
     rs->oom = 1;
     snprintf(msg, sizeof(msg), "%s: expected memory to read the rules file, found none", path);

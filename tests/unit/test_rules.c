@@ -773,6 +773,42 @@ START_TEST(pattern_at_the_end_of_an_unterminated_buffer)
 }
 END_TEST
 
+START_TEST(loaded_file_keeps_its_patterns)
+{
+    /* kms_rules_load's buffer becomes the patterns' text: the last pattern
+     * ends at the file's end, and a second file does not disturb the first. */
+    char path[] = "/tmp/kms_rules_XXXXXX", path2[] = "/tmp/kms_rules_XXXXXX";
+    int fd = mkstemp(path), fd2 = mkstemp(path2);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(fd2, 0);
+    const char *a = "route kmem caller liba.so:f1 # one\nroute dram caller app+0x2a";
+    const char *b = "route kmem caller b*:g";
+    ck_assert_int_eq(write(fd, a, strlen(a)), (ssize_t)strlen(a));
+    ck_assert_int_eq(write(fd2, b, strlen(b)), (ssize_t)strlen(b));
+    close(fd);
+    close(fd2);
+    struct kms_ruleset rs;
+    kms_ruleset_init(&rs);
+    ck_assert_uint_eq(kms_rules_load(&rs, path), 0);
+    ck_assert_uint_eq(kms_rules_load(&rs, path2), 0);
+    unlink(path);
+    unlink(path2);
+    ck_assert_uint_eq(rs.count, 3);
+    ck_assert_str_eq(rs.rules[0].module_glob, "liba.so");
+    ck_assert_str_eq(rs.rules[0].func_glob, "f1");
+    ck_assert_str_eq(rs.rules[1].module_glob, "app");
+    ck_assert_uint_eq(rs.rules[1].offset, 0x2a);
+    ck_assert_str_eq(rs.rules[2].module_glob, "b*");
+    ck_assert_str_eq(rs.rules[2].func_glob, "g");
+    char want[64];
+    snprintf(want, sizeof(want), "%s:2", path);
+    ck_assert_str_eq(origin_of(&rs, 1), want);
+    snprintf(want, sizeof(want), "%s:1", path2);
+    ck_assert_str_eq(origin_of(&rs, 2), want);
+    kms_ruleset_free(&rs);
+}
+END_TEST
+
 START_TEST(many_rules_keep_their_patterns_and_lines)
 {
     /* Long enough for the array to grow past its first guess, with tabs,
@@ -838,6 +874,7 @@ int main(void)
     tcase_add_test(tc, check_bad);
     tcase_add_test(tc, check_cli);
     tcase_add_test(tc, pattern_at_the_end_of_an_unterminated_buffer);
+    tcase_add_test(tc, loaded_file_keeps_its_patterns);
     tcase_add_test(tc, many_rules_keep_their_patterns_and_lines);
 #endif
     tcase_set_timeout(tc, 60);
