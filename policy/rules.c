@@ -544,16 +544,12 @@ static int ieq(const struct cursor *c, size_t at, size_t len, const char *w)
     return 1;
 }
 
-static int parse_route(struct cursor *c, size_t kw_at)
+/* The next free slot, where a rule is parsed in place: it only counts once
+ * the rule is complete (rs->count++). NULL when out of memory. */
+static struct kms_rule *rule_slot(struct cursor *c, size_t kw_at)
 {
-    char f[64];
     struct kms_ruleset *rs = c->rs;
-    /* The rule is parsed in place, in the next free slot, which only counts
-     * once the rule is complete. */
-    if (c->source < 0 && add_source(c) < 0) {
-        error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
-        return -1;
-    }
+    if (c->source < 0 && add_source(c) < 0) return NULL;
     if (rs->count == rs->cap) {
         /* At the first route of a file, room for a rule per 32 bytes of what
          * is left (most route lines are longer): a large rules file is not
@@ -564,13 +560,23 @@ static int parse_route(struct cursor *c, size_t kw_at)
         struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
         if (!nr) {
             rs->oom = 1;
-            error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
-            return -1;
+            return NULL;
         }
         rs->rules = nr;
         rs->cap = cap;
     }
-    struct kms_rule *r = &rs->rules[rs->count];
+    return &rs->rules[rs->count];
+}
+
+static int parse_route(struct cursor *c, size_t kw_at)
+{
+    char f[64];
+    struct kms_ruleset *rs = c->rs;
+    struct kms_rule *r = rule_slot(c, kw_at);
+    if (!r) {
+        error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
+        return -1;
+    }
     memset(r, 0, sizeof(*r));
     r->size_hi = UINT64_MAX;
     skip_ws(c);
@@ -858,6 +864,109 @@ static size_t rule_end(const char *b, size_t j, size_t len, size_t *ctrl)
     return j;
 }
 
+/* ---- the common line, in one pass ------------------------------------- */
+
+/* Bytes of x equal to v (lowest set bit exact, as in word_stops). */
+static inline uint64_t bytes_eq(uint64_t x, unsigned char v)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t y = x ^ (v * ones);
+    return (y - ones) & ~y & high;
+}
+
+/* Where the word at b[p..] ends: its first byte up to ' ', or '#', or len.
+ * With colon: also the first ':' in it, and in *odd the first '/' or 0x7f
+ * (SIZE_MAX or past the end: none). */
+static inline size_t word_end(const char *b, size_t p, size_t len, size_t *colon, size_t *odd)
+{
+    size_t q = p;
+    if (colon) *colon = *odd = SIZE_MAX;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; q + 8 <= len; q += 8) {
+        uint64_t x;
+        memcpy(&x, b + q, 8);
+        uint64_t m = word_stops(x);
+        if (colon) {
+            uint64_t cm = bytes_eq(x, ':'), om = bytes_eq(x, '/') | bytes_eq(x, 0x7f);
+            if (cm && *colon == SIZE_MAX) *colon = q + (size_t)__builtin_ctzll(cm) / 8;
+            if (om && *odd == SIZE_MAX) *odd = q + (size_t)__builtin_ctzll(om) / 8;
+        }
+        if (m) return q + (size_t)__builtin_ctzll(m) / 8;
+    }
+#endif
+    for (; q < len; q++) {
+        unsigned char ch = (unsigned char)b[q];
+        if (ch <= ' ' || ch == '#') break;
+        if (!colon) continue;
+        if (ch == ':' && *colon == SIZE_MAX) *colon = q;
+        if ((ch == '/' || ch == 0x7f) && *odd == SIZE_MAX) *odd = q;
+    }
+    return q;
+}
+
+static inline size_t skip_blanks(const char *b, size_t p, size_t len)
+{
+    while (p < len && (b[p] == ' ' || b[p] == '\t'))
+        p++;
+    return p;
+}
+
+/* Most lines of a large rules file read "route TARGET caller MODULE:FUNCTION".
+ * Such a line is parsed here in one pass with no cursor, its end found on the
+ * way (every byte of it is looked at, so it has no control byte). Returns
+ * the line's end ('\n' or len) with the rule kept, or SIZE_MAX for any other
+ * line, right or wrong: line_end and parse_line then read it from the start
+ * and give the same rule, or the errors. */
+static size_t fast_route_line(struct cursor *c, size_t i)
+{
+    const char *b = c->buf;
+    size_t len = c->len, colon, odd;
+    if (len - i < 8 || memcmp(b + i, "route", 5) != 0 || (b[i + 5] != ' ' && b[i + 5] != '\t'))
+        return SIZE_MAX;
+    size_t t = skip_blanks(b, i + 6, len);
+    size_t te = word_end(b, t, len, NULL, NULL);
+    int target = te > t ? kms_target_parse(b + t, te - t) : KMS_TARGET_INVALID;
+    if (target == KMS_TARGET_INVALID || te >= len || (b[te] != ' ' && b[te] != '\t'))
+        return SIZE_MAX;
+    size_t k = skip_blanks(b, te, len);
+    if (len - k < 7 || memcmp(b + k, "caller", 6) != 0 || (b[k + 6] != ' ' && b[k + 6] != '\t'))
+        return SIZE_MAX;
+    size_t w = skip_blanks(b, k + 7, len);
+    size_t we = word_end(b, w, len, &colon, &odd);
+    /* MODULE:FUNCTION, both non-empty; a '/' anywhere (only the module may
+     * not have one) or a DEL byte is left to parse_line. */
+    if (odd < we || colon >= we || colon == w || colon + 1 == we) return SIZE_MAX;
+    size_t e = we;
+    while (e < len && (b[e] == ' ' || b[e] == '\t' || b[e] == '\r'))
+        e++;
+    if ((e < len && b[e] != '\n') || e - i > KMS_RULES_MAX_LINE) return SIZE_MAX;
+    struct kms_ruleset *rs = c->rs;
+    struct kms_rule *r;
+    char *text;
+    if (__builtin_expect(c->source >= 0 && rs->count < rs->cap, 1) &&
+        (text = rs->sources[c->source].text) != NULL) {
+        r = &rs->rules[rs->count];
+    } else {
+        r = rule_slot(c, i);
+        text = r ? source_text(c) : NULL;
+        if (!text) return SIZE_MAX; /* parse_line says so */
+    }
+    memset(r, 0, sizeof(*r));
+    r->size_hi = UINT64_MAX;
+    r->target = (int8_t)target;
+    r->has_caller = 1;
+    r->caller_kind = KMS_CALLER_SYMBOL;
+    r->module_glob = text + w;
+    r->func_glob = text + colon + 1;
+    r->line = c->line;
+    r->source = (uint16_t)c->source;
+    /* The line has been read: the pattern's ends may become NULs. */
+    text[colon] = text[we] = '\0';
+    rs->count++;
+    c->source_rules++;
+    return e;
+}
+
 /* owned: NULL, or buf itself, malloc-ed with len + 1 bytes, which the rules
  * may adopt as their text (then *owned is set to NULL). */
 static size_t parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
@@ -873,10 +982,15 @@ static size_t parse(struct kms_ruleset *rs, const char *buf, size_t len, const c
     size_t i = 0;
     while (i < len) {
         size_t ctrl;
-        size_t e = c.env ? rule_end(buf, i, len, &ctrl) : line_end(buf, i, len, &ctrl);
+        c.line++;
+        size_t e = c.env ? SIZE_MAX : fast_route_line(&c, i);
+        if (e != SIZE_MAX) {
+            i = e + 1;
+            continue;
+        }
+        e = c.env ? rule_end(buf, i, len, &ctrl) : line_end(buf, i, len, &ctrl);
         c.start = i;
         c.end = e;
-        c.line++;
         parse_line(&c, ctrl);
         if (c.nends) {
             char *text = rs->sources[c.source].text;
