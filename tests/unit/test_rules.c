@@ -773,6 +773,74 @@ START_TEST(pattern_at_the_end_of_an_unterminated_buffer)
 }
 END_TEST
 
+/* A rules file's common lines take a one-pass parser; KMEM_RULES always
+ * takes the full one. Both must agree, on good lines and on bad. */
+START_TEST(one_pass_lines_parse_as_the_full_parser_does)
+{
+    static const char *const lines[] = {
+        "route kmem caller nosuchmod_1:fn_1",
+        "route dram caller libfoo.so.1:bar_*",
+        "route\tkmem\t\tcaller  app:main  \t",
+        "route kmem caller app:main\r",
+        "route kmem caller app:main # why",
+        "route MEMKIND_DAX_KMEM caller a:b",
+        "route preferred caller averyveryveryveryveryverylongmodulename.so:averyverylongfunction",
+        "route kmem caller a:f/g",
+        "route kmem caller a/b:f",
+        "route kmem caller a:f\x7f",
+        "route kmem caller :f",
+        "route kmem caller a:",
+        "route kmem caller a",
+        "route kmem caller a:b:c",
+        "route kmem caller a:b depth 2",
+        "route kmem caller a:b size >= 1M",
+        "route kmem size >= 1M caller a:b",
+        "route kmem callers a:b",
+        "route kmemx caller a:b",
+        "route kmem caller a:b\x01",
+        "route kmem caller a:b#x",
+        "route kmem caller\ta:b",
+        "routekmem caller a:b",
+        " route kmem caller a:b",
+        "route kmem caller a+0x10",
+    };
+    for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+        struct kms_ruleset f, e;
+        kms_ruleset_init(&f);
+        kms_ruleset_init(&e);
+        size_t fe = kms_rules_parse(&f, lines[k], strlen(lines[k]), "rc", KMS_RULES_FILE);
+        size_t ee = kms_rules_parse(&e, lines[k], strlen(lines[k]), "E", KMS_RULES_ENV);
+        ck_assert_msg(fe == ee && f.count == e.count, "line %zu: %zu/%zu errors, %zu/%zu rules", k,
+                      fe, ee, f.count, e.count);
+        /* "rc:1:C: msg" against "E:C: msg", a line being a rule (KMEM_RULES
+         * names what it expects instead of a keyword differently) */
+        if (fe && !strstr(e.errors[0], "expected 'route'")) {
+            char env[640];
+            snprintf(env, sizeof(env), "%s", e.errors[0] + strlen("E:"));
+            char *rule = strstr(env, "end of rule");
+            if (rule) memcpy(rule, "end of line", strlen("end of line"));
+            ck_assert_str_eq(f.errors[0] + strlen("rc:1:"), env);
+        }
+        for (size_t i = 0; i < f.count; i++) {
+            const struct kms_rule *a = &f.rules[i], *b = &e.rules[i];
+            ck_assert_int_eq(a->target, b->target);
+            ck_assert_int_eq(a->caller_kind, b->caller_kind);
+            ck_assert_int_eq(a->has_size, b->has_size);
+            ck_assert_uint_eq(a->size_lo, b->size_lo);
+            ck_assert_uint_eq(a->size_hi, b->size_hi);
+            ck_assert_uint_eq(a->offset, b->offset);
+            ck_assert_uint_eq(a->depth, b->depth);
+            ck_assert_str_eq(a->module_glob, b->module_glob);
+            if (a->func_glob || b->func_glob) ck_assert_str_eq(a->func_glob, b->func_glob);
+            ck_assert_str_eq(fmt(a), fmt(b));
+            ck_assert_uint_eq(a->line, 1);
+        }
+        kms_ruleset_free(&f);
+        kms_ruleset_free(&e);
+    }
+}
+END_TEST
+
 START_TEST(loaded_file_keeps_its_patterns)
 {
     /* kms_rules_load's buffer becomes the patterns' text: the last pattern
@@ -874,6 +942,7 @@ int main(void)
     tcase_add_test(tc, check_bad);
     tcase_add_test(tc, check_cli);
     tcase_add_test(tc, pattern_at_the_end_of_an_unterminated_buffer);
+    tcase_add_test(tc, one_pass_lines_parse_as_the_full_parser_does);
     tcase_add_test(tc, loaded_file_keeps_its_patterns);
     tcase_add_test(tc, many_rules_keep_their_patterns_and_lines);
 #endif
