@@ -17,6 +17,7 @@
 #include "core/engine.h"
 
 #include <mimalloc.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,8 +29,23 @@ struct kms_site_heap {
     mi_heap_t *heap[2]; /* NULL: that side takes the full path */
 };
 
-extern __thread struct kms_site_heap kms_site_heaps[1u << KMS_SITE_HEAP_BITS]
-    __attribute__((tls_model("initial-exec")));
+struct kms_site_memo {
+    struct kms_site_heap slot[1u << KMS_SITE_HEAP_BITS];
+    /* The caller of the request being served from a memo heap, for the full
+     * path should that heap fail: kept here, not in a register across the
+     * heap call, so that malloc's frame stays the fast path's. (A signal
+     * handler that allocates in between, which POSIX does not allow, could
+     * leave its own caller here: that request would be routed as the
+     * handler's, if the heap also failed.) */
+    const void *serving;
+};
+
+/* Some thread has learned a callsite: malloc probes the memo only then, so
+ * without caller rules (or with statistics, whose path never learns) a miss
+ * of the fast pointer pays one load and branch for it. Set once. */
+extern bool kms_site_heap_on __attribute__((visibility("hidden")));
+
+extern __thread struct kms_site_memo kms_site_memo __attribute__((tls_model("initial-exec")));
 
 /* The same Fibonacci hashing as the route cache's (policy/route.h says why
  * not the low bits). */
@@ -38,12 +54,19 @@ static inline size_t kms_site_heap_slot(uintptr_t caller)
     return (size_t)(((uint32_t)caller * 0x9E3779B1u) >> (32 - KMS_SITE_HEAP_BITS));
 }
 
-/* The heap for a request of size from caller, or NULL: not known, or the
- * thread is inside the shim's own work or exiting (bypass: plain heap). */
+/* The heap for a request of size from caller, or NULL: not known.
+ *
+ * kms_self.bypass is not tested, so that malloc's frame needs no register for
+ * it: an exiting thread has an empty memo (emptied at exit, never taught
+ * again), and the shim's own requests come from its own callsites, which are
+ * only taught when they allocate outside its work. A library both the shim
+ * and the program call (libc's fopen for a report) may serve the shim from
+ * the heap the program's rules chose for it: placement only, no recursion
+ * (the memo's path calls mimalloc and nothing of the shim). */
 static inline mi_heap_t *kms_site_heap_of(size_t size, const void *caller)
 {
-    const struct kms_site_heap *e = &kms_site_heaps[kms_site_heap_slot((uintptr_t)caller)];
-    if (__builtin_expect(e->caller != (uintptr_t)caller || kms_self.bypass != 0, 0)) return NULL;
+    const struct kms_site_heap *e = &kms_site_memo.slot[kms_site_heap_slot((uintptr_t)caller)];
+    if (__builtin_expect(e->caller != (uintptr_t)caller, 0)) return NULL;
     return e->heap[size >= e->bound];
 }
 

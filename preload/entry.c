@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "preload/entry.h"
 
-#include "core/site_heap.h"
-
 /* KMEM_STATS / KMEM_PROFILE: the thread's counted pointer, then the count. */
 static __attribute__((noinline)) void *malloc_counted(size_t size, const void *caller)
 {
@@ -25,7 +23,7 @@ static __attribute__((noinline)) void *malloc_counted(size_t size, const void *c
 
 /* The route decided for each request: rules, or a thread's first request
  * on each side of the threshold. Statistics are off (kms_entry_malloc_full). */
-static __attribute__((noinline)) void *malloc_decided(size_t size, const void *caller)
+static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
 {
     int target = kms_route_decide(size, caller);
     void *p = kms_alloc(target, size, 0, false);
@@ -38,17 +36,7 @@ static __attribute__((noinline)) void *malloc_decided(size_t size, const void *c
     return p;
 }
 
-/* A callsite seen before takes its heap from the thread's memo; the rest
- * is a tail call, so this path saves only what the heap call needs kept. */
-static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
-{
-    mi_heap_t *h = kms_site_heap_of(size, caller);
-    if (__builtin_expect(h != NULL, 1)) {
-        void *p = mi_heap_malloc(h, size);
-        if (__builtin_expect(p != NULL, 1)) return p;
-    }
-    return malloc_decided(size, caller);
-}
+void *kms_entry_site_failed(size_t size) { return malloc_routed(size, kms_site_memo.serving); }
 
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {
