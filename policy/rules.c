@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/rules.h"
 
+#include "policy/rules_scan.h"
+
 #include "core/nodeset.h"
 #include "core/size.h"
 #include "core/target.h"
@@ -13,9 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 enum { SET_POLICY, SET_NODES, SET_THRESHOLD, SET_STATS, SET_DEFAULT };
 
@@ -210,17 +209,6 @@ static inline void skip_ws(struct cursor *c)
     c->pos = (size_t)(p - (const unsigned char *)c->buf);
 }
 
-/* The bytes of x (8 of a line, little-endian) that end a word: '#' and
- * those up to ' ' (a line that gets parsed has only tab and CR below it).
- * Each term's lowest set bit is exact (a borrow only runs above a true hit),
- * so the lowest bit of the sum is the first such byte. */
-static inline uint64_t word_stops(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t hash = x ^ (0x23 * ones);
-    return (((x - 0x21 * ones) & ~x) | ((hash - ones) & ~hash)) & high;
-}
-
 /* A word: the run of bytes up to white space, a comment or the end. Eight
  * bytes a step while they lie inside the line. */
 static inline size_t word_len(const struct cursor *c, size_t at)
@@ -231,7 +219,7 @@ static inline size_t word_len(const struct cursor *c, size_t at)
     for (; e - q >= 8; q += 8) {
         uint64_t x;
         memcpy(&x, q, 8);
-        uint64_t m = word_stops(x);
+        uint64_t m = kms_scan_word_stops(x);
         if (m) return (size_t)(q - p) + (size_t)__builtin_ctzll(m) / 8;
     }
 #endif
@@ -813,125 +801,7 @@ static void parse_line(struct cursor *c, size_t ctrl)
     }
 }
 
-/* Whether any of the 8 bytes in x is below 0x20 or is 0x7f (exact: the
- * borrows of these subtractions only reach bytes above a true hit). */
-static inline uint64_t controls(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t y = x ^ (0x7f * ones);
-    return (((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & high;
-}
-
-static inline int is_control(unsigned char ch) { return ch < 0x20 || ch == 0x7f; }
-
-/* The end of the line at b[j..len) (its '\n', or len) and in *ctrl its first
- * control byte other than tab and CR (SIZE_MAX: none), in one pass of 8 bytes
- * a step: lines of a large rules file are scanned once, not byte by byte. */
-static size_t line_end(const char *b, size_t j, size_t len, size_t *ctrl)
-{
-    *ctrl = SIZE_MAX;
-    for (;;) {
-        while (j + 8 <= len) {
-            uint64_t x;
-            memcpy(&x, b + j, 8);
-            uint64_t m = controls(x);
-            if (!m) {
-                j += 8;
-                continue;
-            }
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            j += (size_t)__builtin_ctzll(m) / 8; /* the first control byte */
-            if (b[j] == '\n') return j;
-#endif
-            break;
-        }
-        size_t stop = j + 8 < len ? j + 8 : len;
-        for (; j < stop; j++) {
-            unsigned char ch = (unsigned char)b[j];
-            if (!is_control(ch)) continue;
-            if (ch == '\n') return j;
-            if (ch != '\t' && ch != '\r' && *ctrl == SIZE_MAX) *ctrl = j;
-        }
-        if (j >= len) return len;
-    }
-}
-
-/* The same for a KMEM_RULES rule, which also ends at ';'. */
-static size_t rule_end(const char *b, size_t j, size_t len, size_t *ctrl)
-{
-    *ctrl = SIZE_MAX;
-    for (; j < len && b[j] != ';' && b[j] != '\n'; j++) {
-        unsigned char ch = (unsigned char)b[j];
-        if (is_control(ch) && ch != '\t' && ch != '\r' && *ctrl == SIZE_MAX) *ctrl = j;
-    }
-    return j;
-}
-
 /* ---- the common line, in one pass ------------------------------------- */
-
-#if !defined(__SSE2__)
-/* Bytes of x equal to v (lowest set bit exact, as in word_stops). */
-static inline uint64_t bytes_eq(uint64_t x, unsigned char v)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t y = x ^ (v * ones);
-    return (y - ones) & ~y & high;
-}
-#endif
-
-/* Where the word at b[p..] ends: its first byte up to ' ', or '#', or len.
- * With colon: also the first ':' in it, and in *odd the first '/' or 0x7f
- * (SIZE_MAX or past the end: none). */
-static inline size_t word_end(const char *b, size_t p, size_t len, size_t *colon, size_t *odd)
-{
-    size_t q = p;
-    if (colon) *colon = *odd = SIZE_MAX;
-#if defined(__SSE2__)
-    /* 16 bytes a step, each test one exact bit per byte. */
-    const __m128i space = _mm_set1_epi8(' '), hash = _mm_set1_epi8('#');
-    for (; q + 16 <= len; q += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + q));
-        __m128i stop =
-            _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, space), x), _mm_cmpeq_epi8(x, hash));
-        unsigned m = (unsigned)_mm_movemask_epi8(stop);
-        if (colon) {
-            unsigned cm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
-            unsigned om = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-                _mm_cmpeq_epi8(x, _mm_set1_epi8('/')), _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
-            if (cm && *colon == SIZE_MAX) *colon = q + (size_t)__builtin_ctz(cm);
-            if (om && *odd == SIZE_MAX) *odd = q + (size_t)__builtin_ctz(om);
-        }
-        if (m) return q + (size_t)__builtin_ctz(m);
-    }
-#elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    for (; q + 8 <= len; q += 8) {
-        uint64_t x;
-        memcpy(&x, b + q, 8);
-        uint64_t m = word_stops(x);
-        if (colon) {
-            uint64_t cm = bytes_eq(x, ':'), om = bytes_eq(x, '/') | bytes_eq(x, 0x7f);
-            if (cm && *colon == SIZE_MAX) *colon = q + (size_t)__builtin_ctzll(cm) / 8;
-            if (om && *odd == SIZE_MAX) *odd = q + (size_t)__builtin_ctzll(om) / 8;
-        }
-        if (m) return q + (size_t)__builtin_ctzll(m) / 8;
-    }
-#endif
-    for (; q < len; q++) {
-        unsigned char ch = (unsigned char)b[q];
-        if (ch <= ' ' || ch == '#') break;
-        if (!colon) continue;
-        if (ch == ':' && *colon == SIZE_MAX) *colon = q;
-        if ((ch == '/' || ch == 0x7f) && *odd == SIZE_MAX) *odd = q;
-    }
-    return q;
-}
-
-static inline size_t skip_blanks(const char *b, size_t p, size_t len)
-{
-    while (p < len && (b[p] == ' ' || b[p] == '\t'))
-        p++;
-    return p;
-}
 
 /* Most lines of a large rules file read "route TARGET caller MODULE:FUNCTION".
  * Such a line is parsed here in one pass with no cursor, its end found on the
@@ -945,18 +815,18 @@ static size_t fast_route_line(struct cursor *c, size_t i)
     size_t len = c->len, colon, odd;
     if (len - i < 8 || memcmp(b + i, "route", 5) != 0 || (b[i + 5] != ' ' && b[i + 5] != '\t'))
         return SIZE_MAX;
-    size_t t = skip_blanks(b, i + 6, len);
-    size_t te = word_end(b, t, len, NULL, NULL);
+    size_t t = kms_scan_blanks(b, i + 6, len);
+    size_t te = kms_scan_word_end(b, t, len, NULL, NULL);
     int target = te - t == 4 && memcmp(b + t, "kmem", 4) == 0 ? KMS_TARGET_KMEM
                  : te > t                                     ? kms_target_parse(b + t, te - t)
                                                               : KMS_TARGET_INVALID;
     if (target == KMS_TARGET_INVALID || te >= len || (b[te] != ' ' && b[te] != '\t'))
         return SIZE_MAX;
-    size_t k = skip_blanks(b, te, len);
+    size_t k = kms_scan_blanks(b, te, len);
     if (len - k < 7 || memcmp(b + k, "caller", 6) != 0 || (b[k + 6] != ' ' && b[k + 6] != '\t'))
         return SIZE_MAX;
-    size_t w = skip_blanks(b, k + 7, len);
-    size_t we = word_end(b, w, len, &colon, &odd);
+    size_t w = kms_scan_blanks(b, k + 7, len);
+    size_t we = kms_scan_word_end(b, w, len, &colon, &odd);
     /* MODULE:FUNCTION, both non-empty; a '/' anywhere (only the module may
      * not have one) or a DEL byte is left to parse_line. */
     if (odd < we || colon >= we || colon == w || colon + 1 == we) return SIZE_MAX;
@@ -1012,7 +882,7 @@ static size_t parse(struct kms_ruleset *rs, const char *buf, size_t len, const c
             i = e + 1;
             continue;
         }
-        e = c.env ? rule_end(buf, i, len, &ctrl) : line_end(buf, i, len, &ctrl);
+        e = c.env ? kms_scan_rule_end(buf, i, len, &ctrl) : kms_scan_line_end(buf, i, len, &ctrl);
         c.start = i;
         c.end = e;
         parse_line(&c, ctrl);
@@ -1112,96 +982,4 @@ oom_closed:
     snprintf(msg, sizeof(msg), "%s: expected memory to read the rules file, found none", path);
     add_error_text(rs, msg);
     return 1;
-}
-
-/* ---- printing ---------------------------------------------------------- */
-
-struct out {
-    char *buf;
-    size_t len, pos; /* pos may pass len: the full length is still counted */
-};
-
-static void __attribute__((format(printf, 2, 3))) outf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = o->pos < o->len ? o->len - o->pos : 0;
-    int n = vsnprintf(room ? o->buf + o->pos : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) o->pos += (size_t)n;
-}
-
-int kms_rule_format(const struct kms_rule *r, char *buf, size_t buflen)
-{
-    struct out o = {buf, buflen, 0};
-    char a[32], b[32];
-    if (buflen) buf[0] = '\0';
-    outf(&o, "route %s", kms_target_name(r->target));
-    if (r->has_size) {
-        kms_format_size(r->size_lo, a, sizeof(a));
-        kms_format_size(r->size_hi, b, sizeof(b));
-        if (r->size_hi == UINT64_MAX)
-            outf(&o, " size >= %s", a);
-        else if (r->size_lo == 0)
-            outf(&o, " size <= %s", b);
-        else
-            outf(&o, " size %s..%s", a, b);
-    }
-    if (r->caller_kind == KMS_CALLER_SYMBOL)
-        outf(&o, " caller %s:%s", r->module_glob, r->func_glob);
-    else if (r->caller_kind == KMS_CALLER_OFFSET)
-        outf(&o, " caller %s+0x%llx", r->module_glob, (unsigned long long)r->offset);
-    if (r->depth) outf(&o, " depth %u", r->depth);
-    return (int)o.pos;
-}
-
-int kms_ruleset_summary(const struct kms_ruleset *rs, char *buf, size_t buflen)
-{
-    struct out o = {buf, buflen, 0};
-    size_t by_size = 0, by_caller = 0, both = 0, none = 0, depth = 0;
-    char s[32];
-    if (buflen) buf[0] = '\0';
-    for (size_t i = 0; i < rs->count; i++) {
-        const struct kms_rule *r = &rs->rules[i];
-        if (r->has_size && r->has_caller)
-            both++;
-        else if (r->has_size)
-            by_size++;
-        else if (r->has_caller)
-            by_caller++;
-        else
-            none++;
-        if (r->depth > 1) depth++;
-    }
-    outf(&o, "%zu route%s", rs->count, rs->count == 1 ? "" : "s");
-    if (rs->count) {
-        const char *sep = " (";
-        if (by_size) {
-            outf(&o, "%s%zu by size", sep, by_size);
-            sep = ", ";
-        }
-        if (by_caller) {
-            outf(&o, "%s%zu by caller", sep, by_caller);
-            sep = ", ";
-        }
-        if (both) {
-            outf(&o, "%s%zu by size and caller", sep, both);
-            sep = ", ";
-        }
-        if (none) {
-            outf(&o, "%s%zu unconditional", sep, none);
-            sep = ", ";
-        }
-        if (depth) outf(&o, "; %zu with depth", depth);
-        outf(&o, ")");
-    }
-    if (rs->policy >= 0) outf(&o, "; policy %s", kms_target_name(rs->policy));
-    if (rs->nodes) outf(&o, "; nodes %s", rs->nodes);
-    if (rs->threshold_set) {
-        kms_format_size(rs->threshold, s, sizeof(s));
-        outf(&o, "; threshold %s", s);
-    }
-    if (rs->stats) outf(&o, "; stats %s", rs->stats);
-    if (rs->default_target >= 0) outf(&o, "; default %s", kms_target_name(rs->default_target));
-    return (int)o.pos;
 }
