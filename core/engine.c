@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/engine.h"
+#include "core/site_heap.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -128,6 +129,7 @@ static void thread_exit(void *arg)
     memset(kms_self.counted, 0, sizeof(kms_self.counted));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
     memset(kms_self.heap, 0, sizeof(kms_self.heap));
+    kms_site_heap_forget();
 }
 
 static bool is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }

@@ -7,6 +7,7 @@
 #define KMS_PRELOAD_ENTRY_H
 #include "core/access.h"
 #include "core/engine.h"
+#include "core/site_heap.h"
 #include "core/stats.h"
 #include "policy/route.h"
 
@@ -48,6 +49,28 @@ static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, 
  * threshold learn the route's heap. */
 void *kms_entry_malloc_full(size_t size, const void *caller);
 
+/* The full path for a request whose memo heap failed (its class is full):
+ * the caller is kms_site_memo.serving. */
+void *kms_entry_site_failed(size_t size) __attribute__((visibility("hidden")));
+
+/* After the fast pointer missed: a callsite that caller rules decided before
+ * takes its heap from the thread's memo (core/site_heap.h), in malloc's own
+ * frame; anything else takes the full path. */
+static inline __attribute__((always_inline)) void *kms_entry_malloc_miss(size_t size,
+                                                                         const void *caller)
+{
+    if (kms_site_heap_on) {
+        mi_heap_t *h = kms_site_heap_of(size, caller);
+        if (__builtin_expect(h != NULL, 1)) {
+            kms_site_memo.serving = caller;
+            void *p = mi_heap_malloc(h, size);
+            if (__builtin_expect(p != NULL, 1)) return p;
+            return kms_entry_site_failed(size);
+        }
+    }
+    return kms_entry_malloc_full(size, caller);
+}
+
 /* malloc and unaligned operator new: the thread's fast pointer first. It is
  * NULL whenever anything but mimalloc's call has to happen (statistics on,
  * rules, per-CPU routes, the shim's own work, a thread's first request), so
@@ -57,7 +80,7 @@ static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size,
 {
     void *p = kms_fast_malloc(size);
     if (__builtin_expect(p != NULL, 1)) return p;
-    return kms_entry_malloc_full(size, caller);
+    return kms_entry_malloc_miss(size, caller);
 }
 
 static inline __attribute__((always_inline)) void kms_entry_free(void *p)

@@ -18,7 +18,7 @@ EXPORT void *malloc(size_t size)
      * (passed as an argument, it would be kept in a register across the call). */
     void *p = kms_fast_malloc(size);
     if (__builtin_expect(p != NULL, 1)) return p;
-    return kms_entry_malloc_full(size, CALLER);
+    return kms_entry_malloc_miss(size, CALLER);
 }
 
 EXPORT void free(void *p) { kms_entry_free(p); }

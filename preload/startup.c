@@ -110,8 +110,10 @@ static void load_elfutils(const struct kms_config *c)
         if (r->caller_kind != KMS_CALLER_SYMBOL || strcmp(r->func_glob, "*") == 0 || kms_libelf())
             continue;
         /* Without symbol tables the rule could never match: say so now. */
-        snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s", r->origin,
-                 r->module_glob, r->func_glob, kms_elflibs_error());
+        char origin[KMS_ORIGIN_MAX];
+        snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s",
+                 kms_rule_origin(&kms_routes.rules, r, origin), r->module_glob, r->func_glob,
+                 kms_elflibs_error());
         stop(msg);
     }
     if ((c->stats || c->profile) && !c->quiet) {
