@@ -73,9 +73,9 @@ int kms_cmd_check(int argc, char **argv)
         printf("%s: ok: %s\n", file ? file : "KMEM_RULES", line);
         if (list) {
             for (size_t i = 0; i < rs.count; i++) {
-                char rule[1024];
+                char rule[1024], origin[KMS_ORIGIN_MAX];
                 kms_rule_format(&rs.rules[i], rule, sizeof(rule));
-                printf("%s: %s\n", rs.rules[i].origin, rule);
+                printf("%s: %s\n", kms_rule_origin(&rs, &rs.rules[i], origin), rule);
             }
         }
     }

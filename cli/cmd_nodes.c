@@ -298,10 +298,10 @@ int kms_cmd_nodes(int argc, char **argv)
             fprintf(stderr, "kmemshim nodes: cannot read %s\n", topo_file);
             return 1;
         }
-        rc = kms_setup_run_text(&config, uses, text, sysfs, &s);
+        rc = kms_setup_run_text(&config, uses, text, sysfs, KMS_SETUP_EXPLAIN, &s);
         free(text);
     } else {
-        rc = kms_setup_run(&config, uses, &s);
+        rc = kms_setup_run(&config, uses, KMS_SETUP_EXPLAIN, &s);
     }
     if (rc < 0) {
         fprintf(stderr, "kmemshim: error: %s\n", s.error);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/engine.h"
+#include "core/site_heap.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -48,8 +49,13 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
     struct kms_nodeset all_mem = topo->with_memory;
     uint64_t total = kms_topology_capacity(topo, &all_mem);
     kms_arena_chunk = arena_chunk;
-    for (int c = 0; c < KMS_MAX_CPUS; c++)
-        kms_cpu_node[c] = (c < topo->ncpus && topo->cpu_node[c] >= 0) ? topo->cpu_node[c] : 0;
+    /* CPUs past the topology's count read as node 0. Only the entries written so far are
+     * cleared: the whole table is 16 KiB, four pages a short process need not touch. */
+    static int cpus_set;
+    int ncpus = topo->ncpus < KMS_MAX_CPUS ? topo->ncpus : KMS_MAX_CPUS;
+    for (int c = 0; c < ncpus || c < cpus_set; c++)
+        kms_cpu_node[c] = (c < ncpus && topo->cpu_node[c] >= 0) ? topo->cpu_node[c] : 0;
+    cpus_set = ncpus;
     int dram_cls = -1;
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
         for (int n = 0; n <= plan->max_node && n < KMS_MAX_NODES; n++) {
@@ -129,6 +135,7 @@ static void thread_exit(void *arg)
     memset(kms_self.counted, 0, sizeof(kms_self.counted));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
     memset(kms_self.heap, 0, sizeof(kms_self.heap));
+    kms_site_heap_forget();
 }
 
 static bool is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }

@@ -27,7 +27,7 @@ struct kms_thread {
      * take the full path (rules, statistics, per-CPU routes, exhaustion). */
     mi_heap_t *fast[2];
     /* The same while statistics are on (fast[] then stays NULL): malloc's
-     * inline counted path (core/stats.h, kms_stats_try) allocates from it and
+     * inline counted path (core/stats.h, kms_stats_counted_heap) allocates from it and
      * counts. Set only while this thread's statistics state is ACTIVE, cleared
      * when it leaves that state, so that the inline path needs no state test. */
     mi_heap_t *counted[2];

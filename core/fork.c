@@ -8,33 +8,54 @@
 #include "core/stats.h"
 
 #include <pthread.h>
+#include <sys/single_threaded.h>
+
+/* Set once before the handlers are registered. */
+static bool callers;
+/* Whether prepare() took the arenas' lock: not in a process that has never had a
+ * second thread (glibc's own malloc skips its locks there too), where no one else
+ * can hold it; the lock's page then stays shared between parent and child. Written
+ * only when it changes, before the fork; read on both sides. */
+static bool arena_held;
 
 static void prepare(void)
 {
-    kms_stackwalk_fork_prepare();
-    kms_stats_fork_prepare();
-    kms_callsite_fork_prepare();
-    kms_access_fork_prepare();
-    kms_arena_fork_prepare();
+    if (callers) {
+        kms_stackwalk_fork_prepare();
+        kms_stats_fork_prepare();
+        kms_callsite_fork_prepare();
+        kms_access_fork_prepare();
+    }
+    bool held = !__libc_single_threaded;
+    if (held != arena_held) arena_held = held;
+    if (held) kms_arena_fork_prepare();
 }
 
 static void parent(void)
 {
-    kms_arena_fork_parent();
-    kms_access_fork_parent();
-    kms_callsite_fork_parent();
-    kms_stats_fork_parent();
-    kms_stackwalk_fork_parent();
+    if (arena_held) kms_arena_fork_parent();
+    if (callers) {
+        kms_access_fork_parent();
+        kms_callsite_fork_parent();
+        kms_stats_fork_parent();
+        kms_stackwalk_fork_parent();
+    }
 }
 
 static void child(void)
 {
-    kms_arena_fork_child();
-    kms_access_fork_child();
-    kms_callsite_fork_child();
-    kms_stats_fork_child();
-    kms_stackwalk_fork_child();
-    kms_access_child_resume(); /* a thread: once every lock is usable again */
+    if (arena_held) kms_arena_fork_child();
+    if (callers) {
+        kms_access_fork_child();
+        kms_callsite_fork_child();
+        kms_stats_fork_child();
+        kms_stackwalk_fork_child();
+        kms_access_child_resume(); /* a thread: once every lock is usable again */
+    }
 }
 
-void kms_fork_handlers_register(void) { pthread_atfork(prepare, parent, child); }
+void kms_fork_handlers_register(bool uses_callers)
+{
+    callers = uses_callers;
+    pthread_atfork(prepare, parent, child);
+}

@@ -13,9 +13,10 @@
  * under (1) and names callsites under (2) after letting (1) go; the shim's own
  * work under (2) (reading symbol tables) allocates from the plain heap, which
  * takes neither (1) nor (4), and its frees skip (1) (core/stats.c, own_work).
- * fork() takes all of them in this order before the child is made, so the child
+ * fork() takes them in this order before the child is made, so the child
  * finds each in a known state (the parent lets them go; the child makes new
- * ones), whatever the other threads held. mimalloc's own state needs nothing
+ * ones), whatever the other threads held; it skips those no thread can hold
+ * (kms_fork_handlers_register). mimalloc's own state needs nothing
  * from us: a child's heaps are its thread's, as in the parent.
  * Before all three, fork() waits for the stack walks under way (depth rules,
  * core/stackwalk.c): libunwind's own locks are then free in the child. A walk
@@ -24,7 +25,14 @@
 #ifndef KMS_CORE_FORK_H
 #define KMS_CORE_FORK_H
 
-/* Registers the fork handlers; once, at start-up, after the engine. */
-void kms_fork_handlers_register(void);
+#include <stdbool.h>
+
+/* Registers the fork handlers; once, at start-up, after the engine. callers:
+ * the configuration can take locks (1) to (3) and walk stacks (rules that look
+ * at callers, statistics, profiles, access mode). Without, nothing but (4) is
+ * ever taken, and fork() holds only that: each lock held costs the parent and
+ * the child a copy of its page (written on both sides of the fork), which a
+ * shell pays for every command it runs. */
+void kms_fork_handlers_register(bool callers);
 
 #endif

@@ -2,6 +2,7 @@
 #include "core/kmem_detect.h"
 
 #include <daxctl/libdaxctl.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,4 +79,22 @@ int kms_kmem_detect_daxctl(struct kms_nodeset *out, char *err, size_t errlen)
     }
     api.unref(ctx);
     return found;
+}
+
+bool kms_kmem_dax_listed(const char *root)
+{
+    static const char *const dirs[] = {"/sys/bus/dax/devices", "/sys/class/dax"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
+        DIR *d = opendir(path);
+        if (!d) continue;
+        struct dirent *e;
+        bool any = false;
+        while (!any && (e = readdir(d)))
+            any = strncmp(e->d_name, "dax", 3) == 0;
+        closedir(d);
+        if (any) return true;
+    }
+    return false;
 }

@@ -20,6 +20,25 @@ int kms_nodeset_first(const struct kms_nodeset *s)
     return -1;
 }
 
+int kms_nodeset_next(const struct kms_nodeset *s, int n)
+{
+    if (n < 0) return kms_nodeset_first(s);
+    n++;
+    for (size_t i = (size_t)n / 64; i < sizeof(s->w) / sizeof(s->w[0]); i++) {
+        uint64_t w = s->w[i];
+        if (i == (size_t)n / 64) w &= ~0ull << (n % 64);
+        if (w) return (int)(i * 64) + __builtin_ctzll(w);
+    }
+    return -1;
+}
+
+int kms_nodeset_last(const struct kms_nodeset *s)
+{
+    for (size_t i = sizeof(s->w) / sizeof(s->w[0]); i-- > 0;)
+        if (s->w[i]) return (int)(i * 64) + 63 - __builtin_clzll(s->w[i]);
+    return -1;
+}
+
 /* One node number at s[*i], below len. */
 static int parse_node(const char *s, size_t len, size_t *i, int *out, char *why, size_t whylen)
 {

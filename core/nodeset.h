@@ -30,6 +30,11 @@ int kms_nodeset_count(const struct kms_nodeset *s);
 bool kms_nodeset_empty(const struct kms_nodeset *s);
 /* Lowest member, or -1. */
 int kms_nodeset_first(const struct kms_nodeset *s);
+/* Lowest member above n, or -1: with kms_nodeset_first, a walk over the members
+ * that costs a word per 64 nodes, not a test per possible node. */
+int kms_nodeset_next(const struct kms_nodeset *s, int n);
+/* Highest member, or -1. */
+int kms_nodeset_last(const struct kms_nodeset *s);
 /* The one parser of node lists ("2,3" / "2-5" / "0,4-7"), for KMEM_NODES, the
  * rules file's "nodes" and the tests' programs. Parses exactly s[0..len);
  * returns -1 with a reason in why[] and, in *bad_at (may be NULL), the

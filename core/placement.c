@@ -58,8 +58,7 @@ int kms_plan_compute(const struct kms_topology *t, const struct kms_nodeset *kme
     bool have_preferred_many = opts->have_preferred_many;
     memset(plan, 0, sizeof(*plan));
     plan->max_node = t->max_node;
-    for (int n = 0; n < KMS_MAX_NODES; n++) {
-        if (!kms_nodeset_has(kmem, n)) continue;
+    for (int n = kms_nodeset_first(kmem); n >= 0; n = kms_nodeset_next(kmem, n)) {
         if (!kms_nodeset_has(&t->present, n)) {
             char have[256];
             kms_nodeset_format(&t->present, have, sizeof(have));

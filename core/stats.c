@@ -169,7 +169,7 @@ static void activate(struct kms_stats_thread *s)
     s->rng = (z ^ (z >> 31)) | 1;
     /* Period 0: every block is recorded. A countdown that stays negative (it is
      * drawn again only below the period) sends every request, malloc(0)
-     * included, past the inline path (kms_stats_try) to be recorded. */
+     * included, past the inline path (kms_stats_counted_heap) to be recorded. */
     s->left = kms_stats_period ? kms_stats_draw(&s->rng, kms_stats_period) : -1;
     /* glibc allocates the destructor's record: that request must not come back here. */
     kms_self.bypass++;
@@ -231,12 +231,19 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     unlock_self(s);
 }
 
-void kms_stats_try_failed(size_t size, unsigned side)
+void *kms_stats_counted_failed(size_t size, unsigned side, bool zero)
 {
+    int target = kms_fast_target[side];
+    void *p = kms_alloc(target, size, 0, zero);
+    if (p) {
+        kms_fast_learn(size, target); /* the heap that served, for the next request */
+        return p;
+    }
     struct kms_stats_thread *s = &kms_self.stats;
     s->side_count[side]--;
     s->side_bytes[side] -= size;
     s->left += (int64_t)size;
+    return NULL;
 }
 
 /* Inside the shim's own work, not a thread's exit (whose frees are the program's). */

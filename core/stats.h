@@ -73,26 +73,23 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
         kms_stats_sample(p, size, route, caller);
 }
 
-/* The inline counted path's block could not be allocated: its count is
- * taken back, for the full path to count it. */
-void kms_stats_try_failed(size_t size, unsigned side);
-
-/* The inline counted path of malloc, calloc and operator new: a request
- * below the threshold (side 0) or at or above it (side 1), allocated from the
- * thread's counted pointer and counted, without a call of the shim's own.
- * NULL: the full path serves and counts it (no counted pointer, the shim's
- * own work, a block to be recorded, or mimalloc found no memory in the heap).
- * The counted pointer stands for the state test (core/engine.h) and side 0
- * for the size test (kms_fast_enable). The request is counted before the
- * call and taken back when it fails, so that nothing but the size is kept
- * across the call: a report made meanwhile (another thread, or a signal
- * handler) may count it one request early, as it may read any count a few
- * requests old. */
-static inline __attribute__((always_inline)) void *kms_stats_try(size_t size, unsigned side,
-                                                                 bool zero)
+/* The inline counted path: with statistics on, a request below the
+ * threshold (side 0) or at or above it (side 1) is counted here, without a
+ * call of the shim's own, and the heap to allocate it from is returned: the
+ * thread's counted pointer. NULL: the full path serves and counts it (no
+ * counted pointer, the shim's own work, or a block to be recorded). The
+ * counted pointer stands for the state test (core/engine.h) and side 0 for
+ * the size test (kms_fast_enable). The request is counted before the heap's
+ * call, so that nothing but the size is kept across it; should the call fail,
+ * kms_stats_counted_failed serves it. A report made meanwhile (another
+ * thread, or a signal handler) may count it a request early, as it may read
+ * any count a few requests old. */
+static inline __attribute__((always_inline)) mi_heap_t *kms_stats_counted_heap(size_t size,
+                                                                               unsigned side)
 {
     struct kms_thread *self = &kms_self;
-    if (__builtin_expect(self->counted[side] == NULL, 0)) return NULL;
+    mi_heap_t *h = self->counted[side];
+    if (__builtin_expect(h == NULL, 0)) return NULL;
     if (__builtin_expect(kms_bypassed(self), 0)) return NULL;
     if (side == 1 && __builtin_expect(size >= kms_stats_period, 0)) return NULL;
     struct kms_stats_thread *s = &self->stats;
@@ -107,15 +104,15 @@ static inline __attribute__((always_inline)) void *kms_stats_try(size_t size, un
     }
     s->side_count[side]++;
     s->side_bytes[side] += size;
-    /* Read again here, not kept from the test above: the test then compares
-     * in memory, which spares malloc's other full paths (rules, per-CPU
-     * routes: no counted pointer) an instruction. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    mi_heap_t *h = self->counted[side];
-    void *p = zero ? mi_heap_zalloc(h, size) : mi_heap_malloc(h, size);
-    if (__builtin_expect(p == NULL, 0)) kms_stats_try_failed(size, side);
-    return p;
+    return h;
 }
+
+/* The counted heap could not serve a request kms_stats_counted_heap counted
+ * (its arena is full): the rest of the full path, which needs neither the
+ * caller nor a route decision (without rules the side's target is the
+ * route) nor the sampling (decided: not recorded). NULL, with errno set and
+ * the count taken back, when no memory can be had. */
+void *kms_stats_counted_failed(size_t size, unsigned side, bool zero);
 
 /* free() of a block kms_sampled_maybe() says may be recorded: forgets it
  * and frees it. */

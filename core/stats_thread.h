@@ -19,7 +19,7 @@ struct kms_stats_thread {
     int in_lock;  /* > 0: inside the locked part (a signal handler may interrupt it) */
     int64_t left; /* bytes until the next sampled block */
     uint64_t count[KMS_TARGET_COUNT], bytes[KMS_TARGET_COUNT];
-    /* Requests counted by the inline path (kms_stats_try), per side of
+    /* Requests counted by the inline path (kms_stats_counted_heap), per side of
      * kms_fast_threshold: their route is kms_fast_target[side]. Kept apart
      * from count[] so that the inline path adds at a fixed offset. */
     uint64_t side_count[2], side_bytes[2];

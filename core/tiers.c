@@ -122,34 +122,38 @@ void kms_tiers_free(struct kms_tiers *tr)
     tr->max_node = -1;
 }
 
-int kms_tiers_read(const char *root, const struct kms_topology *t, struct kms_tiers *out, char *err,
-                   size_t errlen)
+int kms_tiers_read(const char *root, const struct kms_topology *t, unsigned parts,
+                   struct kms_tiers *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof(*out));
     int nn = t->max_node + 1;
-    out->max_node = t->max_node;
-    out->tier = malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
-    out->perf = calloc((size_t)(nn > 0 ? nn : 1), sizeof(struct kms_hmat));
-    out->perf_class = malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
-    out->weight = calloc((size_t)(nn > 0 ? nn : 1), sizeof(int));
-    if (!out->tier || !out->perf || !out->perf_class || !out->weight) {
-        kms_tiers_free(out);
-        snprintf(err, errlen, "out of memory reading the memory tiers");
-        return -1;
+    if (!out->tier) {
+        memset(out, 0, sizeof(*out));
+        out->max_node = t->max_node;
+        out->tier = malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
+        out->perf = calloc((size_t)(nn > 0 ? nn : 1), sizeof(struct kms_hmat));
+        out->perf_class = malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
+        out->weight = calloc((size_t)(nn > 0 ? nn : 1), sizeof(int));
+        if (!out->tier || !out->perf || !out->perf_class || !out->weight) {
+            kms_tiers_free(out);
+            snprintf(err, errlen, "out of memory reading the memory tiers");
+            return -1;
+        }
+        for (int n = 0; n < nn; n++)
+            out->tier[n] = out->perf_class[n] = -1;
     }
-    for (int n = 0; n < nn; n++)
-        out->tier[n] = out->perf_class[n] = -1;
-    if (read_tiers(root, out, err, errlen) < 0) goto fail;
+    parts &= ~out->parts;
+    if ((parts & KMS_SYSFS_TIERS) && read_tiers(root, out, err, errlen) < 0) goto fail;
     for (int n = 0; n < nn; n++) {
         if (!kms_nodeset_has(&t->present, n)) continue;
         struct kms_hmat h;
-        for (int cls = 1; cls >= 0 && out->perf_class[n] < 0; cls--) {
+        for (int cls = 1; (parts & KMS_SYSFS_HMAT) && cls >= 0 && out->perf_class[n] < 0; cls--) {
             if (read_access(root, n, cls, &h, err, errlen) < 0) goto fail;
             if (!h.have) continue;
             out->perf[n] = h;
             out->perf_class[n] = cls;
             out->have_hmat = true;
         }
+        if (!(parts & KMS_SYSFS_WEIGHTS)) continue;
         char path[4096];
         uint32_t w;
         snprintf(path, sizeof(path), "%s" WEIGHT_DIR "/node%d", root, n);
@@ -164,6 +168,7 @@ int kms_tiers_read(const char *root, const struct kms_topology *t, struct kms_ti
             out->have_weights = true;
         }
     }
+    out->parts |= parts;
     return 0;
 fail:
     kms_tiers_free(out);

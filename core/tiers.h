@@ -34,12 +34,24 @@ struct kms_tiers {
     int *perf_class; /* 1 or 0: which access class perf[] came from, -1 = none */
     int *weight;     /* weighted-interleave weight, 0 = no file */
     bool have_tiers, have_hmat, have_weights;
+    unsigned parts; /* enum kms_sysfs_part: what has been read; the rest reads as "not given" */
 };
 
-/* Reads every node of t under root ("" = the live /sys). Returns 0, or -1 with
- * "FILE: what" in err for a malformed file. */
-int kms_tiers_read(const char *root, const struct kms_topology *t, struct kms_tiers *out, char *err,
-                   size_t errlen);
+/* The parts of sysfs kms_tiers_read reads, each costing a process's start-up
+ * a few system calls per node: read only those that can change the outcome. */
+enum kms_sysfs_part {
+    KMS_SYSFS_TIERS = 1 << 0,   /* memory_tiering */
+    KMS_SYSFS_HMAT = 1 << 1,    /* nodeN/access1|0 */
+    KMS_SYSFS_WEIGHTS = 1 << 2, /* weighted_interleave/nodeN */
+    KMS_SYSFS_ALL = KMS_SYSFS_TIERS | KMS_SYSFS_HMAT | KMS_SYSFS_WEIGHTS,
+};
+
+/* Reads the parts of every node of t under root ("" = the live /sys) that out
+ * does not hold yet; out is zeroed, or filled by an earlier call with the same
+ * root and topology. Returns 0, or -1 with "FILE: what" in err for a malformed
+ * file (out is then freed). */
+int kms_tiers_read(const char *root, const struct kms_topology *t, unsigned parts,
+                   struct kms_tiers *out, char *err, size_t errlen);
 void kms_tiers_free(struct kms_tiers *tr);
 
 /* The sources of KMEM detection (KMEM_DETECT). */

@@ -14,17 +14,22 @@
 
 #define NODE_DIR "/sys/devices/system/node"
 
-/* Reads a small sysfs file into buf (NUL-terminated). Returns its length or -1. */
+/* Reads a small sysfs file into buf (NUL-terminated). Returns its length or -1.
+ * sysfs gives an attribute whole (at most a page) to one read(): a read that
+ * fills less than asked is the end, and asking again would only cost every
+ * process a system call per file. */
 static ssize_t slurp(const char *path, char *buf, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     size_t got = 0;
     while (got + 1 < len) {
-        ssize_t k = read(fd, buf + got, len - 1 - got);
+        size_t want = len - 1 - got;
+        ssize_t k = read(fd, buf + got, want);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) break;
         got += (size_t)k;
+        if ((size_t)k < want) break;
     }
     close(fd);
     buf[got] = '\0';
@@ -96,9 +101,7 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
         return -1;
     }
     each_in_list(buf, add_node, &t->present);
-    int max = -1;
-    for (int n = 0; n < KMS_MAX_NODES; n++)
-        if (kms_nodeset_has(&t->present, n)) max = n;
+    int max = kms_nodeset_last(&t->present);
     if (max < 0) {
         snprintf(err, errlen, "%s/online names no node: '%s'", NODE_DIR, buf);
         return -1;

@@ -2,6 +2,7 @@
 #include "policy/route.h"
 
 #include "core/engine.h"
+#include "core/site_heap.h"
 #include "core/size.h"
 #include "core/stackwalk.h"
 #include "policy/callsite_match.h"
@@ -450,4 +451,11 @@ int kms_route_decide_rules(size_t size, const void *caller)
         }
     }
     return decide_slow(size, caller);
+}
+
+void kms_route_site_learn(const void *caller)
+{
+    const struct kms_route_slot *sl = &kms_route_cache[slot_of((uintptr_t)caller)];
+    if (kms_route_fast_is(sl, (uintptr_t)caller))
+        kms_site_heap_learn((uintptr_t)caller, sl->bound, sl->below, sl->above);
 }

@@ -107,6 +107,11 @@ static inline int kms_route_decide(size_t size, const void *caller)
     return kms_route_decide_rules(size, caller);
 }
 
+/* After a request from caller was served by the full path: when its decision
+ * is one the allocator may use inline (its home slot's `fast`), the thread's
+ * memo of callsite heaps learns it (core/site_heap.h). */
+void kms_route_site_learn(const void *caller);
+
 /* Compiles the decision for one callsite (frames[0] = the return address into
  * the allocator; NULL/0 frames: rules with a caller condition do not match). */
 int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, unsigned nframes,

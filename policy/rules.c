@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/rules.h"
 
+#include "policy/rules_scan.h"
+
 #include "core/nodeset.h"
 #include "core/size.h"
 #include "core/target.h"
@@ -31,10 +33,11 @@ void kms_ruleset_init(struct kms_ruleset *rs)
 
 void kms_ruleset_free(struct kms_ruleset *rs)
 {
-    for (size_t i = 0; i < rs->count; i++) {
-        free(rs->rules[i].module_glob);
-        free(rs->rules[i].func_glob);
+    for (size_t i = 0; i < rs->nsources; i++) {
+        free(rs->sources[i].name);
+        free(rs->sources[i].text);
     }
+    free(rs->sources);
     free(rs->rules);
     for (size_t i = 0; i < rs->nerrors; i++)
         free(rs->errors[i]);
@@ -75,11 +78,30 @@ struct cursor {
     const char *origin;
     int env;
     const char *buf; /* whole input: env columns count from its start */
+    size_t len;      /* of buf */
     size_t start;    /* offset of the current line/rule in buf */
     size_t end;      /* offset just past it (comment included) */
     size_t pos;      /* absolute offset of the cursor */
     unsigned line;
-    size_t errors; /* of this kms_rules_parse call */
+    size_t errors;       /* of this kms_rules_parse call */
+    int source;          /* index in rs->sources once a route was seen; -1 before */
+    size_t source_rules; /* rules kept by this call */
+    char *owned;         /* kms_rules_load's buffer (len + 1 bytes): the text, once adopted */
+    size_t ends[2];      /* NULs that end the line's pattern, written once the line is read */
+    int nends;
+};
+
+/* Byte classes of the scanner: one table load per byte instead of a chain of compares. */
+enum { C_WS = 1, C_HASH = 2, C_IDENT = 4 };
+static const unsigned char cclass[256] = {
+    [' '] = C_WS,
+    ['\t'] = C_WS,
+    ['\r'] = C_WS,
+    ['#'] = C_HASH,
+    ['a' ... 'z'] = C_IDENT,
+    ['A' ... 'Z'] = C_IDENT,
+    ['0' ... '9'] = C_IDENT,
+    ['_'] = C_IDENT,
 };
 
 static char *dup_range(const char *s, size_t n)
@@ -171,36 +193,48 @@ error_at(struct cursor *c, size_t at, const char *fmt, ...)
     c->errors++;
 }
 
-static int is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
-static int is_ident(char ch)
+static inline int is_ws(char ch) { return cclass[(unsigned char)ch] & C_WS; }
+
+static inline int at_end(const struct cursor *c)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '_';
+    return c->pos >= c->end || c->buf[c->pos] == '#';
 }
 
-static int at_end(const struct cursor *c) { return c->pos >= c->end || c->buf[c->pos] == '#'; }
-
-static void skip_ws(struct cursor *c)
+static inline void skip_ws(struct cursor *c)
 {
-    while (c->pos < c->end && is_ws(c->buf[c->pos]))
-        c->pos++;
+    const unsigned char *p = (const unsigned char *)c->buf + c->pos;
+    const unsigned char *e = (const unsigned char *)c->buf + c->end;
+    while (p < e && (cclass[*p] & C_WS))
+        p++;
+    c->pos = (size_t)(p - (const unsigned char *)c->buf);
 }
 
-/* A word: the run of bytes up to white space, a comment or the end. */
-static size_t word_len(const struct cursor *c, size_t at)
+/* A word: the run of bytes up to white space, a comment or the end. Eight
+ * bytes a step while they lie inside the line. */
+static inline size_t word_len(const struct cursor *c, size_t at)
 {
-    size_t n = 0;
-    while (at + n < c->end && !is_ws(c->buf[at + n]) && c->buf[at + n] != '#')
-        n++;
-    return n;
+    const unsigned char *p = (const unsigned char *)c->buf + at, *q = p;
+    const unsigned char *e = (const unsigned char *)c->buf + c->end;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; e - q >= 8; q += 8) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t m = kms_scan_word_stops(x);
+        if (m) return (size_t)(q - p) + (size_t)__builtin_ctzll(m) / 8;
+    }
+#endif
+    while (q < e && !(cclass[*q] & (C_WS | C_HASH)))
+        q++;
+    return (size_t)(q - p);
 }
 
-static size_t ident_len(const struct cursor *c, size_t at)
+static inline size_t ident_len(const struct cursor *c, size_t at)
 {
-    size_t n = 0;
-    while (at + n < c->end && is_ident(c->buf[at + n]))
-        n++;
-    return n;
+    const unsigned char *p = (const unsigned char *)c->buf + at, *q = p;
+    const unsigned char *e = (const unsigned char *)c->buf + c->end;
+    while (q < e && (cclass[*q] & C_IDENT))
+        q++;
+    return (size_t)(q - p);
 }
 
 /* The "found" part of a message: the word at `at` quoted, or the end. */
@@ -228,6 +262,17 @@ static int word_is(const struct cursor *c, size_t at, size_t len, const char *w)
 {
     return strlen(w) == len && memcmp(c->buf + at, w, len) == 0;
 }
+
+/* word_is for a literal: the length is a constant and the compare inline. */
+#define WORD_IS(c, at, len, lit)                                                                   \
+    ((len) == sizeof(lit) - 1 && memcmp((c)->buf + (at), lit, sizeof(lit) - 1) == 0)
+
+/* WORD_IS(ident_len(at)) without scanning the identifier: the literal, then
+ * no identifier byte. */
+#define KEYWORD_AT(c, at, lit)                                                                     \
+    ((at) + sizeof(lit) - 1 <= (c)->end && memcmp((c)->buf + (at), lit, sizeof(lit) - 1) == 0 &&   \
+     ((at) + sizeof(lit) - 1 == (c)->end ||                                                        \
+      !(cclass[(unsigned char)(c)->buf[(at) + sizeof(lit) - 1]] & C_IDENT)))
 
 /* After a complete clause, only white space, a comment or the end may follow. */
 static int expect_end(struct cursor *c)
@@ -332,6 +377,54 @@ static int parse_size_clause(struct cursor *c, struct kms_rule *r)
     return 0;
 }
 
+/* The source of this call's rules, registered at its first route. */
+static int add_source(struct cursor *c)
+{
+    struct kms_ruleset *rs = c->rs;
+    if (rs->nsources >= UINT16_MAX) return -1; /* kms_rule.source's range */
+    struct kms_rules_source *ns = realloc(rs->sources, (rs->nsources + 1) * sizeof(*ns));
+    if (!ns) goto oom;
+    rs->sources = ns;
+    char *name = dup_range(c->origin, strlen(c->origin));
+    if (!name) goto oom;
+    ns[rs->nsources] = (struct kms_rules_source){.name = name, .env = c->env};
+    c->source = (int)rs->nsources++;
+    return 0;
+oom:
+    rs->oom = 1;
+    return -1;
+}
+
+/* The text the patterns of this call point into: kms_rules_load's buffer,
+ * or one copy of buf, a byte longer so that a pattern at its very end can be
+ * ended. NULL when out of memory. */
+static char *source_text(struct cursor *c)
+{
+    struct kms_rules_source *src = &c->rs->sources[c->source];
+    if (src->text) return src->text;
+    if (c->owned) {
+        src->text = c->owned;
+        c->owned = NULL;
+        return src->text;
+    }
+    src->text = malloc(c->len + 1);
+    if (!src->text) {
+        c->rs->oom = 1;
+        return NULL;
+    }
+    memcpy(src->text, c->buf, c->len);
+    src->text[c->len] = '\0';
+    return src->text;
+}
+
+const char *kms_rule_origin(const struct kms_ruleset *rs, const struct kms_rule *r,
+                            char buf[KMS_ORIGIN_MAX])
+{
+    const struct kms_rules_source *src = &rs->sources[r->source];
+    format_origin(buf, src->name, r->line, r->line, 0, src->env);
+    return buf;
+}
+
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9') return ch - '0';
@@ -395,13 +488,19 @@ static int parse_pattern(struct cursor *c, struct kms_rule *r)
                  why);
         return -1;
     }
-    r->module_glob = dup_range(w, modlen);
-    if (colon) r->func_glob = dup_range(w + modlen + 1, n - modlen - 1);
-    if (!r->module_glob || (colon && !r->func_glob)) {
-        c->rs->oom = 1;
+    char *text = source_text(c);
+    if (!text) {
         error_at(c, at, "expected memory for the pattern, found none (out of memory)");
         return -1;
     }
+    /* The word ends at white space, '#', the line's end or buf's: a byte of
+     * the text no other pattern holds, or the extra byte. The text may be
+     * buf itself, so the NULs wait until the line has been read. */
+    c->ends[0] = at + modlen;
+    c->ends[1] = at + n;
+    c->nends = 2;
+    r->module_glob = text + at;
+    if (colon) r->func_glob = text + at + modlen + 1;
     r->caller_kind = colon ? KMS_CALLER_SYMBOL : KMS_CALLER_OFFSET;
     r->has_caller = 1;
     c->pos = at + n;
@@ -422,7 +521,7 @@ static int parse_depth(struct cursor *c, struct kms_rule *r)
                  KMS_RULES_MAX_DEPTH, found(c, at, n, f, sizeof(f)));
         return -1;
     }
-    r->depth = v;
+    r->depth = (uint8_t)v;
     c->pos = at + n;
     return 0;
 }
@@ -436,22 +535,46 @@ static int ieq(const struct cursor *c, size_t at, size_t len, const char *w)
     return 1;
 }
 
-static void free_rule(struct kms_rule *r)
+/* The next free slot, where a rule is parsed in place: it only counts once
+ * the rule is complete (rs->count++). NULL when out of memory. */
+static struct kms_rule *rule_slot(struct cursor *c, size_t kw_at)
 {
-    free(r->module_glob);
-    free(r->func_glob);
+    struct kms_ruleset *rs = c->rs;
+    if (c->source < 0 && add_source(c) < 0) return NULL;
+    if (rs->count == rs->cap) {
+        /* At the first route of a file, room for a rule per 32 bytes of what
+         * is left (most route lines are longer): a large rules file is not
+         * copied again and again while the array doubles. */
+        size_t guess = c->env ? 0 : rs->count + (c->len - kw_at) / 32;
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        if (c->source_rules == 0 && guess > cap) cap = guess;
+        struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
+        if (!nr) {
+            rs->oom = 1;
+            return NULL;
+        }
+        rs->rules = nr;
+        rs->cap = cap;
+    }
+    return &rs->rules[rs->count];
 }
 
 static int parse_route(struct cursor *c, size_t kw_at)
 {
     char f[64];
-    struct kms_rule r;
-    memset(&r, 0, sizeof(r));
-    r.size_hi = UINT64_MAX;
+    struct kms_ruleset *rs = c->rs;
+    struct kms_rule *r = rule_slot(c, kw_at);
+    if (!r) {
+        error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
+        return -1;
+    }
+    memset(r, 0, sizeof(*r));
+    r->size_hi = UINT64_MAX;
     skip_ws(c);
     size_t at = c->pos, n = word_len(c, at);
-    r.target = n ? kms_target_parse(c->buf + at, n) : KMS_TARGET_INVALID;
-    if (r.target == KMS_TARGET_INVALID) {
+    int target = n ? kms_target_parse(c->buf + at, n) : KMS_TARGET_INVALID;
+    r->target = (int8_t)target;
+    if (target == KMS_TARGET_INVALID) {
         error_at(c, at, "expected a target (" KMS_TARGET_WORDS "), found %s",
                  found(c, at, n, f, sizeof(f)));
         return -1;
@@ -462,23 +585,23 @@ static int parse_route(struct cursor *c, size_t kw_at)
         skip_ws(c);
         if (at_end(c)) break;
         at = c->pos;
-        n = ident_len(c, at);
-        if (word_is(c, at, n, "size") && !r.has_size) {
-            c->pos += n;
-            if (parse_size_clause(c, &r) < 0) goto fail;
-        } else if (word_is(c, at, n, "caller") && !r.has_caller) {
-            c->pos += n;
-            if (parse_pattern(c, &r) < 0) goto fail;
-        } else if (word_is(c, at, n, "depth") && r.has_caller && !r.depth) {
-            c->pos += n;
-            if (parse_depth(c, &r) < 0) goto fail;
+        if (KEYWORD_AT(c, at, "caller") && !r->has_caller) {
+            c->pos += 6;
+            if (parse_pattern(c, r) < 0) return -1;
+        } else if (KEYWORD_AT(c, at, "size") && !r->has_size) {
+            c->pos += 4;
+            if (parse_size_clause(c, r) < 0) return -1;
+        } else if (KEYWORD_AT(c, at, "depth") && r->has_caller && !r->depth) {
+            c->pos += 5;
+            if (parse_depth(c, r) < 0) return -1;
         } else {
+            n = ident_len(c, at);
             const char *alts[3];
             int k = 0;
-            if (!r.has_size) alts[k++] = "'size'";
-            if (!r.has_caller)
+            if (!r->has_size) alts[k++] = "'size'";
+            if (!r->has_caller)
                 alts[k++] = "'caller'";
-            else if (!r.depth)
+            else if (!r->depth)
                 alts[k++] = "'depth'";
             char list[64] = "";
             for (int i = 0; i < k; i++) {
@@ -487,7 +610,7 @@ static int parse_route(struct cursor *c, size_t kw_at)
             }
             /* Only a repeated or misplaced clause gets here with a known word. */
             const char *note = "";
-            if (word_is(c, at, n, "depth") && !r.has_caller)
+            if (word_is(c, at, n, "depth") && !r->has_caller)
                 note = " ('depth' follows 'caller PATTERN')";
             else if (word_is(c, at, n, "size") || word_is(c, at, n, "caller") ||
                      word_is(c, at, n, "depth"))
@@ -496,27 +619,14 @@ static int parse_route(struct cursor *c, size_t kw_at)
                 note = " (keywords are lower case)";
             error_at(c, at, "expected %send of %s, found %s%s", list, c->env ? "rule" : "line",
                      found_word(c, at, f, sizeof(f)), note);
-            goto fail;
+            return -1;
         }
     }
-    struct kms_ruleset *rs = c->rs;
-    if (rs->count == rs->cap) {
-        size_t cap = rs->cap ? rs->cap * 2 : 16;
-        struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
-        if (!nr) {
-            rs->oom = 1;
-            error_at(c, kw_at, "expected memory for the rule, found none (out of memory)");
-            goto fail;
-        }
-        rs->rules = nr;
-        rs->cap = cap;
-    }
-    format_origin(r.origin, c->origin, c->line, column(c, kw_at), 0, c->env);
-    rs->rules[rs->count++] = r;
+    r->line = c->env ? (uint32_t)column(c, kw_at) : c->line;
+    r->source = (uint16_t)c->source;
+    rs->count++;
+    c->source_rules++;
     return 0;
-fail:
-    free_rule(&r);
-    return -1;
 }
 
 static const char *const set_names[] = {"policy", "nodes", "threshold", "stats", "default"};
@@ -636,20 +746,19 @@ static int is_keyword_upper(const struct cursor *c, size_t at, size_t n)
     return 0;
 }
 
-static void parse_line(struct cursor *c)
+/* ctrl: the line's first control byte (other than tab and CR), or SIZE_MAX. */
+static void parse_line(struct cursor *c, size_t ctrl)
 {
     char f[64];
     const char *b = c->buf;
     /* Control bytes mean a binary or corrupted file: one error, skip the line. */
-    for (size_t i = c->start; i < c->end; i++) {
-        unsigned char ch = (unsigned char)b[i];
-        if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
-            if (ch == 0)
-                error_at(c, i, "expected text, found a NUL byte");
-            else
-                error_at(c, i, "expected text, found the control byte 0x%02x", ch);
-            return;
-        }
+    if (ctrl != SIZE_MAX) {
+        unsigned char ch = (unsigned char)b[ctrl];
+        if (ch == 0)
+            error_at(c, ctrl, "expected text, found a NUL byte");
+        else
+            error_at(c, ctrl, "expected text, found the control byte 0x%02x", ch);
+        return;
     }
     if (c->end - c->start > KMS_RULES_MAX_LINE) {
         error_at(c, c->start + KMS_RULES_MAX_LINE,
@@ -660,13 +769,19 @@ static void parse_line(struct cursor *c)
     c->pos = c->start;
     skip_ws(c);
     if (at_end(c)) return;
-    size_t at = c->pos, n = ident_len(c, at);
-    size_t w = word_len(c, at);
+    size_t at = c->pos, n;
     int which = -1;
-    for (int k = 0; k < 5; k++)
-        if (word_is(c, at, n, set_names[k])) which = k;
-    int route = word_is(c, at, n, "route");
-    if ((which >= 0 || route) && n < w) {
+    int route = KEYWORD_AT(c, at, "route");
+    if (route) {
+        n = 5;
+    } else {
+        n = ident_len(c, at);
+        for (int k = 0; k < 5; k++)
+            if (word_is(c, at, n, set_names[k])) which = k;
+    }
+    /* A keyword is followed by white space, a comment or the end. */
+    if ((which >= 0 || route) && at + n < c->end &&
+        !(cclass[(unsigned char)b[at + n]] & (C_WS | C_HASH))) {
         error_at(c, at + n, "expected a space after '%.*s', found '%c'", (int)n, b + at, b[at + n]);
         return;
     }
@@ -675,35 +790,117 @@ static void parse_line(struct cursor *c)
         parse_route(c, at);
     } else if (which >= 0) {
         parse_setting(c, which, at);
-    } else if (c->env) {
-        error_at(c, at, "expected 'route', found %s%s", found(c, at, w, f, sizeof(f)),
-                 is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
     } else {
-        error_at(c, at, "expected %s, found %s%s", keyword_words, found(c, at, w, f, sizeof(f)),
-                 is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
+        size_t w = word_len(c, at);
+        if (c->env)
+            error_at(c, at, "expected 'route', found %s%s", found(c, at, w, f, sizeof(f)),
+                     is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
+        else
+            error_at(c, at, "expected %s, found %s%s", keyword_words, found(c, at, w, f, sizeof(f)),
+                     is_keyword_upper(c, at, w) ? " (keywords are lower case)" : "");
     }
+}
+
+/* ---- the common line, in one pass ------------------------------------- */
+
+/* Most lines of a large rules file read "route TARGET caller MODULE:FUNCTION".
+ * Such a line is parsed here in one pass with no cursor, its end found on the
+ * way (every byte of it is looked at, so it has no control byte). Returns
+ * the line's end ('\n' or len) with the rule kept, or SIZE_MAX for any other
+ * line, right or wrong: line_end and parse_line then read it from the start
+ * and give the same rule, or the errors. */
+static size_t fast_route_line(struct cursor *c, size_t i)
+{
+    const char *b = c->buf;
+    size_t len = c->len, colon, odd;
+    if (len - i < 8 || memcmp(b + i, "route", 5) != 0 || (b[i + 5] != ' ' && b[i + 5] != '\t'))
+        return SIZE_MAX;
+    size_t t = kms_scan_blanks(b, i + 6, len);
+    size_t te = kms_scan_word_end(b, t, len, NULL, NULL);
+    int target = te - t == 4 && memcmp(b + t, "kmem", 4) == 0 ? KMS_TARGET_KMEM
+                 : te > t                                     ? kms_target_parse(b + t, te - t)
+                                                              : KMS_TARGET_INVALID;
+    if (target == KMS_TARGET_INVALID || te >= len || (b[te] != ' ' && b[te] != '\t'))
+        return SIZE_MAX;
+    size_t k = kms_scan_blanks(b, te, len);
+    if (len - k < 7 || memcmp(b + k, "caller", 6) != 0 || (b[k + 6] != ' ' && b[k + 6] != '\t'))
+        return SIZE_MAX;
+    size_t w = kms_scan_blanks(b, k + 7, len);
+    size_t we = kms_scan_word_end(b, w, len, &colon, &odd);
+    /* MODULE:FUNCTION, both non-empty; a '/' anywhere (only the module may
+     * not have one) or a DEL byte is left to parse_line. */
+    if (odd < we || colon >= we || colon == w || colon + 1 == we) return SIZE_MAX;
+    size_t e = we;
+    while (e < len && (b[e] == ' ' || b[e] == '\t' || b[e] == '\r'))
+        e++;
+    if ((e < len && b[e] != '\n') || e - i > KMS_RULES_MAX_LINE) return SIZE_MAX;
+    struct kms_ruleset *rs = c->rs;
+    struct kms_rule *r;
+    char *text;
+    if (__builtin_expect(c->source >= 0 && rs->count < rs->cap, 1) &&
+        (text = rs->sources[c->source].text) != NULL) {
+        r = &rs->rules[rs->count];
+    } else {
+        r = rule_slot(c, i);
+        text = r ? source_text(c) : NULL;
+        if (!text) return SIZE_MAX; /* parse_line says so */
+    }
+    memset(r, 0, sizeof(*r));
+    r->size_hi = UINT64_MAX;
+    r->target = (int8_t)target;
+    r->has_caller = 1;
+    r->caller_kind = KMS_CALLER_SYMBOL;
+    r->module_glob = text + w;
+    r->func_glob = text + colon + 1;
+    r->line = c->line;
+    r->source = (uint16_t)c->source;
+    /* The line has been read: the pattern's ends may become NULs. */
+    text[colon] = text[we] = '\0';
+    rs->count++;
+    c->source_rules++;
+    return e;
+}
+
+/* owned: NULL, or buf itself, malloc-ed with len + 1 bytes, which the rules
+ * may adopt as their text (then *owned is set to NULL). */
+static size_t parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
+                    enum kms_rules_mode mode, char **owned)
+{
+    struct cursor c = {.rs = rs,
+                       .origin = origin,
+                       .env = mode == KMS_RULES_ENV,
+                       .buf = buf,
+                       .len = len,
+                       .source = -1,
+                       .owned = owned ? *owned : NULL};
+    size_t i = 0;
+    while (i < len) {
+        size_t ctrl;
+        c.line++;
+        size_t e = c.env ? SIZE_MAX : fast_route_line(&c, i);
+        if (e != SIZE_MAX) {
+            i = e + 1;
+            continue;
+        }
+        e = c.env ? kms_scan_rule_end(buf, i, len, &ctrl) : kms_scan_line_end(buf, i, len, &ctrl);
+        c.start = i;
+        c.end = e;
+        parse_line(&c, ctrl);
+        if (c.nends) {
+            char *text = rs->sources[c.source].text;
+            text[c.ends[0]] = text[c.ends[1]] = '\0';
+            c.nends = 0;
+        }
+        i = e + 1;
+    }
+    if (owned) *owned = c.owned;
+    return c.errors;
 }
 
 size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
                        enum kms_rules_mode mode)
 {
-    struct cursor c = {.rs = rs, .origin = origin, .env = mode == KMS_RULES_ENV, .buf = buf};
-    size_t i = 0;
-    while (i < len) {
-        size_t e = i;
-        if (c.env)
-            while (e < len && buf[e] != ';' && buf[e] != '\n')
-                e++;
-        else
-            while (e < len && buf[e] != '\n')
-                e++;
-        c.start = i;
-        c.end = e;
-        c.line++;
-        parse_line(&c);
-        i = e + 1;
-    }
-    return c.errors;
+    return parse(rs, buf, len, origin, mode, NULL);
 }
 
 size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
@@ -722,14 +919,19 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
         add_error_text(rs, msg);
         return 1;
     }
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) < 0) st.st_mode = 0;
+    if (S_ISDIR(st.st_mode)) {
         snprintf(msg, sizeof(msg), "%s: expected a readable rules file, found a directory", path);
         add_error_text(rs, msg);
         close(fd);
         return 1;
     }
-    /* Read up to one byte past the limit, so a pipe or /proc file works as well as a file. */
+    /* Read up to one byte past the limit, so a pipe or /proc file works as well as a file.
+     * A regular file's buffer has its size and a byte more, for the read that sees its
+     * end; the rules' patterns may keep pointing into it (parse). */
     size_t cap = 4096, len = 0;
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= KMS_RULES_MAX_FILE)
+        cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
     if (!buf) goto oom;
     for (;;) {
@@ -764,106 +966,20 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
         free(buf);
         return 1;
     }
-    size_t n = kms_rules_parse(rs, buf, len, path, KMS_RULES_FILE);
-    free(buf);
+    if (len == cap) { /* a pipe's: the text's extra byte */
+        char *nb = realloc(buf, len + 1);
+        if (!nb) goto oom_closed;
+        buf = nb;
+    }
+    size_t n = parse(rs, buf, len, path, KMS_RULES_FILE, &buf);
+    free(buf); /* NULL when the rules adopted it */
     return n;
 oom:
-    free(buf);
     close(fd);
+oom_closed:
+    free(buf);
     rs->oom = 1;
     snprintf(msg, sizeof(msg), "%s: expected memory to read the rules file, found none", path);
     add_error_text(rs, msg);
     return 1;
-}
-
-/* ---- printing ---------------------------------------------------------- */
-
-struct out {
-    char *buf;
-    size_t len, pos; /* pos may pass len: the full length is still counted */
-};
-
-static void __attribute__((format(printf, 2, 3))) outf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = o->pos < o->len ? o->len - o->pos : 0;
-    int n = vsnprintf(room ? o->buf + o->pos : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) o->pos += (size_t)n;
-}
-
-int kms_rule_format(const struct kms_rule *r, char *buf, size_t buflen)
-{
-    struct out o = {buf, buflen, 0};
-    char a[32], b[32];
-    if (buflen) buf[0] = '\0';
-    outf(&o, "route %s", kms_target_name(r->target));
-    if (r->has_size) {
-        kms_format_size(r->size_lo, a, sizeof(a));
-        kms_format_size(r->size_hi, b, sizeof(b));
-        if (r->size_hi == UINT64_MAX)
-            outf(&o, " size >= %s", a);
-        else if (r->size_lo == 0)
-            outf(&o, " size <= %s", b);
-        else
-            outf(&o, " size %s..%s", a, b);
-    }
-    if (r->caller_kind == KMS_CALLER_SYMBOL)
-        outf(&o, " caller %s:%s", r->module_glob, r->func_glob);
-    else if (r->caller_kind == KMS_CALLER_OFFSET)
-        outf(&o, " caller %s+0x%llx", r->module_glob, (unsigned long long)r->offset);
-    if (r->depth) outf(&o, " depth %u", r->depth);
-    return (int)o.pos;
-}
-
-int kms_ruleset_summary(const struct kms_ruleset *rs, char *buf, size_t buflen)
-{
-    struct out o = {buf, buflen, 0};
-    size_t by_size = 0, by_caller = 0, both = 0, none = 0, depth = 0;
-    char s[32];
-    if (buflen) buf[0] = '\0';
-    for (size_t i = 0; i < rs->count; i++) {
-        const struct kms_rule *r = &rs->rules[i];
-        if (r->has_size && r->has_caller)
-            both++;
-        else if (r->has_size)
-            by_size++;
-        else if (r->has_caller)
-            by_caller++;
-        else
-            none++;
-        if (r->depth > 1) depth++;
-    }
-    outf(&o, "%zu route%s", rs->count, rs->count == 1 ? "" : "s");
-    if (rs->count) {
-        const char *sep = " (";
-        if (by_size) {
-            outf(&o, "%s%zu by size", sep, by_size);
-            sep = ", ";
-        }
-        if (by_caller) {
-            outf(&o, "%s%zu by caller", sep, by_caller);
-            sep = ", ";
-        }
-        if (both) {
-            outf(&o, "%s%zu by size and caller", sep, both);
-            sep = ", ";
-        }
-        if (none) {
-            outf(&o, "%s%zu unconditional", sep, none);
-            sep = ", ";
-        }
-        if (depth) outf(&o, "; %zu with depth", depth);
-        outf(&o, ")");
-    }
-    if (rs->policy >= 0) outf(&o, "; policy %s", kms_target_name(rs->policy));
-    if (rs->nodes) outf(&o, "; nodes %s", rs->nodes);
-    if (rs->threshold_set) {
-        kms_format_size(rs->threshold, s, sizeof(s));
-        outf(&o, "; threshold %s", s);
-    }
-    if (rs->stats) outf(&o, "; stats %s", rs->stats);
-    if (rs->default_target >= 0) outf(&o, "; default %s", kms_target_name(rs->default_target));
-    return (int)o.pos;
 }

@@ -31,18 +31,29 @@ enum kms_caller_kind {
     KMS_CALLER_OFFSET, /* MODULE+0xOFFSET, glob on the module */
 };
 
+/* One route, compact: 1,000 of them are parsed by every process that starts.
+ * The patterns point into the text of their source (rs->sources), where the
+ * parser ends each with a NUL in place: no copy or allocation per rule. */
 struct kms_rule {
-    int target;                  /* enum kms_target, KMS_TARGET_KMEM included */
-    int has_size;                /* a size condition was written (it may still be 0..max) */
-    uint64_t size_lo;            /* inclusive; 0 without a size condition */
-    uint64_t size_hi;            /* inclusive; UINT64_MAX without a size condition */
-    int has_caller;              /* caller_kind != KMS_CALLER_NONE */
-    int caller_kind;             /* enum kms_caller_kind */
-    char *module_glob;           /* basename glob ("*" = any); NULL without a caller */
-    char *func_glob;             /* symbol glob; NULL unless KMS_CALLER_SYMBOL */
-    uint64_t offset;             /* KMS_CALLER_OFFSET: return address - module load bias */
-    unsigned depth;              /* "depth N" as written (1..64); 0 = not given = direct caller */
-    char origin[KMS_ORIGIN_MAX]; /* "file:line", or "KMEM_RULES:column" */
+    uint64_t size_lo;        /* inclusive; 0 without a size condition */
+    uint64_t size_hi;        /* inclusive; UINT64_MAX without a size condition */
+    const char *module_glob; /* basename glob ("*" = any); NULL without a caller */
+    const char *func_glob;   /* symbol glob; NULL unless KMS_CALLER_SYMBOL */
+    uint64_t offset;         /* KMS_CALLER_OFFSET: return address - module load bias */
+    uint32_t line;           /* the route keyword's line (a file) or column (KMEM_RULES) */
+    uint16_t source;         /* index in the ruleset's sources */
+    int8_t target;           /* enum kms_target, KMS_TARGET_KMEM included */
+    uint8_t caller_kind;     /* enum kms_caller_kind */
+    uint8_t has_size;        /* a size condition was written (it may still be 0..max) */
+    uint8_t has_caller;      /* caller_kind != KMS_CALLER_NONE */
+    uint8_t depth;           /* "depth N" as written (1..64); 0 = not given = direct caller */
+};
+
+/* Where rules came from: one per kms_rules_parse call that kept a rule. */
+struct kms_rules_source {
+    char *name; /* the file path, or "KMEM_RULES" */
+    char *text; /* the parsed text with NULs ending the patterns; NULL if none */
+    int env;    /* KMS_RULES_ENV: rules are located by column */
 };
 
 /* How many innermost frames a rule looks at (1 = the direct caller only). */
@@ -56,6 +67,8 @@ static inline int kms_rule_size_matches(const struct kms_rule *r, uint64_t size)
 struct kms_ruleset {
     struct kms_rule *rules; /* precedence order */
     size_t count, cap;
+    struct kms_rules_source *sources;
+    size_t nsources;
 
     /* Settings, from the file only. */
     int policy;                        /* KMS_TARGET_DAX_KMEM/KMEM_ALL/PREFERRED, -1 unset */
@@ -91,6 +104,11 @@ void kms_ruleset_free(struct kms_ruleset *rs);
  * call (0 = clean); every one is appended to rs->errors. Never aborts. */
 size_t kms_rules_parse(struct kms_ruleset *rs, const char *buf, size_t len, const char *origin,
                        enum kms_rules_mode mode);
+
+/* "file:line" or "KMEM_RULES:column" of a rule, the path cut from the left
+ * to fit KMS_ORIGIN_MAX; returns buf. */
+const char *kms_rule_origin(const struct kms_ruleset *rs, const struct kms_rule *r,
+                            char buf[KMS_ORIGIN_MAX]);
 
 /* Reads and parses a rules file. An unreadable, missing or oversized file is
  * one error naming the path. Returns the number of errors. */

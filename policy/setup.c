@@ -12,15 +12,28 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Asks the kernel whether it takes a placement, on a scratch page. Returns 0 or -errno. */
-static int probe_mbind(const struct kms_placement *pl)
+/* A scratch page on which the kernel is asked whether it takes a placement. */
+struct probe {
+    void *page;
+    size_t len;
+};
+
+static int probe_open(struct probe *p)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    void *p = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return -errno;
-    int rc = kms_mbind(p, (size_t)page, pl);
-    munmap(p, (size_t)page);
-    return rc;
+    p->len = (size_t)sysconf(_SC_PAGESIZE);
+    p->page = mmap(NULL, p->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p->page == MAP_FAILED ? -errno : 0;
+}
+
+/* Returns 0 or -errno. */
+static int probe_mbind(const struct probe *p, const struct kms_placement *pl)
+{
+    return p->page == MAP_FAILED ? -ENOMEM : kms_mbind(p->page, p->len, pl);
+}
+
+static void probe_close(struct probe *p)
+{
+    if (p->page != MAP_FAILED) munmap(p->page, p->len);
 }
 
 /* A problem that does not stop the program: one line of s->warning. */
@@ -62,43 +75,56 @@ int kms_setup_weighted_fallback(const struct kms_config *c, const bool *uses, bo
 }
 
 /* KMEM nodes from the KMEM_DETECT sources. */
-static void detect(const struct kms_config *c, struct kms_setup *s, bool live)
+static void detect(const struct kms_config *c, struct kms_setup *s, bool live,
+                   const struct kms_setup_reads *need)
 {
     char list[3][128], what[32];
     kms_nodeset_clear(&s->dax);
-    if (live && (c->detect & KMS_DETECT_DAXCTL)) {
+    if (need->daxctl && (!need->daxctl_if_listed || kms_kmem_dax_listed(""))) {
         if (kms_kmem_detect_daxctl(&s->dax, s->dax_error, sizeof(s->dax_error)) < 0)
             kms_nodeset_clear(&s->dax);
     }
     kms_nodeset_clear(&s->kmem);
     /* A text topology is not this machine: its dax devices are not asked for. */
     const struct kms_nodeset *dax = live ? &s->dax : NULL;
-    if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, dax, c->detect, &s->kmem, s->verdicts);
-    /* Which source found which nodes, for the message and `kmemshim nodes`. */
-    static const unsigned src[3] = {KMS_DETECT_DAXCTL, KMS_DETECT_TIERS, KMS_DETECT_HMAT};
-    for (int i = 0; i < 3; i++) {
-        struct kms_nodeset by;
-        kms_nodeset_clear(&by);
-        if (s->verdicts) kms_tiers_detect(&s->topo, &s->tiers, dax, src[i], &by, NULL);
-        if (!(c->detect & src[i]))
-            snprintf(list[i], sizeof(list[i]), "off");
-        else if (i == 0 && !live)
-            snprintf(list[i], sizeof(list[i]), "not asked");
-        else if (i == 0 && s->dax_error[0])
-            snprintf(list[i], sizeof(list[i]), "unavailable");
-        else
-            kms_nodeset_format(&by, list[i], sizeof(list[i]));
-    }
+    if (need->consult && s->tiers.tier)
+        kms_tiers_detect(&s->topo, &s->tiers, dax, c->detect, &s->kmem, s->verdicts);
     kms_detect_format(c->detect, what, sizeof(what));
-    snprintf(s->source_desc, sizeof(s->source_desc),
-             "detected (KMEM_DETECT=%s): libdaxctl: %s, memory tiers: %s, HMAT: %s", what, list[0],
-             list[1], list[2]);
+    if (need->judge) {
+        /* Which source found which nodes, for the message and `kmemshim nodes`. */
+        static const unsigned src[3] = {KMS_DETECT_DAXCTL, KMS_DETECT_TIERS, KMS_DETECT_HMAT};
+        for (int i = 0; i < 3; i++) {
+            struct kms_nodeset by;
+            kms_nodeset_clear(&by);
+            if (s->tiers.tier) kms_tiers_detect(&s->topo, &s->tiers, dax, src[i], &by, NULL);
+            if (!(c->detect & src[i]))
+                snprintf(list[i], sizeof(list[i]), "off");
+            else if (i == 0 && !live)
+                snprintf(list[i], sizeof(list[i]), "not asked");
+            else if (i == 0 && s->dax_error[0])
+                snprintf(list[i], sizeof(list[i]), "unavailable");
+            else
+                kms_nodeset_format(&by, list[i], sizeof(list[i]));
+        }
+        snprintf(s->source_desc, sizeof(s->source_desc),
+                 "detected (KMEM_DETECT=%s): libdaxctl: %s, memory tiers: %s, HMAT: %s", what,
+                 list[0], list[1], list[2]);
+    } else {
+        snprintf(s->source_desc, sizeof(s->source_desc), "detected (KMEM_DETECT=%s)", what);
+    }
     if (!kms_nodeset_empty(&s->kmem)) {
         s->kmem_source = KMS_NODES_DETECTED;
         return;
     }
     s->kmem_source = KMS_NODES_NONE;
     char why[640];
+    if (!need->consult) {
+        /* Nobody reads this one (kms_setup_reads): say what is known without asking. */
+        snprintf(why, sizeof(why),
+                 "no KMEM nodes: KMEM_NODES is not set and every node with memory has CPUs");
+        degrade(c, s, why);
+        return;
+    }
     int w = snprintf(why, sizeof(why),
                      "no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=%s "
                      "found no slow-memory node (",
@@ -125,23 +151,32 @@ static void detect(const struct kms_config *c, struct kms_setup *s, bool live)
     degrade(c, s, why);
 }
 
-static int finish(const struct kms_config *c, const bool *uses, struct kms_setup *s, bool live,
-                  const char *sysfs_root)
+/* Reads the sysfs parts s->tiers lacks. An unreadable description of the machine is an
+ * error where nothing it says can be trusted; else every part reads as "not given". */
+static int read_sysfs(const struct kms_config *c, struct kms_setup *s, bool live,
+                      const char *sysfs_root, unsigned parts)
 {
     char err[256];
-    if (sysfs_root) {
-        if (kms_tiers_read(sysfs_root, &s->topo, &s->tiers, err, sizeof(err)) < 0) {
-            /* The machine's own description is unreadable: nothing it says can be trusted. */
-            if (c->strict || !live) {
-                snprintf(s->error, sizeof(s->error), "%s%s", err,
-                         c->strict ? " (KMEM_STRICT=1)" : "");
-                return -1;
-            }
-            warn_more(s, "%s; memory tiers, HMAT and weights ignored", err);
-            /* A root without the files: every node "not given". */
-            kms_tiers_read("/nonexistent", &s->topo, &s->tiers, err, sizeof(err));
-        }
-        s->verdicts = calloc((size_t)s->topo.max_node + 1, sizeof(*s->verdicts));
+    if (kms_tiers_read(sysfs_root, &s->topo, parts, &s->tiers, err, sizeof(err)) == 0) return 0;
+    if (c->strict || !live) {
+        snprintf(s->error, sizeof(s->error), "%s%s", err, c->strict ? " (KMEM_STRICT=1)" : "");
+        return -1;
+    }
+    warn_more(s, "%s; memory tiers, HMAT and weights ignored", err);
+    /* A root without the files: every node "not given". */
+    kms_tiers_read("/nonexistent", &s->topo, KMS_SYSFS_ALL, &s->tiers, err, sizeof(err));
+    return 0;
+}
+
+static int finish(const struct kms_config *c, const bool *uses, struct kms_setup *s, bool live,
+                  const char *sysfs_root, enum kms_setup_detail detail)
+{
+    char err[256];
+    struct kms_setup_reads need = kms_setup_reads(c, &s->topo, live, detail);
+    /* Nothing to read and no detection: no tables either (a tie's HMAT is read below). */
+    if (sysfs_root && (need.sysfs || need.consult)) {
+        if (read_sysfs(c, s, live, sysfs_root, need.sysfs) < 0) return -1;
+        if (need.judge) s->verdicts = calloc((size_t)s->topo.max_node + 1, sizeof(*s->verdicts));
     }
     if (c->nodes_set) {
         s->kmem = c->nodes;
@@ -152,48 +187,58 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
             kms_tiers_detect(&s->topo, &s->tiers, &s->dax, c->detect, &(struct kms_nodeset){{0}},
                              s->verdicts);
     } else if (live || sysfs_root) {
-        detect(c, s, live);
+        detect(c, s, live, &need);
         if (s->error[0]) return -1;
     } else {
         snprintf(s->source_desc, sizeof(s->source_desc), "none");
     }
+    if (sysfs_root && kms_setup_reads_tie_break(&s->kmem) &&
+        read_sysfs(c, s, live, sysfs_root, KMS_SYSFS_HMAT) < 0)
+        return -1;
+    /* Probes only for what a request can reach (or what the caller explains). */
+    bool every = detail == KMS_SETUP_EXPLAIN || !uses;
+    bool want_weighted =
+        every || uses_any(uses, KMS_TARGET_WEIGHTED_INTERLEAVE, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL);
     int nkmem = kms_nodeset_count(&s->kmem);
+    struct probe probe = {.page = MAP_FAILED};
+    if (live) probe_open(&probe);
     if (live && nkmem > 0) {
         struct kms_placement pl = {.set = s->kmem, .mode = KMS_MODE_BIND, .home = -1};
         /* Only nodes that exist can be probed; a wrong node list is reported by
          * the plan below with a better message. */
         bool exist = true;
-        for (int n = 0; n < KMS_MAX_NODES; n++)
-            if (kms_nodeset_has(&s->kmem, n) && !kms_nodeset_has(&s->topo.with_memory, n))
-                exist = false;
-        int rc = exist ? probe_mbind(&pl) : 0;
+        for (int n = kms_nodeset_first(&s->kmem); n >= 0; n = kms_nodeset_next(&s->kmem, n))
+            if (!kms_nodeset_has(&s->topo.with_memory, n)) exist = false;
+        int rc = exist ? probe_mbind(&probe, &pl) : 0;
         if (rc == -EPERM || rc == -ENOSYS || rc == -EACCES) {
             snprintf(err, sizeof(err),
                      "mbind() is not permitted (%s: a seccomp filter, as in containers started "
                      "without CAP_SYS_NICE?)",
                      strerror(-rc));
             degrade(c, s, err);
-            if (s->error[0]) return -1;
+            if (s->error[0]) goto fail;
             s->numa_ok = false;
         } else if (exist) {
-            if (nkmem > 1) {
+            if (nkmem > 1 && (every || uses[KMS_TARGET_PREFERRED])) {
                 pl.mode = KMS_MODE_PREFERRED_MANY;
-                s->have_preferred_many = probe_mbind(&pl) == 0;
+                s->have_preferred_many = probe_mbind(&probe, &pl) == 0;
             }
-            pl.mode = KMS_MODE_WEIGHTED;
-            s->have_weighted = probe_mbind(&pl) == 0;
+            if (want_weighted) {
+                pl.mode = KMS_MODE_WEIGHTED;
+                s->have_weighted = probe_mbind(&probe, &pl) == 0;
+            }
             if (c->movable) {
                 pl.mode = KMS_MODE_BIND;
                 pl.flags = KMS_MPOL_F_NUMA_BALANCING;
                 pl.home = kms_nodeset_first(&s->kmem);
-                rc = probe_mbind(&pl);
+                rc = probe_mbind(&probe, &pl);
                 s->movable = rc == 0;
                 if (rc < 0 && c->strict) {
                     snprintf(s->error, sizeof(s->error),
                              "KMEM_MOVABLE=1: the kernel refuses MPOL_BIND|MPOL_F_NUMA_BALANCING "
                              "with a home node (%s; Linux 5.17+) (KMEM_STRICT=1)",
                              strerror(-rc));
-                    return -1;
+                    goto fail;
                 }
                 if (rc < 0)
                     warn_more(s,
@@ -206,7 +251,7 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
         /* No KMEM node: the _all interleaves still set a policy; may they, and which? */
         struct kms_placement pl = {
             .set = s->topo.with_memory, .mode = KMS_MODE_INTERLEAVE, .home = -1};
-        int rc = kms_nodeset_empty(&pl.set) ? -EINVAL : probe_mbind(&pl);
+        int rc = kms_nodeset_empty(&pl.set) ? -EINVAL : probe_mbind(&probe, &pl);
         if (rc < 0) {
             s->numa_ok = false;
             if (uses_any(uses, KMS_TARGET_INTERLEAVE_ALL, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL)) {
@@ -216,15 +261,16 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
                          strerror(-rc));
                 if (c->strict) {
                     snprintf(s->error, sizeof(s->error), "%s (KMEM_STRICT=1)", err);
-                    return -1;
+                    goto fail;
                 }
                 warn_more(s, "%s", err);
             }
-        } else {
+        } else if (want_weighted) {
             pl.mode = KMS_MODE_WEIGHTED;
-            s->have_weighted = probe_mbind(&pl) == 0;
+            s->have_weighted = probe_mbind(&probe, &pl) == 0;
         }
     }
+    probe_close(&probe);
     if (nkmem == 0 && uses_any(uses, KMS_TARGET_INTERLEAVE, KMS_TARGET_WEIGHTED_INTERLEAVE) &&
         s->warning[0])
         warn_more(s, "routes interleave and weighted_interleave have no KMEM node to interleave "
@@ -250,9 +296,13 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
         return -1;
     }
     return 0;
+fail:
+    probe_close(&probe);
+    return -1;
 }
 
-int kms_setup_run(const struct kms_config *c, const bool *uses, struct kms_setup *s)
+int kms_setup_run(const struct kms_config *c, const bool *uses, enum kms_setup_detail detail,
+                  struct kms_setup *s)
 {
     char err[256];
     memset(s, 0, sizeof(*s));
@@ -267,11 +317,11 @@ int kms_setup_run(const struct kms_config *c, const bool *uses, struct kms_setup
         return kms_plan_compute(&s->topo, &s->kmem, &opts, &s->plan, s->error, sizeof(s->error));
     }
     s->numa_ok = true;
-    return finish(c, uses, s, true, "");
+    return finish(c, uses, s, true, "", detail);
 }
 
 int kms_setup_run_text(const struct kms_config *c, const bool *uses, const char *topo_text,
-                       const char *sysfs_root, struct kms_setup *s)
+                       const char *sysfs_root, enum kms_setup_detail detail, struct kms_setup *s)
 {
     char err[256];
     memset(s, 0, sizeof(*s));
@@ -283,7 +333,7 @@ int kms_setup_run_text(const struct kms_config *c, const bool *uses, const char 
     s->have_preferred_many = true;
     s->have_weighted = true;
     s->movable = c->movable;
-    return finish(c, uses, s, false, sysfs_root);
+    return finish(c, uses, s, false, sysfs_root, detail);
 }
 
 void kms_setup_free(struct kms_setup *s)

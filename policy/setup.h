@@ -9,6 +9,7 @@
 #include "core/tiers.h"
 #include "core/topology.h"
 #include "policy/config.h"
+#include "policy/setup_reads.h"
 
 struct kms_setup {
     struct kms_topology topo;
@@ -33,13 +34,16 @@ struct kms_setup {
 /* uses: [KMS_TARGET_COUNT], the targets some request can reach, or NULL for
  * none in particular (a `preferred` tie the kernel cannot express, or weighted
  * interleave on a kernel without it, matter only to a configuration that uses
- * them). Returns 0, or -1 with s->error. */
-int kms_setup_run(const struct kms_config *c, const bool *uses, struct kms_setup *s);
+ * them). detail: what the caller shows of the outcome; beyond it only what can
+ * change the plan is read (policy/setup_reads.h), and a warning nobody is shown
+ * may say less. Returns 0, or -1 with s->error. */
+int kms_setup_run(const struct kms_config *c, const bool *uses, enum kms_setup_detail detail,
+                  struct kms_setup *s);
 /* Same, with a topology given as `numactl -H` text instead of the live one, and
  * sysfs files (memory tiers, HMAT, weights) under sysfs_root, or none if NULL.
  * The kernel is taken to have every policy; libdaxctl is not asked. */
 int kms_setup_run_text(const struct kms_config *c, const bool *uses, const char *topo_text,
-                       const char *sysfs_root, struct kms_setup *s);
+                       const char *sysfs_root, enum kms_setup_detail detail, struct kms_setup *s);
 /* The weighted-interleave fallback: when the configuration uses a weighted
  * target and the kernel lacks the policy, a warning (plain interleave is used)
  * or, under KMEM_STRICT=1, an error. Returns -1 when it is an error. */

@@ -35,9 +35,16 @@ static __attribute__((noinline)) void *malloc_routed(size_t size, const void *ca
 {
     int target = kms_route_decide(size, caller);
     void *p = kms_alloc(target, size, 0, false);
-    if (__builtin_expect(p != NULL, 1) && kms_fast_ok) kms_fast_learn(size, target);
+    if (__builtin_expect(p != NULL, 1)) {
+        if (kms_fast_ok)
+            kms_fast_learn(size, target);
+        else if (kms_routes.by_caller)
+            kms_route_site_learn(caller);
+    }
     return p;
 }
+
+void *kms_entry_site_failed(size_t size) { return malloc_routed(size, kms_site_memo.serving); }
 
 void *kms_entry_malloc_full(size_t size, const void *caller)
 {

@@ -7,6 +7,7 @@
 #define KMS_PRELOAD_ENTRY_H
 #include "core/access.h"
 #include "core/engine.h"
+#include "core/site_heap.h"
 #include "core/stats.h"
 #include "policy/route.h"
 
@@ -49,38 +50,72 @@ static inline __attribute__((always_inline)) void *kms_entry_alloc(size_t size, 
 void *kms_entry_malloc_full(size_t size, const void *caller);
 void *kms_entry_calloc_full(size_t size, const void *caller);
 
-/* The first try for one side of the threshold: the thread's fast pointer,
- * NULL whenever anything but mimalloc's call has to happen (statistics on,
- * rules, per-CPU routes, the shim's own work, a thread's first request), so
- * nothing else is tested before the call; then, with statistics on, the
- * inline counted path. NULL: the full path. */
-static inline __attribute__((always_inline)) void *kms_entry_try_side(size_t size, unsigned side,
-                                                                      bool zero)
+/* The full path for a request whose memo heap failed (its class is full):
+ * the caller is kms_site_memo.serving. */
+void *kms_entry_site_failed(size_t size) __attribute__((visibility("hidden")));
+
+/* When the thread's fast pointer is NULL: a callsite that caller rules
+ * decided before takes its heap from the thread's memo (core/site_heap.h), in
+ * malloc's own frame; with statistics on, the inline counted path; anything
+ * else takes the full path. The memo is tested first: rules without
+ * statistics then pay nothing for the counted path (with statistics the memo
+ * is never taught, and without rules there is no memo: one test for either). */
+static inline __attribute__((always_inline)) void *kms_entry_malloc_miss(size_t size, unsigned side,
+                                                                         const void *caller)
+{
+    if (kms_site_heap_on) {
+        mi_heap_t *h = kms_site_heap_of(size, caller);
+        if (__builtin_expect(h != NULL, 1)) {
+            kms_site_memo.serving = caller;
+            void *p = mi_heap_malloc(h, size);
+            if (__builtin_expect(p != NULL, 1)) return p;
+            return kms_entry_site_failed(size);
+        }
+    }
+    mi_heap_t *h = kms_stats_counted_heap(size, side);
+    if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_full(size, caller);
+    void *p = mi_heap_malloc(h, size);
+    if (__builtin_expect(p != NULL, 1)) return p;
+    return kms_stats_counted_failed(size, side, false);
+}
+
+/* malloc and unaligned operator new for one side of the threshold: the
+ * thread's fast pointer, NULL whenever anything but mimalloc's call has to
+ * happen (statistics on, rules, per-CPU routes, the shim's own work, a
+ * thread's first request), so nothing else is tested before the call, and no
+ * register but the size is kept across it. Should the heap fail (its class is
+ * full), the full path: a fast pointer means no rules, hence no memo, and no
+ * statistics. */
+static inline __attribute__((always_inline)) void *kms_entry_malloc_side(size_t size, unsigned side,
+                                                                         const void *caller)
 {
     mi_heap_t *h = kms_self.fast[side];
-    if (__builtin_expect(h != NULL, 1))
-        return zero ? mi_heap_zalloc(h, size) : mi_heap_malloc(h, size);
-    return kms_stats_try(size, side, zero);
+    if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_miss(size, side, caller);
+    void *p = mi_heap_malloc(h, size);
+    if (__builtin_expect(p != NULL, 1)) return p;
+    return kms_entry_malloc_full(size, caller);
 }
 
 /* A branch on the threshold, not an index computed from the compare: one
  * instruction less, well predicted (most programs' requests are mostly on one
  * side; with one route for all sizes, always), and each side's counters are
  * at fixed offsets. */
-static inline __attribute__((always_inline)) void *kms_entry_try(size_t size, bool zero)
-{
-    return size < kms_fast_threshold ? kms_entry_try_side(size, 0, zero)
-                                     : kms_entry_try_side(size, 1, zero);
-}
-
-/* malloc and unaligned operator new. No register has to be kept across the
- * first try's call but the size, and the caller's address is read only on
- * the full path. */
 static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size, const void *caller)
 {
-    void *p = kms_entry_try(size, false);
+    if (size < kms_fast_threshold) return kms_entry_malloc_side(size, 0, caller);
+    return kms_entry_malloc_side(size, 1, caller);
+}
+
+/* When calloc's fast pointer is NULL: with statistics on, the inline counted
+ * path; else the full path (calloc has no memo). */
+static inline __attribute__((always_inline)) void *kms_entry_calloc_miss(size_t size, unsigned side,
+                                                                         const void *caller)
+{
+    mi_heap_t *h = kms_stats_counted_heap(size, side);
+    if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_full(size, caller);
+    void *p = mi_heap_zalloc(h, size);
     if (__builtin_expect(p != NULL, 1)) return p;
-    return kms_entry_malloc_full(size, caller);
+    return kms_stats_counted_failed(size, side, true);
 }
 
 static inline __attribute__((always_inline)) void kms_entry_free(void *p)

@@ -14,10 +14,20 @@
 
 EXPORT void *malloc(size_t size)
 {
-    /* kms_entry_malloc, with the caller's address read only on the full path
+    /* kms_entry_malloc, spelled out so that the caller's address is read only
+     * where it is needed, after the fast pointer's test or its heap's call
      * (passed as an argument, it would be kept in a register across the call). */
-    void *p = kms_entry_try(size, false);
-    if (__builtin_expect(p != NULL, 1)) return p;
+    if (size < kms_fast_threshold) {
+        mi_heap_t *h = kms_self.fast[0];
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_miss(size, 0, CALLER);
+        void *p = mi_heap_malloc(h, size);
+        if (__builtin_expect(p != NULL, 1)) return p;
+    } else {
+        mi_heap_t *h = kms_self.fast[1];
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_miss(size, 1, CALLER);
+        void *p = mi_heap_malloc(h, size);
+        if (__builtin_expect(p != NULL, 1)) return p;
+    }
     return kms_entry_malloc_full(size, CALLER);
 }
 
@@ -30,10 +40,19 @@ EXPORT void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    /* malloc's first try and full path, zeroed: the route depends on the size alone wherever
-     * the fast or counted pointers are set. */
-    void *p = kms_entry_try(total, true);
-    if (__builtin_expect(p != NULL, 1)) return p;
+    /* As malloc, zeroed: the route depends on the size alone wherever the fast or counted
+     * pointers are set. */
+    if (total < kms_fast_threshold) {
+        mi_heap_t *h = kms_self.fast[0];
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_miss(total, 0, CALLER);
+        void *p = mi_heap_zalloc(h, total);
+        if (__builtin_expect(p != NULL, 1)) return p;
+    } else {
+        mi_heap_t *h = kms_self.fast[1];
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_miss(total, 1, CALLER);
+        void *p = mi_heap_zalloc(h, total);
+        if (__builtin_expect(p != NULL, 1)) return p;
+    }
     return kms_entry_calloc_full(total, CALLER);
 }
 

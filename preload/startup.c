@@ -110,8 +110,10 @@ static void load_elfutils(const struct kms_config *c)
         if (r->caller_kind != KMS_CALLER_SYMBOL || strcmp(r->func_glob, "*") == 0 || kms_libelf())
             continue;
         /* Without symbol tables the rule could never match: say so now. */
-        snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s", r->origin,
-                 r->module_glob, r->func_glob, kms_elflibs_error());
+        char origin[KMS_ORIGIN_MAX];
+        snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s",
+                 kms_rule_origin(&kms_routes.rules, r, origin), r->module_glob, r->func_glob,
+                 kms_elflibs_error());
         stop(msg);
     }
     if ((c->stats || c->profile) && !c->quiet) {
@@ -148,15 +150,19 @@ __attribute__((constructor(101))) static void kms_startup(void)
         stop("KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS, which the access figures are "
              "written to");
     load_elfutils(&config);
-    if (kms_setup_run(&config, kms_routes.uses, &setup) < 0) stop(setup.error);
     /* Placement degraded to DRAM (no KMEM node, mbind denied) is said where placement was
      * asked for: by a KMEM_* variable, or by preloading the library for this command. A
      * system-wide install (/etc/ld.so.preload) with neither stays silent in every process,
-     * whose stderr other tools may compare; kmemshim nodes and KMEM_STRICT=1 tell. */
-    if (setup.warning[0] && !config.quiet && (config.asked || named_in_ld_preload()))
-        say_lines("warning: ", setup.warning);
+     * whose stderr other tools may compare; kmemshim nodes and KMEM_STRICT=1 tell. Only a
+     * warning that is said needs the set-up to read what it explains. */
+    bool tell = !config.quiet && (config.asked || named_in_ld_preload());
+    if (kms_setup_run(&config, kms_routes.uses, tell ? KMS_SETUP_TELL : KMS_SETUP_QUIET, &setup) <
+        0)
+        stop(setup.error);
+    if (setup.warning[0] && tell) say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_fork_handlers_register();
+    kms_fork_handlers_register(kms_routes.has_rules || config.stats || config.profile ||
+                               config.access_ms);
     if (config.stats || config.profile) {
         kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
         kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);

@@ -34,9 +34,10 @@ static void fuzz_glob(const uint8_t *data, size_t size)
     if (!strchr(pat, '[') && stars <= 4) CHECK(got == (fnmatch(pat, str, FNM_NOESCAPE) == 0));
 }
 
-static void check_rule(const struct kms_rule *r)
+static void check_rule(const struct kms_ruleset *rs, const struct kms_rule *r)
 {
-    char text[KMS_RULES_MAX_LINE * 2];
+    char text[KMS_RULES_MAX_LINE * 2], origin[KMS_ORIGIN_MAX];
+    CHECK(strlen(kms_rule_origin(rs, r, origin)) < KMS_ORIGIN_MAX);
     CHECK(r->size_lo <= r->size_hi);
     CHECK(r->has_size || (r->size_lo == 0 && r->size_hi == UINT64_MAX));
     CHECK(r->has_caller == (r->caller_kind != KMS_CALLER_NONE));
@@ -44,7 +45,6 @@ static void check_rule(const struct kms_rule *r)
     CHECK(r->depth == 0 || r->has_caller);
     CHECK(!r->has_caller || (r->module_glob && *r->module_glob));
     CHECK((r->caller_kind == KMS_CALLER_SYMBOL) == (r->func_glob != NULL));
-    CHECK(memchr(r->origin, '\0', sizeof(r->origin)) != NULL);
     int n = kms_rule_format(r, text, sizeof(text));
     CHECK(n > 0 && (size_t)n < sizeof(text) && strlen(text) == (size_t)n);
 
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strchr(rs.errors[i], '\n') == NULL);
     }
     for (size_t i = 0; i < rs.count; i++)
-        check_rule(&rs.rules[i]);
+        check_rule(&rs, &rs.rules[i]);
     if (env)
         CHECK(rs.policy == -1 && !rs.nodes && !rs.threshold_set && !rs.stats &&
               rs.default_target == -1);

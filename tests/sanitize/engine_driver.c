@@ -509,12 +509,12 @@ static void start_engine(void)
         die("configuration: %s", err);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) die("rules: %s", err);
     static bool uses[KMS_TARGET_COUNT] = {[KMS_TARGET_PREFERRED] = true};
-    int rc = fournode ? kms_setup_run_text(&config, uses, four_node, NULL, &setup)
-                      : kms_setup_run(&config, uses, &setup);
+    int rc = fournode ? kms_setup_run_text(&config, uses, four_node, NULL, KMS_SETUP_TELL, &setup)
+                      : kms_setup_run(&config, uses, KMS_SETUP_TELL, &setup);
     if (rc < 0) die("setup: %s", setup.error);
     if (setup.warning[0]) fprintf(stderr, "engine_driver: warning: %s\n", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    kms_fork_handlers_register();
+    kms_fork_handlers_register(true);
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
     printf("engine_driver: %s: %d classes;", fournode ? "fournode" : "live", kms_nclasses);

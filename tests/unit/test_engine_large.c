@@ -21,7 +21,8 @@ START_TEST(one_and_a_half_tebibytes_in_one_route)
     char *env[] = {"KMEM_NODES=1", NULL};
     ck_assert_int_eq(kms_config_from_env(env, &c, err, sizeof(err), warn, sizeof(warn)), 0);
     struct kms_setup s;
-    ck_assert_int_eq(kms_setup_run_text(&c, NULL, slurp("large_kmem.txt"), NULL, &s), 0);
+    ck_assert_int_eq(
+        kms_setup_run_text(&c, NULL, slurp("large_kmem.txt"), NULL, KMS_SETUP_EXPLAIN, &s), 0);
     /* The fixture's node 1 does not exist on this machine: bind to node 0. */
     for (int n = 0; n <= s.plan.max_node; n++)
         for (int t = 0; t < KMS_TARGET_COUNT; t++)

@@ -312,6 +312,33 @@ START_TEST(nodeset_parse_and_format)
 }
 END_TEST
 
+/* A walk over the members: first, next, last, across words and at both ends. */
+START_TEST(nodeset_walk)
+{
+    struct kms_nodeset s;
+    char why[128];
+    kms_nodeset_clear(&s);
+    ck_assert_int_eq(kms_nodeset_first(&s), -1);
+    ck_assert_int_eq(kms_nodeset_next(&s, -1), -1);
+    ck_assert_int_eq(kms_nodeset_last(&s), -1);
+    ck_assert_int_eq(kms_nodeset_parse("0,2,63-64,700,1023", &s, why, sizeof(why)), 0);
+    int want[] = {0, 2, 63, 64, 700, 1023}, k = 0;
+    for (int n = kms_nodeset_first(&s); n >= 0; n = kms_nodeset_next(&s, n)) {
+        ck_assert_int_lt(k, 6);
+        ck_assert_int_eq(n, want[k++]);
+    }
+    ck_assert_int_eq(k, 6);
+    ck_assert_int_eq(kms_nodeset_next(&s, -1), 0);
+    ck_assert_int_eq(kms_nodeset_next(&s, 64), 700);
+    ck_assert_int_eq(kms_nodeset_next(&s, 1023), -1);
+    ck_assert_int_eq(kms_nodeset_last(&s), 1023);
+    ck_assert_int_eq(kms_nodeset_parse("5,64", &s, why, sizeof(why)), 0);
+    ck_assert_int_eq(kms_nodeset_last(&s), 64);
+    ck_assert_int_eq(kms_nodeset_next(&s, 5), 64);
+    ck_assert_int_eq(kms_nodeset_next(&s, 4), 5);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("placement");
@@ -331,6 +358,7 @@ int main(void)
     tcase_add_test(tc, kmem_node_without_memory);
     tcase_add_test(tc, bad_topology_text);
     tcase_add_test(tc, nodeset_parse_and_format);
+    tcase_add_test(tc, nodeset_walk);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

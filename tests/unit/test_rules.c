@@ -33,6 +33,13 @@ static const char *joined(const struct kms_ruleset *rs)
     return buf;
 }
 
+/* A rule's "file:line" (one static buffer: use one per assertion). */
+static const char *origin_of(const struct kms_ruleset *rs, size_t i)
+{
+    static char buf[KMS_ORIGIN_MAX];
+    return kms_rule_origin(rs, &rs->rules[i], buf);
+}
+
 static const char *fmt(const struct kms_rule *r)
 {
     static char buf[512];
@@ -317,9 +324,9 @@ START_TEST(long_origin_and_token)
     kms_rules_parse(&rs, text, strlen(text), origin, KMS_RULES_FILE);
     ck_assert_uint_eq(rs.count, 1);
     /* The tail of the path names the file. */
-    ck_assert_uint_lt(strlen(rs.rules[0].origin), KMS_ORIGIN_MAX);
-    ck_assert_str_eq(rs.rules[0].origin + strlen(rs.rules[0].origin) - 9, "/kmemrc:1");
-    ck_assert_int_eq(strncmp(rs.rules[0].origin, "...ddd", 6), 0);
+    ck_assert_uint_lt(strlen(origin_of(&rs, 0)), KMS_ORIGIN_MAX);
+    ck_assert_str_eq(origin_of(&rs, 0) + strlen(origin_of(&rs, 0)) - 9, "/kmemrc:1");
+    ck_assert_int_eq(strncmp(origin_of(&rs, 0), "...ddd", 6), 0);
     ck_assert_uint_eq(rs.nerrors, 1);
     ck_assert_ptr_nonnull(strstr(rs.errors[0], "found 'averyveryveryveryveryveryveryveryvery...': "
                                                "neither"));
@@ -409,7 +416,7 @@ START_TEST(rule_fields)
     ck_assert_str_eq(r->func_glob, "png_malloc");
     ck_assert_uint_eq(r->depth, 4);
     ck_assert_uint_eq(kms_rule_frames(r), 4);
-    ck_assert_str_eq(r->origin, "rc:1");
+    ck_assert_str_eq(origin_of(&rs, 0), "rc:1");
     ck_assert(kms_rule_size_matches(r, 65536));
     ck_assert(!kms_rule_size_matches(r, 65535));
     r = &rs.rules[1];
@@ -422,7 +429,7 @@ START_TEST(rule_fields)
     ck_assert_uint_eq(kms_rule_frames(r), 1);
     ck_assert_int_eq(r->has_size, 0);
     ck_assert(kms_rule_size_matches(r, 0) && kms_rule_size_matches(r, UINT64_MAX));
-    ck_assert_str_eq(rs.rules[2].origin, "rc:3");
+    ck_assert_str_eq(origin_of(&rs, 2), "rc:3");
     kms_ruleset_free(&rs);
 }
 END_TEST
@@ -513,10 +520,10 @@ START_TEST(precedence)
                        "route dram caller app:hot\n";
     ck_assert_uint_eq(kms_rules_parse(&rs, file, strlen(file), "kmemrc", KMS_RULES_FILE), 0);
     ck_assert_uint_eq(rs.count, 4);
-    ck_assert_str_eq(rs.rules[0].origin, "KMEM_RULES:1");
-    ck_assert_str_eq(rs.rules[1].origin, "KMEM_RULES:24");
-    ck_assert_str_eq(rs.rules[2].origin, "kmemrc:2");
-    ck_assert_str_eq(rs.rules[3].origin, "kmemrc:4");
+    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES:1");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:24");
+    ck_assert_str_eq(origin_of(&rs, 2), "kmemrc:2");
+    ck_assert_str_eq(origin_of(&rs, 3), "kmemrc:4");
     ck_assert_str_eq(fmt(&rs.rules[0]), "route dram size >= 1G");
     ck_assert_str_eq(fmt(&rs.rules[1]), "route kmem_all caller app:*");
     ck_assert_str_eq(fmt(&rs.rules[2]), "route preferred size >= 1M");
@@ -538,9 +545,9 @@ START_TEST(env_separators)
         parse(" ; route kmem ;;route dram size < 1K;\nroute preferred ; ", KMS_RULES_ENV);
     ck_assert_msg(rs.nerrors == 0, "%s", joined(&rs));
     ck_assert_uint_eq(rs.count, 3);
-    ck_assert_str_eq(rs.rules[0].origin, "KMEM_RULES:4");
-    ck_assert_str_eq(rs.rules[1].origin, "KMEM_RULES:17");
-    ck_assert_str_eq(rs.rules[2].origin, "KMEM_RULES:39");
+    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES:4");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:17");
+    ck_assert_str_eq(origin_of(&rs, 2), "KMEM_RULES:39");
     ck_assert_str_eq(fmt(&rs.rules[2]), "route preferred");
     kms_ruleset_free(&rs);
     /* A comment in KMEM_RULES ends at the next ';'. */
@@ -584,7 +591,7 @@ START_TEST(load_files)
     kms_ruleset_init(&rs);
     ck_assert_uint_eq(kms_rules_load(&rs, KMS_FIXTURES "/rules/good.rc"), 0);
     ck_assert_uint_eq(rs.count, 3);
-    ck_assert_str_eq(rs.rules[0].origin, KMS_FIXTURES "/rules/good.rc:3");
+    ck_assert_str_eq(origin_of(&rs, 0), KMS_FIXTURES "/rules/good.rc:3");
     kms_ruleset_free(&rs);
 
     kms_ruleset_init(&rs);
@@ -738,6 +745,175 @@ START_TEST(check_cli)
 END_TEST
 #endif
 
+/* ---- patterns kept in place ------------------------------------------ */
+
+START_TEST(pattern_at_the_end_of_an_unterminated_buffer)
+{
+    /* buf is a slice: the byte after it must be neither read as part of the
+     * pattern nor written. */
+    char text[] = "route kmem caller libfoo.so:bar_*Xroute dram caller app+0x10Y";
+    struct kms_ruleset rs;
+    kms_ruleset_init(&rs);
+    size_t first = (size_t)(strchr(text, 'X') - text);
+    ck_assert_uint_eq(kms_rules_parse(&rs, text, first, "rc", KMS_RULES_FILE), 0);
+    size_t second = (size_t)(strchr(text, 'Y') - text) - first - 1;
+    ck_assert_uint_eq(kms_rules_parse(&rs, text + first + 1, second, "KMEM_RULES", KMS_RULES_ENV),
+                      0);
+    ck_assert_int_eq(text[first], 'X');
+    ck_assert_int_eq(text[first + 1 + second], 'Y');
+    ck_assert_uint_eq(rs.count, 2);
+    ck_assert_str_eq(rs.rules[0].module_glob, "libfoo.so");
+    ck_assert_str_eq(rs.rules[0].func_glob, "bar_*");
+    ck_assert_str_eq(rs.rules[1].module_glob, "app");
+    ck_assert_ptr_null(rs.rules[1].func_glob);
+    ck_assert_uint_eq(rs.rules[1].offset, 0x10);
+    ck_assert_str_eq(origin_of(&rs, 0), "rc:1");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:1");
+    kms_ruleset_free(&rs);
+}
+END_TEST
+
+/* A rules file's common lines take a one-pass parser; KMEM_RULES always
+ * takes the full one. Both must agree, on good lines and on bad. */
+START_TEST(one_pass_lines_parse_as_the_full_parser_does)
+{
+    static const char *const lines[] = {
+        "route kmem caller nosuchmod_1:fn_1",
+        "route dram caller libfoo.so.1:bar_*",
+        "route\tkmem\t\tcaller  app:main  \t",
+        "route kmem caller app:main\r",
+        "route kmem caller app:main # why",
+        "route MEMKIND_DAX_KMEM caller a:b",
+        "route preferred caller averyveryveryveryveryverylongmodulename.so:averyverylongfunction",
+        "route kmem caller a:f/g",
+        "route kmem caller a/b:f",
+        "route kmem caller a:f\x7f",
+        "route kmem caller :f",
+        "route kmem caller a:",
+        "route kmem caller a",
+        "route kmem caller a:b:c",
+        "route kmem caller a:b depth 2",
+        "route kmem caller a:b size >= 1M",
+        "route kmem size >= 1M caller a:b",
+        "route kmem callers a:b",
+        "route kmemx caller a:b",
+        "route kmem caller a:b\x01",
+        "route kmem caller a:b#x",
+        "route kmem caller\ta:b",
+        "routekmem caller a:b",
+        " route kmem caller a:b",
+        "route kmem caller a+0x10",
+    };
+    for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+        struct kms_ruleset f, e;
+        kms_ruleset_init(&f);
+        kms_ruleset_init(&e);
+        size_t fe = kms_rules_parse(&f, lines[k], strlen(lines[k]), "rc", KMS_RULES_FILE);
+        size_t ee = kms_rules_parse(&e, lines[k], strlen(lines[k]), "E", KMS_RULES_ENV);
+        ck_assert_msg(fe == ee && f.count == e.count, "line %zu: %zu/%zu errors, %zu/%zu rules", k,
+                      fe, ee, f.count, e.count);
+        /* "rc:1:C: msg" against "E:C: msg", a line being a rule (KMEM_RULES
+         * names what it expects instead of a keyword differently) */
+        if (fe && !strstr(e.errors[0], "expected 'route'")) {
+            char env[640];
+            snprintf(env, sizeof(env), "%s", e.errors[0] + strlen("E:"));
+            char *rule = strstr(env, "end of rule");
+            if (rule) memcpy(rule, "end of line", strlen("end of line"));
+            ck_assert_str_eq(f.errors[0] + strlen("rc:1:"), env);
+        }
+        for (size_t i = 0; i < f.count; i++) {
+            const struct kms_rule *a = &f.rules[i], *b = &e.rules[i];
+            ck_assert_int_eq(a->target, b->target);
+            ck_assert_int_eq(a->caller_kind, b->caller_kind);
+            ck_assert_int_eq(a->has_size, b->has_size);
+            ck_assert_uint_eq(a->size_lo, b->size_lo);
+            ck_assert_uint_eq(a->size_hi, b->size_hi);
+            ck_assert_uint_eq(a->offset, b->offset);
+            ck_assert_uint_eq(a->depth, b->depth);
+            ck_assert_str_eq(a->module_glob, b->module_glob);
+            if (a->func_glob || b->func_glob) ck_assert_str_eq(a->func_glob, b->func_glob);
+            ck_assert_str_eq(fmt(a), fmt(b));
+            ck_assert_uint_eq(a->line, 1);
+        }
+        kms_ruleset_free(&f);
+        kms_ruleset_free(&e);
+    }
+}
+END_TEST
+
+START_TEST(loaded_file_keeps_its_patterns)
+{
+    /* kms_rules_load's buffer becomes the patterns' text: the last pattern
+     * ends at the file's end, and a second file does not disturb the first. */
+    char path[] = "/tmp/kms_rules_XXXXXX", path2[] = "/tmp/kms_rules_XXXXXX";
+    int fd = mkstemp(path), fd2 = mkstemp(path2);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(fd2, 0);
+    const char *a = "route kmem caller liba.so:f1 # one\nroute dram caller app+0x2a";
+    const char *b = "route kmem caller b*:g";
+    ck_assert_int_eq(write(fd, a, strlen(a)), (ssize_t)strlen(a));
+    ck_assert_int_eq(write(fd2, b, strlen(b)), (ssize_t)strlen(b));
+    close(fd);
+    close(fd2);
+    struct kms_ruleset rs;
+    kms_ruleset_init(&rs);
+    ck_assert_uint_eq(kms_rules_load(&rs, path), 0);
+    ck_assert_uint_eq(kms_rules_load(&rs, path2), 0);
+    unlink(path);
+    unlink(path2);
+    ck_assert_uint_eq(rs.count, 3);
+    ck_assert_str_eq(rs.rules[0].module_glob, "liba.so");
+    ck_assert_str_eq(rs.rules[0].func_glob, "f1");
+    ck_assert_str_eq(rs.rules[1].module_glob, "app");
+    ck_assert_uint_eq(rs.rules[1].offset, 0x2a);
+    ck_assert_str_eq(rs.rules[2].module_glob, "b*");
+    ck_assert_str_eq(rs.rules[2].func_glob, "g");
+    char want[64];
+    snprintf(want, sizeof(want), "%s:2", path);
+    ck_assert_str_eq(origin_of(&rs, 1), want);
+    snprintf(want, sizeof(want), "%s:1", path2);
+    ck_assert_str_eq(origin_of(&rs, 2), want);
+    kms_ruleset_free(&rs);
+}
+END_TEST
+
+START_TEST(many_rules_keep_their_patterns_and_lines)
+{
+    /* Long enough for the array to grow past its first guess, with tabs,
+     * comments and a bad line among them. */
+    static char text[200000];
+    size_t len = 0;
+    for (int i = 1; i <= 3000; i++) {
+        if (i == 1500)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "route kmem caller\n");
+        else if (i % 7 == 0)
+            len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                    "\troute dram caller m%d:f%d # note\n", i, i);
+        else
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "route kmem caller m%d:f%d\n",
+                                    i, i);
+    }
+    struct kms_ruleset rs;
+    kms_ruleset_init(&rs);
+    ck_assert_uint_eq(kms_rules_parse(&rs, text, len, "big.rc", KMS_RULES_FILE), 1);
+    ck_assert_str_eq(rs.errors[0], "big.rc:1500:18: expected a caller pattern MODULE:FUNCTION or "
+                                   "MODULE+0xOFFSET, found end of line");
+    ck_assert_uint_eq(rs.count, 2999);
+    for (size_t k = 0; k < rs.count; k++) {
+        int i = (int)(k < 1499 ? k + 1 : k + 2);
+        char mod[16], fn[16], want[32];
+        snprintf(mod, sizeof(mod), "m%d", i);
+        snprintf(fn, sizeof(fn), "f%d", i);
+        snprintf(want, sizeof(want), "big.rc:%d", i);
+        ck_assert_str_eq(rs.rules[k].module_glob, mod);
+        ck_assert_str_eq(rs.rules[k].func_glob, fn);
+        ck_assert_str_eq(origin_of(&rs, k), want);
+        ck_assert_int_eq(rs.rules[k].target, i % 7 == 0 ? KMS_TARGET_DRAM : KMS_TARGET_KMEM);
+    }
+    kms_ruleset_free(&rs);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -765,6 +941,10 @@ int main(void)
     tcase_add_test(tc, check_example);
     tcase_add_test(tc, check_bad);
     tcase_add_test(tc, check_cli);
+    tcase_add_test(tc, pattern_at_the_end_of_an_unterminated_buffer);
+    tcase_add_test(tc, one_pass_lines_parse_as_the_full_parser_does);
+    tcase_add_test(tc, loaded_file_keeps_its_patterns);
+    tcase_add_test(tc, many_rules_keep_their_patterns_and_lines);
 #endif
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);

@@ -32,7 +32,7 @@ static void load(struct fx *f, const char *topo, const char *sysfs)
 {
     memset(f, 0, sizeof(*f));
     ck_assert_int_eq(kms_topology_parse_text(slurp(topo), &f->topo, f->err, sizeof(f->err)), 0);
-    f->rc = kms_tiers_read(root(sysfs), &f->topo, &f->tr, f->err, sizeof(f->err));
+    f->rc = kms_tiers_read(root(sysfs), &f->topo, KMS_SYSFS_ALL, &f->tr, f->err, sizeof(f->err));
 }
 
 static void unload(struct fx *f)
@@ -255,7 +255,9 @@ START_TEST(setup_detects_and_breaks_the_tie)
     struct kms_setup s;
     bool uses[KMS_TARGET_COUNT] = {[KMS_TARGET_PREFERRED] = true};
     ck_assert_int_eq(config(&c, "KMEM_STRICT=1", NULL, err, sizeof(err)), 0);
-    ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("slow"), &s), 0);
+    ck_assert_int_eq(
+        kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("slow"), KMS_SETUP_EXPLAIN, &s),
+        0);
     expect_set(&s.kmem, "2-3");
     ck_assert_int_eq(s.kmem_source, KMS_NODES_DETECTED);
     ck_assert_str_eq(s.source_desc, "detected (KMEM_DETECT=daxctl,tiers,hmat): libdaxctl: not "
@@ -272,7 +274,9 @@ START_TEST(setup_detects_and_breaks_the_tie)
     kms_setup_free(&s);
 
     /* As fast as DRAM: no KMEM node, the usual warning, an error under KMEM_STRICT=1. */
-    ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("flat"), &s), -1);
+    ck_assert_int_eq(
+        kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("flat"), KMS_SETUP_EXPLAIN, &s),
+        -1);
     ck_assert_str_eq(s.error,
                      "no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=daxctl,tiers,hmat "
                      "found no slow-memory node (no CPU-less node in a lower memory tier; no "
@@ -280,7 +284,9 @@ START_TEST(setup_detects_and_breaks_the_tie)
     kms_setup_free(&s);
     ck_assert_int_eq(config(&c, "KMEM_DETECT=hmat", NULL, err, sizeof(err)), 0);
     uses[KMS_TARGET_INTERLEAVE] = true;
-    ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("flat"), &s), 0);
+    ck_assert_int_eq(
+        kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("flat"), KMS_SETUP_EXPLAIN, &s),
+        0);
     ck_assert_str_eq(s.warning,
                      "no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=hmat found no "
                      "slow-memory node (no CPU-less node with a clearly higher HMAT latency); "
@@ -290,7 +296,8 @@ START_TEST(setup_detects_and_breaks_the_tie)
     kms_setup_free(&s);
 
     /* A malformed file stops `kmemshim nodes --sysfs`, naming the file. */
-    ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("bad_latency"), &s),
+    ck_assert_int_eq(kms_setup_run_text(&c, uses, slurp("tie_hmat.txt"), root("bad_latency"),
+                                        KMS_SETUP_EXPLAIN, &s),
                      -1);
     ck_assert_msg(strstr(s.error, "node2/access1/initiators/read_latency: expected a number, "
                                   "found 'fast'"),

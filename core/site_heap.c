@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/site_heap.h"
+
+#include <string.h>
+
+__thread struct kms_site_memo kms_site_memo __attribute__((tls_model("initial-exec")));
+bool kms_site_heap_on;
+
+/* The heap kms_alloc would take for target now; NULL when it would not be
+ * a plain heap call (per-CPU class, no heap yet). */
+static mi_heap_t *heap_of_target(int target)
+{
+    int cls = kms_target_class[target];
+    if (cls == KMS_CLASS_BY_CPU) return NULL;
+    /* The plain heap: the thread's default one, set up once it has served a request. */
+    return cls < 0 ? mi_heap_get_default() : kms_self.cur[cls];
+}
+
+void kms_site_heap_learn(uintptr_t caller, uint64_t bound, int below, int above)
+{
+    if (caller == 0 || kms_self.bypass) return;
+    mi_heap_t *lo = heap_of_target(below), *hi = heap_of_target(above);
+    if (!lo && !hi) return;
+    struct kms_site_heap *e = &kms_site_memo.slot[kms_site_heap_slot(caller)];
+    *e = (struct kms_site_heap){.caller = caller, .bound = bound, .heap = {lo, hi}};
+    if (!kms_site_heap_on) __atomic_store_n(&kms_site_heap_on, true, __ATOMIC_RELAXED);
+}
+
+void kms_site_heap_forget(void) { memset(&kms_site_memo, 0, sizeof(kms_site_memo)); }
