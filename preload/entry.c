@@ -53,13 +53,32 @@ void *kms_entry_malloc_full(size_t size, const void *caller)
     return malloc_routed(size, caller);
 }
 
-void *kms_entry_calloc_full(size_t size, const void *caller)
+static __attribute__((noinline)) void *calloc_counted(size_t size, const void *caller)
 {
-    if (__builtin_expect(kms_stats_on, 0)) return alloc_counted(size, true, caller);
+    return alloc_counted(size, true, caller);
+}
+
+/* As malloc_routed, zeroed. */
+static __attribute__((noinline)) void *calloc_routed(size_t size, const void *caller)
+{
     int target = kms_route_decide(size, caller);
     void *p = kms_alloc(target, size, 0, true);
-    if (__builtin_expect(p != NULL, 1) && kms_fast_ok) kms_fast_learn(size, target);
+    if (__builtin_expect(p != NULL, 1)) {
+        if (kms_fast_ok)
+            kms_fast_learn(size, target);
+        else if (kms_routes.by_caller)
+            kms_route_site_learn(caller);
+    }
     return p;
+}
+
+void *kms_entry_site_failed_zero(size_t size) { return calloc_routed(size, kms_site_memo.serving); }
+
+void *kms_entry_calloc_full(size_t size, const void *caller)
+{
+    /* As kms_entry_malloc_full: two tail calls. */
+    if (__builtin_expect(kms_stats_on, 0)) return calloc_counted(size, caller);
+    return calloc_routed(size, caller);
 }
 
 void *kms_entry_realloc(void *p, size_t size, const void *caller)

@@ -53,6 +53,8 @@ void *kms_entry_calloc_full(size_t size, const void *caller);
 /* The full path for a request whose memo heap failed (its class is full):
  * the caller is kms_site_memo.serving. */
 void *kms_entry_site_failed(size_t size) __attribute__((visibility("hidden")));
+/* The same for calloc. */
+void *kms_entry_site_failed_zero(size_t size) __attribute__((visibility("hidden")));
 
 /* When the thread's fast pointer is NULL: a callsite that caller rules
  * decided before takes its heap from the thread's memo (core/site_heap.h), in
@@ -106,11 +108,20 @@ static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size,
     return kms_entry_malloc_side(size, 1, caller);
 }
 
-/* When calloc's fast pointer is NULL: with statistics on, the inline counted
- * path; else the full path (calloc has no memo). */
+/* When calloc's fast pointer is NULL: as malloc's (kms_entry_malloc_miss),
+ * zeroed; a callsite's decision is the same for both. */
 static inline __attribute__((always_inline)) void *kms_entry_calloc_miss(size_t size, unsigned side,
                                                                          const void *caller)
 {
+    if (kms_site_heap_on) {
+        mi_heap_t *m = kms_site_heap_of(size, caller);
+        if (__builtin_expect(m != NULL, 1)) {
+            kms_site_memo.serving = caller;
+            void *p = mi_heap_zalloc(m, size);
+            if (__builtin_expect(p != NULL, 1)) return p;
+            return kms_entry_site_failed_zero(size);
+        }
+    }
     mi_heap_t *h = kms_stats_counted_heap(size, side);
     if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_full(size, caller);
     void *p = mi_heap_zalloc(h, size);

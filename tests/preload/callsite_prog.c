@@ -136,7 +136,10 @@ static void *make(const char *name)
     if (!strcmp(name, "wrapper")) return via_wrapper(BIG);
     if (!strcmp(name, "realloc")) /* starts unmatched, small; grows in the matched function */
         return alloc_realloc(alloc_plain(64), BIG);
-    if (!strcmp(name, "calloc")) return alloc_calloc(BIG);
+    if (!strcmp(name, "calloc")) { /* twice: the second from the callsite memo the first taught */
+        free(alloc_calloc(BIG));
+        return alloc_calloc(BIG);
+    }
     if (!strcmp(name, "posix_memalign")) return alloc_posix_memalign(BIG);
     if (!strcmp(name, "sized_small")) return alloc_sized(BIG);
     if (!strcmp(name, "sized_big")) return alloc_sized(HUGE);
