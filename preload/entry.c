@@ -31,10 +31,11 @@ static __attribute__((noinline)) void *malloc_counted(size_t size, const void *c
 
 /* The route decided for each request: rules, or a thread's first request
  * on each side of the threshold. Statistics are off (kms_entry_malloc_full). */
-static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
+static inline __attribute__((always_inline)) void *alloc_routed(size_t size, bool zero,
+                                                                const void *caller)
 {
     int target = kms_route_decide(size, caller);
-    void *p = kms_alloc(target, size, 0, false);
+    void *p = kms_alloc(target, size, 0, zero);
     if (__builtin_expect(p != NULL, 1)) {
         if (kms_fast_ok)
             kms_fast_learn(size, target);
@@ -42,6 +43,11 @@ static __attribute__((noinline)) void *malloc_routed(size_t size, const void *ca
             kms_route_site_learn(caller);
     }
     return p;
+}
+
+static __attribute__((noinline)) void *malloc_routed(size_t size, const void *caller)
+{
+    return alloc_routed(size, false, caller);
 }
 
 void *kms_entry_site_failed(size_t size) { return malloc_routed(size, kms_site_memo.serving); }
@@ -58,18 +64,9 @@ static __attribute__((noinline)) void *calloc_counted(size_t size, const void *c
     return alloc_counted(size, true, caller);
 }
 
-/* As malloc_routed, zeroed. */
 static __attribute__((noinline)) void *calloc_routed(size_t size, const void *caller)
 {
-    int target = kms_route_decide(size, caller);
-    void *p = kms_alloc(target, size, 0, true);
-    if (__builtin_expect(p != NULL, 1)) {
-        if (kms_fast_ok)
-            kms_fast_learn(size, target);
-        else if (kms_routes.by_caller)
-            kms_route_site_learn(caller);
-    }
-    return p;
+    return alloc_routed(size, true, caller);
 }
 
 void *kms_entry_site_failed_zero(size_t size) { return calloc_routed(size, kms_site_memo.serving); }

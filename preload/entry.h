@@ -56,29 +56,32 @@ void *kms_entry_site_failed(size_t size) __attribute__((visibility("hidden")));
 /* The same for calloc. */
 void *kms_entry_site_failed_zero(size_t size) __attribute__((visibility("hidden")));
 
-/* When the thread's fast pointer is NULL: a callsite that caller rules
- * decided before takes its heap from the thread's memo (core/site_heap.h), in
- * malloc's own frame; with statistics on, the inline counted path; anything
- * else takes the full path. The memo is tested first: rules without
- * statistics then pay nothing for the counted path (with statistics the memo
- * is never taught, and without rules there is no memo: one test for either). */
-static inline __attribute__((always_inline)) void *kms_entry_malloc_miss(size_t size, unsigned side,
-                                                                         const void *caller)
+/* When the thread's fast pointer is NULL (malloc; zeroed: calloc): a
+ * callsite that caller rules decided before takes its heap from the thread's
+ * memo (core/site_heap.h), in the entry point's own frame; with statistics
+ * on, the inline counted path; anything else takes the full path. The memo is
+ * tested first: rules without statistics then pay nothing for the counted
+ * path (with statistics the memo is never taught, and without rules there is
+ * no memo: one test for either). zero is a constant at every call, so each
+ * entry point keeps its own mimalloc call and its own out-of-line fallbacks. */
+static inline __attribute__((always_inline)) void *
+kms_entry_alloc_miss(size_t size, unsigned side, bool zero, const void *caller)
 {
     if (kms_site_heap_on) {
         mi_heap_t *h = kms_site_heap_of(size, caller);
         if (__builtin_expect(h != NULL, 1)) {
             kms_site_memo.serving = caller;
-            void *p = mi_heap_malloc(h, size);
+            void *p = kms_heap_alloc(h, size, 0, zero);
             if (__builtin_expect(p != NULL, 1)) return p;
-            return kms_entry_site_failed(size);
+            return zero ? kms_entry_site_failed_zero(size) : kms_entry_site_failed(size);
         }
     }
     mi_heap_t *h = kms_stats_counted_heap(size, side);
-    if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_full(size, caller);
-    void *p = mi_heap_malloc(h, size);
+    if (__builtin_expect(h == NULL, 0))
+        return zero ? kms_entry_calloc_full(size, caller) : kms_entry_malloc_full(size, caller);
+    void *p = kms_heap_alloc(h, size, 0, zero);
     if (__builtin_expect(p != NULL, 1)) return p;
-    return kms_stats_counted_failed(size, side, false);
+    return kms_stats_counted_failed(size, side, zero);
 }
 
 /* malloc and unaligned operator new for one side of the threshold: the
@@ -92,7 +95,7 @@ static inline __attribute__((always_inline)) void *kms_entry_malloc_side(size_t 
                                                                          const void *caller)
 {
     mi_heap_t *h = kms_self.fast[side];
-    if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_miss(size, side, caller);
+    if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(size, side, false, caller);
     void *p = mi_heap_malloc(h, size);
     if (__builtin_expect(p != NULL, 1)) return p;
     return kms_entry_malloc_full(size, caller);
@@ -106,27 +109,6 @@ static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size,
 {
     if (size < kms_fast_threshold) return kms_entry_malloc_side(size, 0, caller);
     return kms_entry_malloc_side(size, 1, caller);
-}
-
-/* When calloc's fast pointer is NULL: as malloc's (kms_entry_malloc_miss),
- * zeroed; a callsite's decision is the same for both. */
-static inline __attribute__((always_inline)) void *kms_entry_calloc_miss(size_t size, unsigned side,
-                                                                         const void *caller)
-{
-    if (kms_site_heap_on) {
-        mi_heap_t *m = kms_site_heap_of(size, caller);
-        if (__builtin_expect(m != NULL, 1)) {
-            kms_site_memo.serving = caller;
-            void *p = mi_heap_zalloc(m, size);
-            if (__builtin_expect(p != NULL, 1)) return p;
-            return kms_entry_site_failed_zero(size);
-        }
-    }
-    mi_heap_t *h = kms_stats_counted_heap(size, side);
-    if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_full(size, caller);
-    void *p = mi_heap_zalloc(h, size);
-    if (__builtin_expect(p != NULL, 1)) return p;
-    return kms_stats_counted_failed(size, side, true);
 }
 
 static inline __attribute__((always_inline)) void kms_entry_free(void *p)

@@ -19,12 +19,12 @@ EXPORT void *malloc(size_t size)
      * (passed as an argument, it would be kept in a register across the call). */
     if (size < kms_fast_threshold) {
         mi_heap_t *h = kms_self.fast[0];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_miss(size, 0, CALLER);
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(size, 0, false, CALLER);
         void *p = mi_heap_malloc(h, size);
         if (__builtin_expect(p != NULL, 1)) return p;
     } else {
         mi_heap_t *h = kms_self.fast[1];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_malloc_miss(size, 1, CALLER);
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(size, 1, false, CALLER);
         void *p = mi_heap_malloc(h, size);
         if (__builtin_expect(p != NULL, 1)) return p;
     }
@@ -44,12 +44,12 @@ EXPORT void *calloc(size_t n, size_t size)
      * pointers are set. */
     if (total < kms_fast_threshold) {
         mi_heap_t *h = kms_self.fast[0];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_miss(total, 0, CALLER);
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(total, 0, true, CALLER);
         void *p = mi_heap_zalloc(h, total);
         if (__builtin_expect(p != NULL, 1)) return p;
     } else {
         mi_heap_t *h = kms_self.fast[1];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_calloc_miss(total, 1, CALLER);
+        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(total, 1, true, CALLER);
         void *p = mi_heap_zalloc(h, total);
         if (__builtin_expect(p != NULL, 1)) return p;
     }
