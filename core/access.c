@@ -102,17 +102,17 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
     if (u == UNIT_NONE &&
         __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {
-        self->bypass++; /* reserving and registering the arena may allocate */
+        kms_bypass_enter(self); /* reserving and registering the arena may allocate */
         u = track(c, target, caller);
-        self->bypass--;
+        kms_bypass_leave(self);
     }
     if (u <= 0) return kms_alloc(target, size, align, zero);
     if (__builtin_expect(!__atomic_load_n(&kms_access_started, __ATOMIC_RELAXED), 0))
         kms_access_sampler_start();
-    self->bypass++;
+    kms_bypass_enter(self);
     mi_heap_t *h = kms_heap_for_arena(kms_access_units[u - 1].arena);
     void *p = h ? heap_alloc(h, size, align, zero) : NULL;
-    self->bypass--;
+    kms_bypass_leave(self);
     /* Its arena is full: the rest of the callsite counts with its route's other memory. */
     return p ? p : kms_alloc(target, size, align, zero);
 }

@@ -162,7 +162,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
         errno = ENOMEM;
         return NULL;
     }
-    self->bypass++;
+    kms_bypass_enter(self);
     for (int hops = 0; hops < KMS_MAX_CLASSES && cls >= 0; hops++) {
         struct kms_class *c = &kms_classes[cls];
         /* mimalloc cannot align inside an exclusive arena past half its block
@@ -199,7 +199,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
         }
         cls = c->fallback;
     }
-    self->bypass--;
+    kms_bypass_leave(self);
     if (!p && cls == -1) p = kms_plain_alloc(size, align, zero);
     if (!p) errno = ENOMEM;
     return p;

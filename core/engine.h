@@ -28,8 +28,9 @@ struct kms_thread {
     mi_heap_t *fast[2];
     /* The same while statistics are on (fast[] then stays NULL): malloc's
      * inline counted path (core/stats.h, kms_stats_counted_heap) allocates from it and
-     * counts. Set only while this thread's statistics state is ACTIVE, cleared
-     * when it leaves that state, so that the inline path needs no state test. */
+     * counts. Set only while this thread's statistics state is ACTIVE and it is
+     * outside the shim's own work (kms_bypass_enter), cleared when either
+     * ends, so that the inline path needs no state or bypass test. */
     mi_heap_t *counted[2];
     mi_heap_t *cur[KMS_MAX_CLASSES]; /* heap the thread allocates from, per class */
     mi_heap_t *heap[KMS_MAX_ARENAS]; /* heap per arena, made on first use */
@@ -40,6 +41,21 @@ struct kms_thread {
 };
 
 #define KMS_BYPASS_EXITING (1 << 20)
+
+/* Enters the shim's own work (bypass > 0: its requests go to the plain heap,
+ * uncounted). The fast and counted pointers are emptied, so the inline paths,
+ * which test nothing else, send every request made inside it to the full
+ * path: a pointer set implies bypass == 0, because kms_fast_learn sets none
+ * while bypass is set. They are learnt again after the section, at the cost
+ * of one request's full path. */
+static inline void kms_bypass_enter(struct kms_thread *self)
+{
+    self->bypass++;
+    self->fast[0] = self->fast[1] = NULL;
+    self->counted[0] = self->counted[1] = NULL;
+}
+
+static inline void kms_bypass_leave(struct kms_thread *self) { self->bypass--; }
 
 /* Whether the thread is in the shim's own work or exiting (bypass != 0).
  * bypass is never negative: the mask only lets the compiler test it in

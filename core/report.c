@@ -142,7 +142,7 @@ Dwfl *kms_report_dwfl_open(const struct kms_libdw *D)
 void kms_report_write(void)
 {
     if (!stats_path[0] && !profile_path[0]) return;
-    kms_self.bypass++;
+    kms_bypass_enter(&kms_self);
     int saved = errno;
     struct kms_stats_snapshot snap;
     kms_access_finish(); /* the last sample, before anything is written */
@@ -171,7 +171,7 @@ void kms_report_write(void)
         kms_stats_snapshot_free(&snap);
     }
     errno = saved;
-    kms_self.bypass--;
+    kms_bypass_leave(&kms_self);
 }
 
 static void at_exit(void) { kms_report_write(); }

@@ -4,7 +4,6 @@
 #include <string.h>
 
 __thread struct kms_site_memo kms_site_memo __attribute__((tls_model("initial-exec")));
-bool kms_site_heap_on;
 
 /* The heap kms_alloc would take for target now; NULL when it would not be
  * a plain heap call (per-CPU class, no heap yet). */
@@ -23,7 +22,6 @@ void kms_site_heap_learn(uintptr_t caller, uint64_t bound, int below, int above)
     if (!lo && !hi) return;
     struct kms_site_heap *e = &kms_site_memo.slot[kms_site_heap_slot(caller)];
     *e = (struct kms_site_heap){.caller = caller, .bound = bound, .heap = {lo, hi}};
-    if (!kms_site_heap_on) __atomic_store_n(&kms_site_heap_on, true, __ATOMIC_RELAXED);
 }
 
 void kms_site_heap_forget(void) { memset(&kms_site_memo, 0, sizeof(kms_site_memo)); }

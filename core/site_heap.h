@@ -40,11 +40,6 @@ struct kms_site_memo {
     const void *serving;
 };
 
-/* Some thread has learned a callsite: malloc probes the memo only then, so
- * without caller rules (or with statistics, whose path never learns) a miss
- * of the fast pointer pays one load and branch for it. Set once. */
-extern bool kms_site_heap_on __attribute__((visibility("hidden")));
-
 extern __thread struct kms_site_memo kms_site_memo __attribute__((tls_model("initial-exec")));
 
 /* The same Fibonacci hashing as the route cache's (policy/route.h says why

@@ -172,9 +172,9 @@ static void activate(struct kms_stats_thread *s)
      * included, past the inline path (kms_stats_counted_heap) to be recorded. */
     s->left = kms_stats_period ? kms_stats_draw(&s->rng, kms_stats_period) : -1;
     /* glibc allocates the destructor's record: that request must not come back here. */
-    kms_self.bypass++;
+    kms_bypass_enter(&kms_self);
     __cxa_thread_atexit_impl(thread_exit, NULL, &__dso_handle);
-    kms_self.bypass--;
+    kms_bypass_leave(&kms_self);
     s->state = KMS_STATS_ACTIVE;
 }
 

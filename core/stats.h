@@ -77,10 +77,10 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
  * threshold (side 0) or at or above it (side 1) is counted here, without a
  * call of the shim's own, and the heap to allocate it from is returned: the
  * thread's counted pointer. NULL: the full path serves and counts it (no
- * counted pointer, the shim's own work, or a block to be recorded). The
- * counted pointer stands for the state test (core/engine.h) and side 0 for
- * the size test (kms_fast_enable). The request is counted before the heap's
- * call, so that nothing but the size is kept across it; should the call fail,
+ * counted pointer, or a block to be recorded). The counted pointer stands
+ * for the state and bypass tests (it is NULL in the shim's own work:
+ * core/engine.h) and side 0 for the size test (kms_fast_enable). The request is counted before the
+ * heap's call, so that nothing but the size is kept across it; should the call fail,
  * kms_stats_counted_failed serves it. A report made meanwhile (another
  * thread, or a signal handler) may count it a request early, as it may read
  * any count a few requests old. */
@@ -90,7 +90,6 @@ static inline __attribute__((always_inline)) mi_heap_t *kms_stats_counted_heap(s
     struct kms_thread *self = &kms_self;
     mi_heap_t *h = self->counted[side];
     if (__builtin_expect(h == NULL, 0)) return NULL;
-    if (__builtin_expect(kms_bypassed(self), 0)) return NULL;
     if (side == 1 && __builtin_expect(size >= kms_stats_period, 0)) return NULL;
     struct kms_stats_thread *s = &self->stats;
     if (__builtin_expect((s->left -= (int64_t)size) < 0, 0)) {

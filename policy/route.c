@@ -396,15 +396,15 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
     if (stack) {
         /* The walk may allocate (libunwind's per-thread cache): those
          * requests are the shim's own. */
-        kms_self.bypass++;
+        kms_bypass_enter(&kms_self);
         nframes = kms_stackwalk((uintptr_t)caller, frames, r->max_frames);
-        kms_self.bypass--;
+        kms_bypass_leave(&kms_self);
         key = hash_frames(frames, nframes);
         const struct kms_route_slot *sl = cache_find(key, frames, nframes);
         if (sl) return slot_apply(sl, size);
     }
 
-    kms_self.bypass++;
+    kms_bypass_enter(&kms_self);
     int target = r->below;
     struct kms_decision *nd = calloc(1, sizeof(*nd));
     if (nd && kms_decision_compile(r, frames, nframes, stack, nd) == 0) {
@@ -425,7 +425,7 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
     } else {
         free(nd);
     }
-    kms_self.bypass--;
+    kms_bypass_leave(&kms_self);
     return target;
 }
 

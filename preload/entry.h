@@ -56,32 +56,33 @@ void *kms_entry_site_failed(size_t size) __attribute__((visibility("hidden")));
 /* The same for calloc. */
 void *kms_entry_site_failed_zero(size_t size) __attribute__((visibility("hidden")));
 
-/* When the thread's fast pointer is NULL (malloc; zeroed: calloc): a
- * callsite that caller rules decided before takes its heap from the thread's
- * memo (core/site_heap.h), in the entry point's own frame; with statistics
- * on, the inline counted path; anything else takes the full path. The memo is
- * tested first: rules without statistics then pay nothing for the counted
- * path (with statistics the memo is never taught, and without rules there is
- * no memo: one test for either). zero is a constant at every call, so each
- * entry point keeps its own mimalloc call and its own out-of-line fallbacks. */
+/* When the thread's fast pointer is NULL (malloc; zeroed: calloc): with
+ * statistics on, the inline counted path; a callsite that caller rules
+ * decided before takes its heap from the thread's memo (core/site_heap.h),
+ * in the entry point's own frame; anything else takes the full path. The
+ * counted pointer is set only without rules, and the memo is taught only
+ * without statistics, so at most one of the two can serve; the counted
+ * pointer's test comes first because it is also the only test statistics
+ * need, and the memo needs none of its own (a probe of an empty memo
+ * misses). zero is a constant at every call, so each entry point keeps its
+ * own mimalloc call and its own out-of-line fallbacks. */
 static inline __attribute__((always_inline)) void *
 kms_entry_alloc_miss(size_t size, unsigned side, bool zero, const void *caller)
 {
-    if (kms_site_heap_on) {
-        mi_heap_t *h = kms_site_heap_of(size, caller);
-        if (__builtin_expect(h != NULL, 1)) {
-            kms_site_memo.serving = caller;
-            void *p = kms_heap_alloc(h, size, 0, zero);
-            if (__builtin_expect(p != NULL, 1)) return p;
-            return zero ? kms_entry_site_failed_zero(size) : kms_entry_site_failed(size);
-        }
-    }
     mi_heap_t *h = kms_stats_counted_heap(size, side);
-    if (__builtin_expect(h == NULL, 0))
-        return zero ? kms_entry_calloc_full(size, caller) : kms_entry_malloc_full(size, caller);
-    void *p = kms_heap_alloc(h, size, 0, zero);
-    if (__builtin_expect(p != NULL, 1)) return p;
-    return kms_stats_counted_failed(size, side, zero);
+    if (h != NULL) {
+        void *p = kms_heap_alloc(h, size, 0, zero);
+        if (__builtin_expect(p != NULL, 1)) return p;
+        return kms_stats_counted_failed(size, side, zero);
+    }
+    h = kms_site_heap_of(size, caller);
+    if (h != NULL) {
+        kms_site_memo.serving = caller;
+        void *p = kms_heap_alloc(h, size, 0, zero);
+        if (__builtin_expect(p != NULL, 1)) return p;
+        return zero ? kms_entry_site_failed_zero(size) : kms_entry_site_failed(size);
+    }
+    return zero ? kms_entry_calloc_full(size, caller) : kms_entry_malloc_full(size, caller);
 }
 
 /* malloc and unaligned operator new for one side of the threshold: the

@@ -138,7 +138,7 @@ __attribute__((constructor(101))) static void kms_startup(void)
     char warn[1024];
     if (kms_state != KMS_STATE_EARLY) return;
     kms_state = KMS_STATE_STARTING;
-    kms_self.bypass++;
+    kms_bypass_enter(&kms_self);
 
     if (kms_config_from_env(environ, &config, err, sizeof(err), warn, sizeof(warn)) < 0) stop(err);
     if (config.version) say_version();
@@ -175,6 +175,6 @@ __attribute__((constructor(101))) static void kms_startup(void)
                     kms_stats_on, kms_stats_period, kms_routes.threshold, kms_routes.below,
                     kms_routes.above);
 
-    kms_self.bypass--;
+    kms_bypass_leave(&kms_self);
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
 }
