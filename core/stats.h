@@ -79,11 +79,11 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
  * thread's counted pointer. NULL: the full path serves and counts it (no
  * counted pointer, or a block to be recorded). The counted pointer stands
  * for the state and bypass tests (it is NULL in the shim's own work:
- * core/engine.h) and side 0 for the size test (kms_fast_enable). The request is counted before the
- * heap's call, so that nothing but the size is kept across it; should the call fail,
- * kms_stats_counted_failed serves it. A report made meanwhile (another
- * thread, or a signal handler) may count it a request early, as it may read
- * any count a few requests old. */
+ * core/engine.h) and side 0 for the size test (kms_fast_enable). The
+ * request is counted before the heap's call, so that nothing but the size is
+ * kept across it; should the call fail, kms_stats_counted_failed serves it.
+ * A report made meanwhile (another thread, or a signal handler) may count it
+ * a request early, as it may read any count a few requests old. */
 static inline __attribute__((always_inline)) mi_heap_t *kms_stats_counted_heap(size_t size,
                                                                                unsigned side)
 {
