@@ -18,6 +18,14 @@
 static unsigned own_frames = 6;
 
 static int (*unw_backtrace_fn)(void **buffer, int size);
+/* A thread's first walks take libgcc's unwinder even where libunwind is
+ * loaded: libunwind sets up per thread (its frame cache is mapped on the
+ * first walk and unmapped at exit, and the pages it reads are checked with
+ * system calls until its cache knows them), which a thread that walks a few
+ * times never earns back (short-lived threads under a depth rule were created
+ * and ended at half the rate). After KMS_STACKWALK_COLD_WALKS walks a thread
+ * is taken to walk often, and libunwind's cache pays. */
+static __thread unsigned thread_walks __attribute__((tls_model("initial-exec")));
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 /* libunwind takes locks of its own (its caches, the loader's module list):
  * fork() must not copy one held by another thread into the child, where the
@@ -128,7 +136,12 @@ unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max)
 {
     unsigned n = 0;
     int (*bt)(void **, int) = __atomic_load_n(&unw_backtrace_fn, __ATOMIC_ACQUIRE);
+    bool gcc = __atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE) != NULL;
     if (max > WALK_MAX - OWN_FRAMES) max = WALK_MAX - OWN_FRAMES;
+    if (thread_walks < KMS_STACKWALK_COLD_WALKS) {
+        thread_walks++;
+        if (gcc) bt = NULL;
+    }
     if (bt) {
         void *all[WALK_MAX];
         walk_enter();
@@ -138,7 +151,7 @@ unsigned kms_stackwalk(uintptr_t first, uintptr_t *frames, unsigned max)
         if (n == 0 && got == want && (got = bt(all, WALK_MAX)) > 0)
             n = from_first(all, (unsigned)got, first, frames, max);
         walk_exit();
-    } else if (__atomic_load_n(&gcc_backtrace, __ATOMIC_ACQUIRE)) {
+    } else if (gcc) {
         struct gcc_walk s = {frames, max, 0, first, 0};
         gcc_backtrace(gcc_step, &s);
         n = s.n;

@@ -5,12 +5,18 @@
  * each return address's frame layout: a stack seen before is walked with a
  * hash probe and a load per frame (~100 instructions) instead of a DWARF
  * lookup and CFI interpretation per frame (~1,500 with libgcc's unwinder).
- * Without libunwind, and in a forked child (see kms_stackwalk_fork_child),
- * libgcc's _Unwind_Backtrace does the same walk (opened, not linked). */
+ * Without libunwind, in a thread's first walks (libunwind's per-thread set-up
+ * costs more than a few walks save) and in a forked child (see
+ * kms_stackwalk_fork_child), libgcc's _Unwind_Backtrace does the same walk
+ * (opened, not linked). */
 #ifndef KMS_CORE_STACKWALK_H
 #define KMS_CORE_STACKWALK_H
 #include <stdbool.h>
 #include <stdint.h>
+
+/* How many walks of each thread take libgcc's unwinder where libunwind is
+ * loaded (core/stackwalk.c says why). */
+#define KMS_STACKWALK_COLD_WALKS 32
 
 /* Opens libunwind (once; later calls are one load). False when it is not
  * there: walks then take libgcc's unwinder, opened instead. Call at start-up,

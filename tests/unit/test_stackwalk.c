@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The stack walk for depth rules: once start-up has loaded libunwind, the
  * return addresses from the given first frame outwards, from a fresh stack
- * and from one walked before (libunwind's cache); before, the first frame. */
+ * and from one walked before, in a thread's first walks (libgcc's unwinder)
+ * and in its later ones (libunwind's cache); before, the first frame. */
 #include "core/stackwalk.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,14 +64,41 @@ START_TEST(walks_once_loaded)
     ck_assert_msg(!kms_stackwalk_ready(), "no unwinder before kms_stackwalk_load");
     ck_assert_msg(kms_stackwalk_load(), "libunwind.so.8 (scripts/deps.sh installs libunwind8)");
     ck_assert(kms_stackwalk_ready());
-    outer(&b, 3); /* first walk: fills libunwind's cache */
+    outer(&b, 3);
     check_walk(&b, 3);
-    outer(&c, 3); /* the same frames again (but frame 2): from the cache */
+    outer(&c, 3); /* the same frames again (but frame 2) */
     check_walk(&c, 3);
     /* frame 2 is the return into this test, from another call each time */
     for (unsigned i = 0; i < 2; i++)
         ck_assert_msg(b.frames[i] == c.frames[i], "frame %u differs on the cached walk", i);
     ck_assert_msg(b.frames[2] != c.frames[2], "two calls of outer, two return addresses");
+}
+END_TEST
+
+/* Walks a thread's first walks and as many more, each compared with the
+ * frames the functions recorded: the switch from libgcc's unwinder to
+ * libunwind's changes nothing a rule sees. */
+static void *cold_then_warm(void *arg)
+{
+    (void)arg;
+    uintptr_t first = 0, second = 0;
+    for (unsigned i = 0; i < 2 * KMS_STACKWALK_COLD_WALKS; i++) {
+        struct walk w = {0};
+        outer(&w, 3);
+        check_walk(&w, 3);
+        if (i == 0) first = w.frames[0], second = w.frames[1];
+        ck_assert_msg(w.frames[0] == first && w.frames[1] == second, "walk %u differs", i);
+    }
+    return NULL;
+}
+
+START_TEST(a_threads_first_walks_and_later_ones_agree)
+{
+    ck_assert(kms_stackwalk_load());
+    cold_then_warm(NULL); /* this thread: some walks behind it already */
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, cold_then_warm, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
 }
 END_TEST
 
@@ -121,6 +150,7 @@ int main(void)
     Suite *s = suite_create("stackwalk");
     TCase *tc = tcase_create("walk");
     tcase_add_test(tc, walks_once_loaded);
+    tcase_add_test(tc, a_threads_first_walks_and_later_ones_agree);
     tcase_add_test(tc, max_bounds_the_walk);
     tcase_add_test(tc, walks_in_a_forked_child);
     tcase_add_test(tc, first_not_on_the_stack);
