@@ -22,9 +22,9 @@ static int (*unw_backtrace_fn)(void **buffer, int size);
  * loaded: libunwind sets up per thread (its frame cache is mapped on the
  * first walk and unmapped at exit, and the pages it reads are checked with
  * system calls until its cache knows them), which a thread that walks a few
- * times never earns back (short-lived threads under a depth rule were created
- * and ended at half the rate). After KMS_STACKWALK_COLD_WALKS walks a thread
- * is taken to walk often, and libunwind's cache pays. */
+ * times never earns back; for a short-lived thread it is most of what the
+ * depth rule costs. After KMS_STACKWALK_COLD_WALKS walks a thread is taken to
+ * walk often, and libunwind's cache pays. */
 static __thread unsigned thread_walks __attribute__((tls_model("initial-exec")));
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 /* libunwind takes locks of its own (its caches, the loader's module list):
