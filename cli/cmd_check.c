@@ -2,6 +2,7 @@
 /* kmemshim check: validate a rules file (and/or a KMEM_RULES string) the way
  * the shim will read it at start-up, reporting every error at once. */
 #include "cli/commands.h"
+#include "core/elflibs.h"
 #include "policy/rules.h"
 
 #include <stdio.h>
@@ -20,6 +21,33 @@ static void usage(FILE *out)
                  "                   they are tried before the file's\n"
                  "  --list           print every route in order of precedence, with its origin\n"
                  "  -h, --help       this text\n");
+}
+
+/* The shim opens libelf only when a rule that names a function meets a module
+ * it names, and without libelf such a rule can never match: checked here,
+ * where the rules are validated before they run. 1 when some rule needs it
+ * and it cannot be loaded. */
+static int check_symbols(const struct kms_ruleset *rs)
+{
+    size_t need = 0;
+    const struct kms_rule *first = NULL;
+    for (size_t i = 0; i < rs->count; i++) {
+        const struct kms_rule *r = &rs->rules[i];
+        if (r->has_caller && r->caller_kind == KMS_CALLER_SYMBOL &&
+            strcmp(r->func_glob, "*") != 0) {
+            if (!first) first = r;
+            need++;
+        }
+    }
+    if (!need || kms_libelf()) return 0;
+    char origin[KMS_ORIGIN_MAX];
+    fprintf(stderr, "%s: caller %s:%s needs the symbol tables: %s\n",
+            kms_rule_origin(rs, first, origin), first->module_glob, first->func_glob,
+            kms_elflibs_error());
+    if (need > 1)
+        fprintf(stderr, "... and %zu more rules that name functions, which cannot match either\n",
+                need - 1);
+    return 1;
 }
 
 int kms_cmd_check(int argc, char **argv)
@@ -59,6 +87,7 @@ int kms_cmd_check(int argc, char **argv)
     if (env) kms_rules_parse(&rs, env, strlen(env), "KMEM_RULES", KMS_RULES_ENV);
     if (file) kms_rules_load(&rs, file);
     int status = 0;
+    if (!rs.nerrors_total) status = check_symbols(&rs);
     if (rs.nerrors_total) {
         for (size_t i = 0; i < rs.nerrors; i++)
             fprintf(stderr, "%s\n", rs.errors[i]);
@@ -67,7 +96,7 @@ int kms_cmd_check(int argc, char **argv)
         fprintf(stderr, "%s: %zu error%s\n", file ? file : "KMEM_RULES", rs.nerrors_total,
                 rs.nerrors_total == 1 ? "" : "s");
         status = 1;
-    } else {
+    } else if (!status) {
         char line[512];
         kms_ruleset_summary(&rs, line, sizeof(line));
         printf("%s: ok: %s\n", file ? file : "KMEM_RULES", line);

@@ -224,8 +224,7 @@ static void ensure_symbols(struct module *m)
 {
     if (m->syms_loaded) return;
     m->syms_loaded = 1;
-    /* Opened at start-up when rules name functions (see preload/startup.c). */
-    const struct kms_libelf *E = kms_libelf();
+    const struct kms_libelf *E = kms_libelf(); /* loaded by load_symbols, outside the lock */
     if (!E) return;
     const char *path = m->key[0] ? m->file : "/proc/self/exe";
     /* A name without '/' (the vDSO's "linux-vdso.so.1") is no file: opening it
@@ -361,6 +360,11 @@ static struct module *module_of(uintptr_t addr)
 
 static void load_symbols(struct module *m)
 {
+    /* libelf is opened on the first module whose symbols are wanted, and
+     * without our lock: dlopen holds the loader's lock while the library's
+     * constructors allocate, and a thread that allocated from a callsite
+     * not seen before would wait for our lock while we wait for the loader. */
+    (void)kms_libelf();
     pthread_mutex_lock(&lock);
     ensure_symbols(m);
     pthread_mutex_unlock(&lock);

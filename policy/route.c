@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/route.h"
 
+#include "core/elflibs.h"
 #include "core/engine.h"
 #include "core/site_heap.h"
 #include "core/size.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct kms_routes kms_routes = {
     .threshold = 0,
@@ -104,6 +106,10 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
             if (rule->size_hi > r->depth_hi) r->depth_hi = rule->size_hi;
         }
     }
+    size_t words = (r->rules.count + 63) / 64;
+    r->plain = words ? calloc(words, sizeof(*r->plain)) : NULL;
+    for (size_t i = 0; r->plain && i < r->rules.count; i++)
+        if (!r->rules.rules[i].has_caller) r->plain[i / 64] |= 1ull << (i % 64);
     /* Depth rules walk the stack on every request in their size range:
      * libunwind's cached walk, opened now rather than from an allocation. */
     if (r->max_frames > 1) kms_stackwalk_load();
@@ -216,6 +222,30 @@ struct frame_info {
     const uint64_t *own; /* rules whose module glob matches; NULL: unknown */
 };
 
+/* libelf is opened when a rule that names a function first meets a module it
+ * names (core/callsite.c), not at start-up: a process that none of its rules'
+ * modules allocate from, as most processes under a system-wide rules file,
+ * never pays for it. Without libelf such a rule cannot match: said once. */
+static void say_no_symbols(const struct kms_rule *rule)
+{
+    static int said;
+    if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED)) return;
+    char origin[KMS_ORIGIN_MAX], line[512];
+    int n = snprintf(line, sizeof(line),
+                     "kmemshim: warning: %s: caller %s:%s needs the symbol tables, and cannot "
+                     "match: %s\n",
+                     kms_rule_origin(&kms_routes.rules, rule, origin), rule->module_glob,
+                     rule->func_glob, kms_elflibs_error());
+    if (n > (int)sizeof(line) - 1) {
+        n = (int)sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    if (n > 0) {
+        ssize_t rc = write(STDERR_FILENO, line, (size_t)n);
+        (void)rc;
+    }
+}
+
 static bool frame_matches(const struct kms_rule *rule, size_t index, struct frame_info *fi,
                           const uintptr_t *frames, unsigned nframes)
 {
@@ -227,6 +257,7 @@ static bool frame_matches(const struct kms_rule *rule, size_t index, struct fram
          * module: a module no such rule names never has its tables loaded. */
         if (!x->symbols && rule->caller_kind == KMS_CALLER_SYMBOL &&
             strcmp(rule->func_glob, "*") != 0) {
+            if (!kms_libelf()) say_no_symbols(rule);
             x->located = kms_callsite_resolve(frames[f], &x->cs) == 0;
             x->symbols = true;
             if (!x->located) continue;
@@ -252,14 +283,42 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
             if (fi[f].located) fi[f].own = rules_of_module(r, &fi[f].cs);
         }
     }
-    for (size_t i = 0; i < r->rules.count; i++) {
-        const struct kms_rule *rule = &r->rules.rules[i];
-        if (rule->has_caller) {
-            if (!with_depth_rules && kms_rule_frames(rule) > 1) continue;
-            if (!frame_matches(rule, i, fi, frames, nframes)) continue;
+    /* The rules to test, in order: those without a caller, and the caller
+     * rules whose module glob one of the frames' modules matches; every rule
+     * where a frame's rules are unknown. A program's callsite under a rules
+     * file written for other modules tests none of them. */
+    const size_t words = (r->rules.count + 63) / 64;
+    uint64_t cand_local[64], *cand = words <= 64 ? cand_local : calloc(words, sizeof(*cand));
+    bool all = !cand || !r->plain;
+    if (!all) {
+        memcpy(cand, r->plain, words * sizeof(*cand));
+        for (unsigned f = 0; f < nframes && !all; f++) {
+            if (!fi[f].located) continue;
+            if (!fi[f].own) all = true;
+            for (size_t w = 0; !all && w < words; w++)
+                cand[w] |= fi[f].own[w];
         }
-        if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0) goto done;
     }
+    for (size_t w = 0; w < words; w++) {
+        uint64_t bits =
+            all ? (w + 1 < words || r->rules.count % 64 == 0 ? UINT64_MAX
+                                                             : (1ull << (r->rules.count % 64)) - 1)
+                : cand[w];
+        while (bits) {
+            const size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            const struct kms_rule *rule = &r->rules.rules[i];
+            if (rule->has_caller) {
+                if (!with_depth_rules && kms_rule_frames(rule) > 1) continue;
+                if (!frame_matches(rule, i, fi, frames, nframes)) continue;
+            }
+            if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0) {
+                if (cand != cand_local) free(cand);
+                goto done;
+            }
+        }
+    }
+    if (cand != cand_local) free(cand);
     if (r->threshold < UINT64_MAX && assign(&ps, r->threshold, UINT64_MAX, r->above) < 0) goto done;
     if (assign(&ps, 0, UINT64_MAX, r->below) < 0) goto done;
     /* Merge neighbours with the same target. */

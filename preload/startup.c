@@ -100,22 +100,12 @@ static __attribute__((noreturn)) void stop(const char *msg)
     _exit(1);
 }
 
-/* elfutils, loaded now rather than from inside an allocation later. */
+/* elfutils, loaded now for the reports rather than from inside the exit
+ * handler; rules that name functions open libelf when a module they name
+ * first allocates (policy/route.c). */
 static void load_elfutils(const struct kms_config *c)
 {
     static char msg[512];
-    for (size_t i = 0; i < kms_routes.rules.count; i++) {
-        const struct kms_rule *r = &kms_routes.rules.rules[i];
-        /* A function glob of "*" matches without reading symbols (policy/route.c). */
-        if (r->caller_kind != KMS_CALLER_SYMBOL || strcmp(r->func_glob, "*") == 0 || kms_libelf())
-            continue;
-        /* Without symbol tables the rule could never match: say so now. */
-        char origin[KMS_ORIGIN_MAX];
-        snprintf(msg, sizeof(msg), "%s: caller %s:%s needs the symbol tables: %s",
-                 kms_rule_origin(&kms_routes.rules, r, origin), r->module_glob, r->func_glob,
-                 kms_elflibs_error());
-        stop(msg);
-    }
     if ((c->stats || c->profile) && !c->quiet) {
         if (!kms_libelf()) {
             snprintf(msg, sizeof(msg), "callsites in the reports will have no symbols: %s",

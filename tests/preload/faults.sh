@@ -3,9 +3,9 @@
 # shellcheck disable=SC2016  # the sh -c scripts expand their own $1 and $2
 # Injected faults: each case runs a program under the shim in a hostile
 # environment and checks what the program saw and what the shim printed.
-# usage: faults.sh SHIM BUILD_TESTS_DIR CASE
+# usage: faults.sh SHIM BUILD_TESTS_DIR CASE [KMEMSHIM_CLI]
 set -uo pipefail
-shim=$1 bin=$2 case=$3
+shim=$1 bin=$2 case=$3 cli=${4:-}
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 fail() { echo "FAIL [$case] $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
@@ -143,11 +143,34 @@ no_elfutils)
     for so in libelf.so.1 libdw.so.1; do
         cc -shared -fPIC -o "$fake/$so" "$fake/fake.c" || fail "cannot build the stand-in $so"
     done
-    # A rule naming a function cannot work without symbol tables: stop, naming the rule.
-    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller *:main" \
+    # A rule naming a function cannot match without symbol tables. libelf is
+    # opened when such a rule first meets a module it names: said then, once,
+    # naming the rule, and the program runs on.
+    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller *:main; route dram caller *:x*" \
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 0; expect_out main-ran
+    expect_err_only "kmemshim: warning: KMEM_RULES:1: caller *:main needs the symbol tables, and cannot match: libelf.so.1 has no elf_version"
+    # A rule whose module never allocates never needs libelf: nothing to say.
+    run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller nosuchmod:main" \
+        LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
+    expect_rc 0; expect_out main-ran
+    [ ! -s "$err" ] || fail "stderr for a rule whose module is not loaded"
+    # With the real libelf: mapped only once a module a rule names allocates.
+    run env KMEM_NODES=0 "KMEM_RULES=route kmem caller nosuchmod:main" LD_PRELOAD="$shim" \
+        cat /proc/self/maps; rc=$?
+    expect_rc 0; expect_out "[stack]"
+    ! grep -q 'libelf' "$out" || fail "libelf mapped for a rule whose module is not loaded"
+    run env KMEM_NODES=0 "KMEM_RULES=route kmem caller *:main" LD_PRELOAD="$shim" \
+        cat /proc/self/maps; rc=$?
+    expect_rc 0; expect_out "libelf"
+    # kmemshim check, which validates rules before they run, calls it an error.
+    [ -x "$cli" ] || fail "kmemshim check: no CLI given (argument 4)"
+    run env LD_LIBRARY_PATH="$fake" "$cli" check --rules 'route kmem caller *:main; route dram caller libc.so.6:*; route dram caller a:b'; rc=$?
     expect_rc 1
-    expect_err_only "kmemshim: error: KMEM_RULES:1: caller *:main needs the symbol tables: libelf.so.1 has no elf_version"
+    [ "$(cat "$err")" = "KMEM_RULES:1: caller *:main needs the symbol tables: libelf.so.1 has no elf_version
+... and 1 more rules that name functions, which cannot match either" ] || fail "check without libelf"
+    run "$cli" check --rules 'route kmem caller *:main'; rc=$?
+    expect_rc 0; expect_out "KMEM_RULES: ok"
     # Offsets and whole modules need no symbols: the program runs.
     run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller echo+0x1234; route dram caller libc.so.6:*" \
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
