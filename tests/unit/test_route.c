@@ -16,7 +16,8 @@ static const void *const caller = (const void *)0x401234;
 
 static void build(const char *rules, const char *threshold)
 {
-    char rules_var[256], threshold_var[64], err[1024], warn[1024];
+    static char rules_var[16384];
+    char threshold_var[64], err[1024], warn[1024];
     char *envp[3] = {NULL, NULL, NULL};
     int n = 0;
     snprintf(rules_var, sizeof(rules_var), "KMEM_RULES=%s", rules);
@@ -83,6 +84,41 @@ START_TEST(caller_rules_stay_rules)
 }
 END_TEST
 
+/* A callsite tests only the rules without a caller and those whose module
+ * glob its module matches: over several 64-rule words, the first matching
+ * rule still decides, whichever kind it is. */
+static const char *many_rules(void)
+{
+    static char buf[12000];
+    size_t n = 0;
+    for (int i = 0; i < 150; i++) {
+        const char *rule = "route kmem caller nosuchmod_%d:*; ";
+        if (i == 70) rule = "route dram size 100..199; ";
+        if (i == 130) rule = "route kmem_all caller test_route:*; ";
+        if (i == 140) rule = "route preferred caller test_route:*; ";
+        if (i == 149) rule = "route preferred size 5000..5999";
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, rule, i);
+    }
+    return buf;
+}
+
+START_TEST(many_rules_first_match_decides)
+{
+    build(many_rules(), NULL);
+    ck_assert(kms_routes.has_rules && kms_routes.by_caller);
+    /* A callsite in this program: rule 70 by size, else rule 130 by module. */
+    const void *here = (const void *)(uintptr_t)&many_rules;
+    ck_assert_int_eq(kms_route_decide(150, here), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(50, here), KMS_TARGET_KMEM_ALL);
+    ck_assert_int_eq(kms_route_decide(5500, here), KMS_TARGET_KMEM_ALL);
+    /* An address no module holds: the rules without a caller, then the default. */
+    const void *nowhere = (const void *)16;
+    ck_assert_int_eq(kms_route_decide(150, nowhere), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(5500, nowhere), KMS_TARGET_PREFERRED);
+    ck_assert_int_eq(kms_route_decide(50, nowhere), KMS_TARGET_DRAM);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("route");
@@ -92,6 +128,7 @@ int main(void)
     tcase_add_test(tc, size_rule_merged_with_the_threshold);
     tcase_add_test(tc, two_splits_stay_rules);
     tcase_add_test(tc, caller_rules_stay_rules);
+    tcase_add_test(tc, many_rules_first_match_decides);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
