@@ -5,6 +5,7 @@
 #include "core/topology.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,13 +65,40 @@ static void add_node(long n, void *arg)
 struct cpus_of {
     struct kms_topology *t;
     int node;
+    int used; /* highest CPU seen + 1 */
+    bool oom;
 };
+
+/* The CPU table grows to the highest CPU the nodes list: sizing it from
+ * sysconf(_SC_NPROCESSORS_CONF) would read cpu/possible, one more sysfs file
+ * per process, for CPUs that no node holds now and that map to no node either.
+ * Makes room for CPU c (entries -1 until a node lists them); false on ENOMEM. */
+static bool cpu_room(struct kms_topology *t, long c)
+{
+    if (c < t->ncpus) return true;
+    int want = t->ncpus ? t->ncpus : 64;
+    while (want <= c)
+        want *= 2;
+    if (want > KMS_MAX_CPUS) want = KMS_MAX_CPUS;
+    int16_t *grown = realloc(t->cpu_node, sizeof(*grown) * (size_t)want);
+    if (!grown) return false;
+    for (int i = t->ncpus; i < want; i++)
+        grown[i] = -1;
+    t->cpu_node = grown;
+    t->ncpus = want;
+    return true;
+}
 
 static void add_cpu(long c, void *arg)
 {
     struct cpus_of *x = arg;
-    if (c >= x->t->ncpus) return;
+    if (c >= KMS_MAX_CPUS || x->oom) return;
+    if (!cpu_room(x->t, c)) {
+        x->oom = true;
+        return;
+    }
     x->t->cpu_node[c] = (int16_t)x->node;
+    if (c + 1 > x->used) x->used = (int)c + 1;
     kms_nodeset_add(&x->t->with_cpus, x->node);
 }
 
@@ -107,21 +135,11 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
         return -1;
     }
     int nn = max + 1;
-    long ncpus = sysconf(_SC_NPROCESSORS_CONF);
-    if (ncpus <= 0) ncpus = 1;
-    if (ncpus > KMS_MAX_CPUS) ncpus = KMS_MAX_CPUS;
     t->max_node = max;
-    t->ncpus = (int)ncpus;
     t->size = calloc((size_t)nn, sizeof(*t->size));
     t->distance = calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
-    t->cpu_node = malloc(sizeof(*t->cpu_node) * (size_t)ncpus);
-    if (!t->size || !t->distance || !t->cpu_node) {
-        kms_topology_free(t);
-        snprintf(err, errlen, "out of memory reading the topology");
-        return -1;
-    }
-    for (int c = 0; c < ncpus; c++)
-        t->cpu_node[c] = -1;
+    struct cpus_of x = {.t = t, .used = 1}; /* one entry at least */
+    if (!t->size || !t->distance || !cpu_room(t, 0)) goto oom;
     for (int n = 0; n <= max; n++) {
         for (int m = 0; m <= max; m++)
             t->distance[n * nn + m] = n == m ? 10 : 20;
@@ -130,8 +148,9 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
         if (slurp(path, buf, sizeof(buf)) > 0) t->size[n] = mem_total(buf);
         if (t->size[n] > 0) kms_nodeset_add(&t->with_memory, n);
         snprintf(path, sizeof(path), NODE_DIR "/node%d/cpulist", n);
-        struct cpus_of x = {t, n};
+        x.node = n;
         if (slurp(path, buf, sizeof(buf)) > 0) each_in_list(buf, add_cpu, &x);
+        if (x.oom) goto oom;
         /* One distance per online node, in node order. */
         snprintf(path, sizeof(path), NODE_DIR "/node%d/distance", n);
         if (slurp(path, buf, sizeof(buf)) > 0) {
@@ -146,5 +165,10 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
             }
         }
     }
+    t->ncpus = x.used;
     return 0;
+oom:
+    kms_topology_free(t);
+    snprintf(err, errlen, "out of memory reading the topology");
+    return -1;
 }
