@@ -70,10 +70,10 @@ static void *reserve(size_t len)
  * kind; the entries the pops skip pile up, each keeping its touched pages
  * for segment_decommit_delay (500 ms), while fresh segments are made for the
  * threads that missed. A server starting a thread per request kept 26-31 MiB
- * against mimalloc's 5 MiB; at 50 ms it keeps 12 MiB with the same page
- * faults and time (bench/analysis.md). A value the user set is left. Called
- * with the arenas' lock held, for the first arena. */
-#define KMS_SEGMENT_CACHE_MS 50
+ * against mimalloc's 5 MiB. A cached segment now waits as long as a freed
+ * span inside a segment does (decommit_delay, 25 ms by default): 7.5-10 MiB,
+ * with the same page faults and time (bench/analysis.md). A value the user
+ * set is left. Called with the arenas' lock held, for the first arena. */
 static void segment_cache_for_two_kinds(void)
 {
     static const char var[] = "MIMALLOC_SEGMENT_DECOMMIT_DELAY=";
@@ -81,7 +81,9 @@ static void segment_cache_for_two_kinds(void)
     /* mimalloc reads its variables ignoring case. */
     for (char **e = environ; e && *e; e++)
         if (strncasecmp(*e, var, sizeof(var) - 1) == 0) return;
-    mi_option_set(mi_option_segment_decommit_delay, KMS_SEGMENT_CACHE_MS);
+    long span = mi_option_get(mi_option_decommit_delay);
+    if (span < mi_option_get(mi_option_segment_decommit_delay))
+        mi_option_set(mi_option_segment_decommit_delay, span);
 }
 
 uint64_t kms_bind_reservation(uint64_t capacity, int ncpus)

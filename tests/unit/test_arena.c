@@ -12,9 +12,11 @@
 START_TEST(the_first_arena_shortens_the_segment_cache_delay)
 {
     unsetenv("MIMALLOC_SEGMENT_DECOMMIT_DELAY");
-    ck_assert_int_ne(mi_option_get(mi_option_segment_decommit_delay), 50);
+    mi_option_set(mi_option_segment_decommit_delay, 500);
+    mi_option_set(mi_option_decommit_delay, 25);
     ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
-    ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), 50);
+    /* As long as a freed span inside a segment waits. */
+    ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), 25);
     /* The arena serves: a heap in it allocates and frees. */
     mi_heap_t *h = mi_heap_new_in_arena(kms_arenas[0].mi_id);
     ck_assert_ptr_nonnull(h);
@@ -33,7 +35,17 @@ START_TEST(a_delay_the_user_set_is_kept)
     long before = mi_option_get(mi_option_segment_decommit_delay);
     ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
     ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), before);
-    ck_assert_int_ne(before, 50);
+    ck_assert_int_ne(before, mi_option_get(mi_option_decommit_delay));
+}
+END_TEST
+
+START_TEST(a_longer_span_delay_does_not_lengthen_the_cache_delay)
+{
+    unsetenv("MIMALLOC_SEGMENT_DECOMMIT_DELAY");
+    mi_option_set(mi_option_segment_decommit_delay, 500);
+    mi_option_set(mi_option_decommit_delay, 2000);
+    ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
+    ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), 500);
 }
 END_TEST
 
@@ -43,6 +55,7 @@ int main(void)
     TCase *tc = tcase_create("segment_cache");
     tcase_add_test(tc, the_first_arena_shortens_the_segment_cache_delay);
     tcase_add_test(tc, a_delay_the_user_set_is_kept);
+    tcase_add_test(tc, a_longer_span_delay_does_not_lengthen_the_cache_delay);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
