@@ -9,14 +9,21 @@
 #include <mimalloc.h>
 #include <stdlib.h>
 
-START_TEST(the_first_arena_shortens_the_segment_cache_delay)
+/* The cache's delay once the first arena exists, from the given delays and
+ * no MIMALLOC_SEGMENT_DECOMMIT_DELAY in the environment. */
+static long cache_delay_after_first_arena(long cache_ms, long span_ms)
 {
     unsetenv("MIMALLOC_SEGMENT_DECOMMIT_DELAY");
-    mi_option_set(mi_option_segment_decommit_delay, 500);
-    mi_option_set(mi_option_decommit_delay, 25);
+    mi_option_set(mi_option_segment_decommit_delay, cache_ms);
+    mi_option_set(mi_option_decommit_delay, span_ms);
     ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
+    return mi_option_get(mi_option_segment_decommit_delay);
+}
+
+START_TEST(the_first_arena_shortens_the_segment_cache_delay)
+{
     /* As long as a freed span inside a segment waits. */
-    ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), 25);
+    ck_assert_int_eq(cache_delay_after_first_arena(500, 25), 25);
     /* The arena serves: a heap in it allocates and frees. */
     mi_heap_t *h = mi_heap_new_in_arena(kms_arenas[0].mi_id);
     ck_assert_ptr_nonnull(h);
@@ -41,11 +48,7 @@ END_TEST
 
 START_TEST(a_longer_span_delay_does_not_lengthen_the_cache_delay)
 {
-    unsetenv("MIMALLOC_SEGMENT_DECOMMIT_DELAY");
-    mi_option_set(mi_option_segment_decommit_delay, 500);
-    mi_option_set(mi_option_decommit_delay, 2000);
-    ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
-    ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), 500);
+    ck_assert_int_eq(cache_delay_after_first_arena(500, 2000), 500);
 }
 END_TEST
 
