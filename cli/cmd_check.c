@@ -32,12 +32,9 @@ static int check_symbols(const struct kms_ruleset *rs)
     size_t need = 0;
     const struct kms_rule *first = NULL;
     for (size_t i = 0; i < rs->count; i++) {
-        const struct kms_rule *r = &rs->rules[i];
-        if (r->has_caller && r->caller_kind == KMS_CALLER_SYMBOL &&
-            strcmp(r->func_glob, "*") != 0) {
-            if (!first) first = r;
-            need++;
-        }
+        if (!kms_rule_needs_symbols(&rs->rules[i])) continue;
+        if (!first) first = &rs->rules[i];
+        need++;
     }
     if (!need || kms_libelf()) return 0;
     char origin[KMS_ORIGIN_MAX];

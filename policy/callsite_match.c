@@ -15,6 +15,6 @@ int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs
     if (!r->has_caller) return 1;
     if (!cs->module || !module_matches(r, cs->module, cs->module_alt)) return 0;
     if (r->caller_kind == KMS_CALLER_OFFSET) return cs->offset == r->offset;
-    if (strcmp(r->func_glob, "*") == 0) return 1;
+    if (!kms_rule_needs_symbols(r)) return 1;
     return kms_callsite_each_symbol(cs, glob_cb, (void *)r->func_glob);
 }

@@ -255,8 +255,7 @@ static bool frame_matches(const struct kms_rule *rule, size_t index, struct fram
         if (!x->located || (x->own && !(x->own[index / 64] >> (index % 64) & 1))) continue;
         /* Symbols are read only for a rule that names a function in this
          * module: a module no such rule names never has its tables loaded. */
-        if (!x->symbols && rule->caller_kind == KMS_CALLER_SYMBOL &&
-            strcmp(rule->func_glob, "*") != 0) {
+        if (!x->symbols && kms_rule_needs_symbols(rule)) {
             if (!kms_libelf()) say_no_symbols(rule);
             x->located = kms_callsite_resolve(frames[f], &x->cs) == 0;
             x->symbols = true;

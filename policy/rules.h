@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define KMS_RULES_MAX_LINE 4096               /* bytes of one line (or one KMEM_RULES rule) */
 #define KMS_RULES_MAX_FILE (4u * 1024 * 1024) /* bytes of a rules file */
@@ -58,6 +59,13 @@ struct kms_rules_source {
 
 /* How many innermost frames a rule looks at (1 = the direct caller only). */
 static inline unsigned kms_rule_frames(const struct kms_rule *r) { return r->depth ? r->depth : 1; }
+
+/* Whether a rule's caller names a function, which only the module's symbol
+ * tables (libelf) can tell; a function glob of "*" matches without them. */
+static inline int kms_rule_needs_symbols(const struct kms_rule *r)
+{
+    return r->has_caller && r->caller_kind == KMS_CALLER_SYMBOL && strcmp(r->func_glob, "*") != 0;
+}
 
 static inline int kms_rule_size_matches(const struct kms_rule *r, uint64_t size)
 {
