@@ -299,13 +299,11 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
         }
     }
     for (size_t w = 0; w < words; w++) {
-        uint64_t bits =
-            all ? (w + 1 < words || r->rules.count % 64 == 0 ? UINT64_MAX
-                                                             : (1ull << (r->rules.count % 64)) - 1)
-                : cand[w];
+        uint64_t bits = all ? UINT64_MAX : cand[w];
         while (bits) {
             const size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
             bits &= bits - 1;
+            if (i >= r->rules.count) break; /* the last word's bits past the rules, when all */
             const struct kms_rule *rule = &r->rules.rules[i];
             if (rule->has_caller) {
                 if (!with_depth_rules && kms_rule_frames(rule) > 1) continue;
