@@ -94,6 +94,7 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
 }
 
 uint64_t kms_fast_threshold = UINT64_MAX;
+uint64_t kms_fast_small_end = MI_SMALL_SIZE_MAX + 1;
 bool kms_fast_ok;
 bool kms_fast_counted;
 int kms_fast_target[2];
@@ -102,9 +103,18 @@ static bool counted_above; /* counted[1] may be set */
 void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t threshold, int below,
                      int above)
 {
+    /* One route for all sizes is the side below an unreachable threshold
+     * (cut at recorded_from when counted), so that small requests take the
+     * small path. */
+    if (threshold == 0 || below == above) {
+        threshold = UINT64_MAX;
+        below = above;
+    }
     kms_fast_counted = counted;
     counted_above = !counted || recorded_from == 0 || threshold <= recorded_from;
     kms_fast_threshold = counted_above ? threshold : recorded_from;
+    kms_fast_small_end =
+        kms_fast_threshold > MI_SMALL_SIZE_MAX ? MI_SMALL_SIZE_MAX + 1 : kms_fast_threshold;
     kms_fast_target[0] = below;
     kms_fast_target[1] = above;
     kms_fast_ok = ok;
@@ -123,6 +133,7 @@ void kms_fast_learn(size_t size, int target)
      * that a request has been served. */
     mi_heap_t **heaps = kms_fast_counted ? self->counted : self->fast;
     heaps[side] = cls < 0 ? mi_heap_get_default() : self->cur[cls];
+    if (!kms_fast_counted && side == 0) heaps[KMS_FAST_SMALL] = heaps[0];
 }
 
 static void thread_exit(void *arg)

@@ -21,11 +21,15 @@ enum kms_state {
     KMS_STATE_READY,
 };
 
+#define KMS_FAST_SMALL 2
+
 struct kms_thread {
     /* malloc's heap for requests below / at or above kms_fast_threshold, set
      * after a first request when the route depends on the size alone; NULL:
-     * take the full path (rules, statistics, per-CPU routes, exhaustion). */
-    mi_heap_t *fast[2];
+     * take the full path (rules, statistics, per-CPU routes, exhaustion).
+     * fast[KMS_FAST_SMALL] is fast[0], set and emptied with it: the heap of
+     * the requests below kms_fast_small_end. */
+    mi_heap_t *fast[3];
     /* The same while statistics are on (fast[] then stays NULL): malloc's
      * inline counted path (core/stats.h, kms_stats_counted_heap) allocates from it and
      * counts. Set only while this thread's statistics state is ACTIVE and it is
@@ -51,7 +55,7 @@ struct kms_thread {
 static inline void kms_bypass_enter(struct kms_thread *self)
 {
     self->bypass++;
-    self->fast[0] = self->fast[1] = NULL;
+    self->fast[0] = self->fast[1] = self->fast[KMS_FAST_SMALL] = NULL;
     self->counted[0] = self->counted[1] = NULL;
 }
 
@@ -81,6 +85,11 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                       uint64_t arena_chunk);
 
 extern uint64_t kms_fast_threshold __attribute__((visibility("hidden")));
+/* Requests below kms_fast_small_end are at most MI_SMALL_SIZE_MAX bytes and
+ * below the threshold: malloc serves them from fast[KMS_FAST_SMALL] with
+ * mi_heap_malloc_small, which skips the size test mi_heap_malloc makes (and
+ * must never see a larger size). */
+extern uint64_t kms_fast_small_end __attribute__((visibility("hidden")));
 extern bool kms_fast_ok;
 /* Statistics are on: kms_fast_learn fills counted[], not fast[]. */
 extern bool kms_fast_counted __attribute__((visibility("hidden")));
@@ -108,6 +117,15 @@ static inline void *kms_heap_alloc(mi_heap_t *h, size_t size, size_t align, bool
     return align  ? mi_heap_malloc_aligned_at(h, size, align, 0)
            : zero ? mi_heap_zalloc(h, size)
                   : mi_heap_malloc(h, size);
+}
+
+/* kms_heap_alloc of an unaligned request; small: it is below
+ * kms_fast_small_end. */
+static inline void *kms_heap_alloc_unaligned(mi_heap_t *h, size_t size, bool small, bool zero)
+{
+    return zero    ? mi_heap_zalloc(h, size)
+           : small ? mi_heap_malloc_small(h, size)
+                   : mi_heap_malloc(h, size);
 }
 
 /* This thread's heap in arena a, made on first use (NULL if mimalloc cannot). */

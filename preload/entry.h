@@ -64,52 +64,55 @@ void *kms_entry_site_failed_zero(size_t size) __attribute__((visibility("hidden"
  * without statistics, so at most one of the two can serve; the counted
  * pointer's test comes first because it is also the only test statistics
  * need, and the memo needs none of its own (a probe of an empty memo
- * misses). zero is a constant at every call, so each entry point keeps its
- * own mimalloc call and its own out-of-line fallbacks. */
+ * misses). zero and small (size is below kms_fast_small_end) are constants
+ * at every call, so each entry point keeps its own mimalloc calls and its own
+ * out-of-line fallbacks. */
 static inline __attribute__((always_inline)) void *
-kms_entry_alloc_miss(size_t size, unsigned side, bool zero, const void *caller)
+kms_entry_alloc_miss(size_t size, unsigned side, bool small, bool zero, const void *caller)
 {
     mi_heap_t *h = kms_stats_counted_heap(size, side);
     if (h != NULL) {
-        void *p = kms_heap_alloc(h, size, 0, zero);
+        void *p = kms_heap_alloc_unaligned(h, size, small, zero);
         if (__builtin_expect(p != NULL, 1)) return p;
         return kms_stats_counted_failed(size, side, zero);
     }
     h = kms_site_heap_of(size, caller);
     if (h != NULL) {
         kms_site_memo.serving = caller;
-        void *p = kms_heap_alloc(h, size, 0, zero);
+        void *p = kms_heap_alloc_unaligned(h, size, small, zero);
         if (__builtin_expect(p != NULL, 1)) return p;
         return zero ? kms_entry_site_failed_zero(size) : kms_entry_site_failed(size);
     }
     return zero ? kms_entry_calloc_full(size, caller) : kms_entry_malloc_full(size, caller);
 }
 
-/* malloc and unaligned operator new for one side of the threshold: the
- * thread's fast pointer, NULL whenever anything but mimalloc's call has to
- * happen (statistics on, rules, per-CPU routes, the shim's own work, a
- * thread's first request), so nothing else is tested before the call, and no
- * register but the size is kept across it. Should the heap fail (its class is
- * full), the full path: a fast pointer means no rules, hence no memo, and no
- * statistics. */
-static inline __attribute__((always_inline)) void *kms_entry_malloc_side(size_t size, unsigned side,
-                                                                         const void *caller)
+/* malloc and unaligned operator new for one side of the threshold, or for
+ * a request below kms_fast_small_end (small, side 0): the thread's fast pointer, NULL whenever
+ * anything but mimalloc's call has to happen (statistics on, rules, per-CPU routes, the shim's own
+ * work, a thread's first request), so nothing else is tested before the call, and no register but
+ * the size is kept across it. Should the heap fail (its class is full), the full path: a fast
+ * pointer means no rules, hence no memo, and no statistics. */
+static inline __attribute__((always_inline)) void *
+kms_entry_malloc_side(size_t size, unsigned side, bool small, const void *caller)
 {
-    mi_heap_t *h = kms_self.fast[side];
-    if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(size, side, false, caller);
-    void *p = mi_heap_malloc(h, size);
+    mi_heap_t *h = kms_self.fast[small ? KMS_FAST_SMALL : side];
+    if (__builtin_expect(h == NULL, 0))
+        return kms_entry_alloc_miss(size, side, small, false, caller);
+    void *p = kms_heap_alloc_unaligned(h, size, small, false);
     if (__builtin_expect(p != NULL, 1)) return p;
     return kms_entry_malloc_full(size, caller);
 }
 
-/* A branch on the threshold, not an index computed from the compare: one
- * instruction less, well predicted (most programs' requests are mostly on one
- * side; with one route for all sizes, always), and each side's counters are
- * at fixed offsets. */
+/* Branches on the sizes, not an index computed from a compare: one
+ * instruction less, well predicted (most programs' requests are mostly small,
+ * and mostly on one side; with one route for all sizes, always), and each
+ * side's counters are at fixed offsets. Small requests, the most frequent,
+ * are tested first. */
 static inline __attribute__((always_inline)) void *kms_entry_malloc(size_t size, const void *caller)
 {
-    if (size < kms_fast_threshold) return kms_entry_malloc_side(size, 0, caller);
-    return kms_entry_malloc_side(size, 1, caller);
+    if (size < kms_fast_small_end) return kms_entry_malloc_side(size, 0, true, caller);
+    if (size < kms_fast_threshold) return kms_entry_malloc_side(size, 0, false, caller);
+    return kms_entry_malloc_side(size, 1, false, caller);
 }
 
 static inline __attribute__((always_inline)) void kms_entry_free(void *p)

@@ -17,14 +17,22 @@ EXPORT void *malloc(size_t size)
     /* kms_entry_malloc, spelled out so that the caller's address is read only
      * where it is needed, after the fast pointer's test or its heap's call
      * (passed as an argument, it would be kept in a register across the call). */
-    if (size < kms_fast_threshold) {
+    if (size < kms_fast_small_end) {
+        mi_heap_t *h = kms_self.fast[KMS_FAST_SMALL];
+        if (__builtin_expect(h == NULL, 0))
+            return kms_entry_alloc_miss(size, 0, true, false, CALLER);
+        void *p = mi_heap_malloc_small(h, size);
+        if (__builtin_expect(p != NULL, 1)) return p;
+    } else if (size < kms_fast_threshold) {
         mi_heap_t *h = kms_self.fast[0];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(size, 0, false, CALLER);
+        if (__builtin_expect(h == NULL, 0))
+            return kms_entry_alloc_miss(size, 0, false, false, CALLER);
         void *p = mi_heap_malloc(h, size);
         if (__builtin_expect(p != NULL, 1)) return p;
     } else {
         mi_heap_t *h = kms_self.fast[1];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(size, 1, false, CALLER);
+        if (__builtin_expect(h == NULL, 0))
+            return kms_entry_alloc_miss(size, 1, false, false, CALLER);
         void *p = mi_heap_malloc(h, size);
         if (__builtin_expect(p != NULL, 1)) return p;
     }
@@ -44,12 +52,14 @@ EXPORT void *calloc(size_t n, size_t size)
      * pointers are set. */
     if (total < kms_fast_threshold) {
         mi_heap_t *h = kms_self.fast[0];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(total, 0, true, CALLER);
+        if (__builtin_expect(h == NULL, 0))
+            return kms_entry_alloc_miss(total, 0, false, true, CALLER);
         void *p = mi_heap_zalloc(h, total);
         if (__builtin_expect(p != NULL, 1)) return p;
     } else {
         mi_heap_t *h = kms_self.fast[1];
-        if (__builtin_expect(h == NULL, 0)) return kms_entry_alloc_miss(total, 1, true, CALLER);
+        if (__builtin_expect(h == NULL, 0))
+            return kms_entry_alloc_miss(total, 1, false, true, CALLER);
         void *p = mi_heap_zalloc(h, total);
         if (__builtin_expect(p != NULL, 1)) return p;
     }

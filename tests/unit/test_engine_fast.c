@@ -40,16 +40,18 @@ static void teardown(void)
 
 START_TEST(fast_pointers_are_emptied_by_the_shims_work_and_not_learnt_in_it)
 {
-    kms_fast_enable(true, false, 0, 4096, KMS_TARGET_KMEM_ALL, KMS_TARGET_KMEM_ALL);
+    kms_fast_enable(true, false, 0, 4096, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
     kms_fast_learn(8, KMS_TARGET_KMEM_ALL);
     kms_fast_learn(8192, KMS_TARGET_KMEM_ALL);
     ck_assert_ptr_eq(kms_self.fast[0], kmem_heap);
     ck_assert_ptr_eq(kms_self.fast[1], kmem_heap);
+    ck_assert_ptr_eq(kms_self.fast[KMS_FAST_SMALL], kmem_heap);
     ck_assert_ptr_null(kms_self.counted[0]);
 
     kms_bypass_enter(&kms_self);
     ck_assert_ptr_null(kms_self.fast[0]);
     ck_assert_ptr_null(kms_self.fast[1]);
+    ck_assert_ptr_null(kms_self.fast[KMS_FAST_SMALL]);
     kms_fast_learn(8, KMS_TARGET_KMEM_ALL);
     kms_bypass_enter(&kms_self);
     kms_bypass_leave(&kms_self);
@@ -61,6 +63,73 @@ START_TEST(fast_pointers_are_emptied_by_the_shims_work_and_not_learnt_in_it)
     kms_fast_learn(8, KMS_TARGET_KMEM_ALL);
     ck_assert_ptr_eq(kms_self.fast[0], kmem_heap);
     ck_assert_ptr_null(kms_self.fast[1]);
+}
+END_TEST
+
+/* mi_heap_malloc_small must never see more than MI_SMALL_SIZE_MAX bytes, nor
+ * a request of the other side of the threshold. */
+START_TEST(small_requests_are_below_both_the_threshold_and_mimallocs_small_limit)
+{
+    kms_fast_enable(true, false, 0, 4096, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_small_end, MI_SMALL_SIZE_MAX + 1);
+    kms_fast_enable(true, false, 0, 100, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_small_end, 100);
+    kms_fast_enable(true, false, 0, MI_SMALL_SIZE_MAX + 1, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_small_end, MI_SMALL_SIZE_MAX + 1);
+
+    /* A side learnt above the threshold leaves the small pointer alone. */
+    kms_fast_enable(true, false, 0, 100, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    kms_fast_learn(512, KMS_TARGET_KMEM_ALL);
+    ck_assert_ptr_eq(kms_self.fast[1], kmem_heap);
+    ck_assert_ptr_null(kms_self.fast[0]);
+    ck_assert_ptr_null(kms_self.fast[KMS_FAST_SMALL]);
+
+    /* Counted, the threshold is cut at the recorded size, and so is the
+     * small path; its pointer stays NULL, as fast[] does. */
+    kms_fast_enable(true, true, 256, 4096, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_threshold, 256);
+    ck_assert_uint_eq(kms_fast_small_end, 256);
+    kms_fast_enable(true, true, 1u << 20, 64, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_small_end, 64);
+}
+END_TEST
+
+/* One route for every size (a threshold of 0, or both sides alike) is side
+ * 0 for every size, so that small requests take the small path; the side's
+ * target is the route. Counted, side 0 ends where blocks are recorded. */
+START_TEST(one_route_for_all_sizes_is_side_0)
+{
+    kms_fast_enable(true, false, 0, 0, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_threshold, UINT64_MAX);
+    ck_assert_uint_eq(kms_fast_small_end, MI_SMALL_SIZE_MAX + 1);
+    ck_assert_int_eq(kms_fast_target[0], KMS_TARGET_KMEM_ALL);
+    kms_fast_learn(1u << 20, KMS_TARGET_KMEM_ALL);
+    ck_assert_ptr_eq(kms_self.fast[0], kmem_heap);
+    ck_assert_ptr_eq(kms_self.fast[KMS_FAST_SMALL], kmem_heap);
+    ck_assert_ptr_null(kms_self.fast[1]);
+
+    kms_fast_enable(true, false, 0, 4096, KMS_TARGET_KMEM_ALL, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_threshold, UINT64_MAX);
+
+    clear_pointers();
+    kms_fast_enable(true, true, 1u << 18, 0, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_threshold, 1u << 18);
+    ck_assert_uint_eq(kms_fast_small_end, MI_SMALL_SIZE_MAX + 1);
+    ck_assert_int_eq(kms_fast_target[0], KMS_TARGET_KMEM_ALL);
+    ck_assert_int_eq(kms_fast_target[1], KMS_TARGET_KMEM_ALL);
+    /* Recorded blocks take the full path: no counted pointer above the cut. */
+    struct kms_stats_thread *s = &kms_self.stats;
+    s->state = KMS_STATS_ACTIVE;
+    s->left = 1 << 30;
+    kms_fast_learn(1u << 18, KMS_TARGET_KMEM_ALL);
+    ck_assert_ptr_null(kms_self.counted[1]);
+    kms_fast_learn(8, KMS_TARGET_KMEM_ALL);
+    ck_assert_ptr_eq(kms_self.counted[0], kmem_heap);
+    ck_assert_ptr_null(kms_self.fast[KMS_FAST_SMALL]);
+
+    /* Every block recorded: nothing to cut at. */
+    kms_fast_enable(true, true, 0, 0, KMS_TARGET_DRAM, KMS_TARGET_KMEM_ALL);
+    ck_assert_uint_eq(kms_fast_threshold, UINT64_MAX);
 }
 END_TEST
 
@@ -105,6 +174,8 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, fast_pointers_are_emptied_by_the_shims_work_and_not_learnt_in_it);
     tcase_add_test(tc, counted_pointers_need_an_active_thread_outside_the_shims_work);
+    tcase_add_test(tc, small_requests_are_below_both_the_threshold_and_mimallocs_small_limit);
+    tcase_add_test(tc, one_route_for_all_sizes_is_side_0);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
