@@ -220,7 +220,7 @@ void *kms_realloc_routed(void *p, size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
     if (self->bypass) {
-        void *q = mi_heap_realloc(mi_heap_get_default(), p, size);
+        void *q = mi_realloc(p, size);
         if (!q) errno = ENOMEM;
         return q;
     }

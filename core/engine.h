@@ -156,11 +156,9 @@ static inline void *kms_alloc(int target, size_t size, size_t align, bool zero)
         }
         return kms_alloc_slow(cls, size, align, zero);
     }
-    /* mimalloc's own NULL for an impossible size leaves errno alone. The
-     * default heap's calls, not mi_malloc and mi_zalloc: the same code, and
-     * two symbols fewer for every process to bind at load. */
+    /* mimalloc's own NULL for an impossible size leaves errno alone. */
     if (__builtin_expect(size <= PTRDIFF_MAX && !align, 1))
-        return kms_heap_alloc(mi_heap_get_default(), size, 0, zero);
+        return zero ? mi_zalloc(size) : mi_malloc(size);
     return kms_plain_alloc(size, align, zero);
 }
 
