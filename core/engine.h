@@ -120,12 +120,10 @@ static inline void *kms_heap_alloc(mi_heap_t *h, size_t size, size_t align, bool
 }
 
 /* kms_heap_alloc of an unaligned request; small: it is below
- * kms_fast_small_end. */
+ * kms_fast_small_end, and mi_heap_malloc_small may serve it. */
 static inline void *kms_heap_alloc_unaligned(mi_heap_t *h, size_t size, bool small, bool zero)
 {
-    return zero    ? mi_heap_zalloc(h, size)
-           : small ? mi_heap_malloc_small(h, size)
-                   : mi_heap_malloc(h, size);
+    return small && !zero ? mi_heap_malloc_small(h, size) : kms_heap_alloc(h, size, 0, zero);
 }
 
 /* This thread's heap in arena a, made on first use (NULL if mimalloc cannot). */
