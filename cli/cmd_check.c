@@ -14,8 +14,8 @@ static void usage(FILE *out)
                  "\n"
                  "Validates a kmemshim rules file (what KMEMRC names) and/or a KMEM_RULES\n"
                  "string, exactly as the shim reads them at start-up. Prints every error as\n"
-                 "FILE:LINE:COLUMN (KMEM_RULES:COLUMN) and exits 1, or prints a one-line\n"
-                 "summary and exits 0.\n"
+                 "FILE:LINE:COLUMN (KMEM_RULES:COLUMN) and exits 1, or prints a summary\n"
+                 "line and where the requests no route matches go, and exits 0.\n"
                  "\n"
                  "  --rules 'RULES'  also check RULES as KMEM_RULES (';'-separated routes);\n"
                  "                   they are tried before the file's\n"
@@ -97,6 +97,8 @@ int kms_cmd_check(int argc, char **argv)
         char line[512];
         kms_ruleset_summary(&rs, line, sizeof(line));
         printf("%s: ok: %s\n", file ? file : "KMEM_RULES", line);
+        kms_ruleset_unmatched(&rs, line, sizeof(line));
+        printf("%s: where no route matches: %s\n", file ? file : "KMEM_RULES", line);
         if (list) {
             for (size_t i = 0; i < rs.count; i++) {
                 char rule[1024], origin[KMS_ORIGIN_MAX];

@@ -82,10 +82,12 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
      * must not read a decision that is half built. */
     bool has_rules = r->rules.count > 0;
     r->has_rules = false;
-    /* With no threshold and no rule, the whole heap goes to kmem. */
+    /* The default line decides what no route matches, routes or none; only
+     * with no threshold, no route and no default does the whole heap go to
+     * kmem. */
     if (c->threshold_set)
         r->threshold = c->threshold;
-    else if (has_rules)
+    else if (has_rules || r->rules.default_target >= 0)
         r->threshold = UINT64_MAX; /* no threshold step: unmatched requests take the default */
     else
         r->threshold = 0;

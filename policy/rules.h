@@ -127,6 +127,13 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path);
  * Returns what snprintf would (the full length). */
 int kms_ruleset_summary(const struct kms_ruleset *rs, char *buf, size_t buflen);
 
+/* Where the requests that no route matches go, as kms_routes_build places
+ * them with the set's own threshold (KMEM_THRESHOLD, when set, replaces it):
+ * "dram (the default line)", "kmem from 1M up (threshold), dram below (no
+ * default line)", "kmem, every size (no route, no default line and no
+ * threshold)". Returns what snprintf would (the full length). */
+int kms_ruleset_unmatched(const struct kms_ruleset *rs, char *buf, size_t buflen);
+
 /* The rule in the grammar's canonical form ("route kmem size >= 1M caller
  * app:f depth 2"); parsing it again gives the same rule. snprintf's return. */
 int kms_rule_format(const struct kms_rule *r, char *buf, size_t buflen);

@@ -97,3 +97,24 @@ int kms_ruleset_summary(const struct kms_ruleset *rs, char *buf, size_t buflen)
     if (rs->default_target >= 0) outf(&o, "; default %s", kms_target_name(rs->default_target));
     return (int)o.pos;
 }
+
+int kms_ruleset_unmatched(const struct kms_ruleset *rs, char *buf, size_t buflen)
+{
+    struct out o = {buf, buflen, 0};
+    if (buflen) buf[0] = '\0';
+    const char *deflt = rs->default_target >= 0 ? kms_target_name(rs->default_target) : "dram";
+    const char *why = rs->default_target >= 0 ? "the default line" : "no default line";
+    if (rs->threshold_set) {
+        char s[32];
+        kms_format_size(rs->threshold, s, sizeof(s));
+        if (rs->threshold == 0)
+            outf(&o, "kmem, every size (threshold 0)");
+        else
+            outf(&o, "kmem from %s up (threshold), %s below (%s)", s, deflt, why);
+    } else if (rs->count || rs->default_target >= 0) {
+        outf(&o, "%s (%s)", deflt, why);
+    } else {
+        outf(&o, "kmem, every size (no route, no default line and no threshold)");
+    }
+    return (int)o.pos;
+}

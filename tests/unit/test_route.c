@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static const void *const caller = (const void *)0x401234;
 
@@ -30,6 +31,73 @@ static void build(const char *rules, const char *threshold)
     ck_assert_int_eq(kms_config_from_env(envp, &c, err, sizeof(err), warn, sizeof(warn)), 0);
     ck_assert_msg(kms_routes_build(&c, err, sizeof(err)) == 0, "%s", err);
 }
+
+/* Builds from a rules file holding text (and KMEM_THRESHOLD when threshold). */
+static void build_file(const char *text, const char *threshold)
+{
+    static char path[] = "/tmp/kms_test_route.XXXXXX";
+    static char rc_var[64];
+    char threshold_var[64], err[1024], warn[1024];
+    char *envp[3] = {NULL, NULL, NULL};
+    int n = 0;
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(rc_var, sizeof(rc_var), "KMEMRC=%s", path);
+    envp[n++] = rc_var;
+    if (threshold) {
+        snprintf(threshold_var, sizeof(threshold_var), "KMEM_THRESHOLD=%s", threshold);
+        envp[n++] = threshold_var;
+    }
+    static struct kms_config c;
+    ck_assert_int_eq(kms_config_from_env(envp, &c, err, sizeof(err), warn, sizeof(warn)), 0);
+    int rc = kms_routes_build(&c, err, sizeof(err));
+    unlink(path);
+    ck_assert_msg(rc == 0, "%s", err);
+}
+
+START_TEST(default_alone_decides_every_size)
+{
+    /* What suggest writes when everything fits the budget: nothing may go to kmem. */
+    build_file("# everything fits the budget: no rule needed\ndefault dram\n", NULL);
+    ck_assert(!kms_routes.has_rules);
+    ck_assert_int_eq(kms_route_decide(0, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(64 << 20, caller), KMS_TARGET_DRAM);
+    ck_assert_int_eq(kms_route_decide(SIZE_MAX / 2, caller), KMS_TARGET_DRAM);
+    ck_assert(kms_routes.uses[KMS_TARGET_DRAM]);
+    ck_assert(!kms_routes.uses[KMS_TARGET_DAX_KMEM]);
+}
+END_TEST
+
+START_TEST(default_alone_to_a_kmem_target)
+{
+    build_file("default kmem_all\n", NULL);
+    ck_assert_int_eq(kms_route_decide(1, caller), KMS_TARGET_KMEM_ALL);
+    ck_assert_int_eq(kms_route_decide(SIZE_MAX / 2, caller), KMS_TARGET_KMEM_ALL);
+    ck_assert(!kms_routes.uses[KMS_TARGET_DRAM]);
+}
+END_TEST
+
+START_TEST(default_below_a_threshold)
+{
+    /* A threshold still sends what reaches it to kmem; the default takes the rest. */
+    build_file("default preferred\n", "1M");
+    ck_assert_int_eq(kms_route_decide(4096, caller), KMS_TARGET_PREFERRED);
+    ck_assert_int_eq(kms_route_decide(1 << 20, caller), KMS_TARGET_DAX_KMEM);
+}
+END_TEST
+
+START_TEST(empty_file_sends_everything_to_kmem)
+{
+    /* No threshold, no route, no default: the documented everything-to-kmem. */
+    build_file("# nothing\n", NULL);
+    ck_assert_int_eq(kms_route_decide(1, caller), KMS_TARGET_DAX_KMEM);
+    ck_assert_int_eq(kms_route_decide(64 << 20, caller), KMS_TARGET_DAX_KMEM);
+}
+END_TEST
 
 START_TEST(one_split_by_size_is_a_threshold)
 {
@@ -129,6 +197,10 @@ int main(void)
     tcase_add_test(tc, two_splits_stay_rules);
     tcase_add_test(tc, caller_rules_stay_rules);
     tcase_add_test(tc, many_rules_first_match_decides);
+    tcase_add_test(tc, default_alone_decides_every_size);
+    tcase_add_test(tc, default_alone_to_a_kmem_target);
+    tcase_add_test(tc, default_below_a_threshold);
+    tcase_add_test(tc, empty_file_sends_everything_to_kmem);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

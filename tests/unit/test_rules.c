@@ -480,6 +480,35 @@ START_TEST(settings)
 }
 END_TEST
 
+START_TEST(unmatched)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"default dram\n", "dram (the default line)"},
+        {"default kmem_all\n", "kmem_all (the default line)"},
+        {"", "kmem, every size (no route, no default line and no threshold)"},
+        {"# only a comment\npolicy preferred\n",
+         "kmem, every size (no route, no default line and no threshold)"},
+        {"route kmem size >= 1M\n", "dram (no default line)"},
+        {"route dram caller a:b\ndefault preferred\n", "preferred (the default line)"},
+        {"threshold 1M\n", "kmem from 1M up (threshold), dram below (no default line)"},
+        {"threshold 64K\ndefault interleave\nroute dram size < 1K\n",
+         "kmem from 64K up (threshold), interleave below (the default line)"},
+        {"threshold 0\ndefault dram\n", "kmem, every size (threshold 0)"},
+    };
+    char line[256];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct kms_ruleset rs = parse(cases[i].text, KMS_RULES_FILE);
+        ck_assert_uint_eq(rs.nerrors, 0);
+        int n = kms_ruleset_unmatched(&rs, line, sizeof(line));
+        ck_assert_str_eq(line, cases[i].want);
+        ck_assert_int_eq(n, (int)strlen(line));
+        kms_ruleset_free(&rs);
+    }
+}
+END_TEST
+
 START_TEST(summary)
 {
     struct kms_ruleset rs = parse("route kmem size >= 1M\n"
@@ -678,7 +707,8 @@ START_TEST(check_example)
     ck_assert_str_eq(out, KMS_SOURCE_DIR
                      "/kmemrc.example: ok: 6 routes (1 by size, 3 by caller, "
                      "2 by size and caller; 1 with depth); policy dax_kmem; threshold 1M; "
-                     "default dram\n");
+                     "default dram\n" KMS_SOURCE_DIR "/kmemrc.example: where no route matches: "
+                     "kmem from 1M up (threshold), dram below (the default line)\n");
     /* The example shows every keyword. */
     static const char *const words[] = {"policy", "nodes", "threshold", "stats", "default",
                                         "route",  "size",  "caller",    "depth", ".."};
@@ -732,7 +762,9 @@ START_TEST(check_cli)
         0);
     ck_assert_str_eq(out, KMS_FIXTURES
                      "/rules/good.rc: ok: 5 routes (2 by size, 2 by caller, 1 by "
-                     "size and caller; 1 with depth); threshold 64K\n"
+                     "size and caller; 1 with depth); threshold 64K\n" KMS_FIXTURES
+                     "/rules/good.rc: where no route matches: kmem from 64K up (threshold), dram "
+                     "below (no default line)\n"
                      "KMEM_RULES:1: route kmem size >= 1M\n"
                      "KMEM_RULES:24: route dram caller a:b\n" KMS_FIXTURES
                      "/rules/good.rc:3: route dram caller myapp:hot_*\n" KMS_FIXTURES
@@ -929,6 +961,7 @@ int main(void)
     tcase_add_test(tc, rule_fields);
     tcase_add_test(tc, settings);
     tcase_add_test(tc, summary);
+    tcase_add_test(tc, unmatched);
     tcase_add_test(tc, precedence);
     tcase_add_test(tc, env_separators);
     tcase_add_test(tc, globs);
