@@ -5,6 +5,7 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
+#include "core/stackwalk.h"
 #include "core/tier.h"
 
 #include <errno.h>
@@ -25,17 +26,34 @@ bool kms_access_soft_dirty;
 #define CAND_PROBES 32
 enum { UNIT_NONE = 0, UNIT_NO_ROOM = -1 };
 struct cand {
-    uintptr_t key; /* callsite << 2 | route; 0 = free */
+    uintptr_t key; /* callsite << 2 | route, or a context's hash << 2 | route; 0 = free */
     uint64_t bytes;
-    int unit; /* the unit + 1, UNIT_NONE (not yet), or UNIT_NO_ROOM */
+    int unit;         /* the unit + 1, UNIT_NONE (not yet), or UNIT_NO_ROOM */
+    uintptr_t parent; /* a context's: the wrapper's caller; 0 for a callsite */
+    /* A callsite's: whether it is a wrapper (enum wrap), the caller of its
+     * first walked request, and how many requests were walked to tell. */
+    int wrap;
+    uintptr_t first_parent;
+    unsigned probes;
 };
+
+/* Wrappers (xmalloc, zmalloc, g_malloc): a callsite whose requests come from
+ * more than one caller of it. Under runtime tiering its requests of
+ * KMS_ACCESS_WRAP_MIN bytes or more are grouped by (callsite, its caller), a
+ * stack walk each (libunwind's cached walk, core/stackwalk.h), so that the
+ * structures its callers make are groups of their own; smaller ones stay with
+ * the callsite's group and pay no walk. Its first caller's requests stay in
+ * the callsite's own group, where they went while it was not known to be a
+ * wrapper. A callsite whose first KMS_ACCESS_WRAP_PROBES walked requests all
+ * came from one caller is not a wrapper, and is never walked again. */
+enum wrap { WRAP_UNKNOWN = 0, WRAP_YES = 1, WRAP_NO = -1 };
+int kms_access_contexts;
 static struct cand cands[CANDS];
 static unsigned untracked; /* pairs that passed the size but found no room */
 static pthread_mutex_t units_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct cand *cand_of(const void *caller, int route)
+static struct cand *cand_at(uintptr_t key)
 {
-    uintptr_t key = (uintptr_t)caller << 2 | (uintptr_t)route;
     unsigned i = (unsigned)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 52) & (CANDS - 1);
     for (int probe = 0; probe < CAND_PROBES; probe++, i = (i + 1) & (CANDS - 1)) {
         uintptr_t k = __atomic_load_n(&cands[i].key, __ATOMIC_ACQUIRE);
@@ -52,6 +70,51 @@ static struct cand *cand_of(const void *caller, int route)
     return NULL;
 }
 
+static struct cand *cand_of(const void *caller, int route)
+{
+    return cand_at((uintptr_t)caller << 2 | (uintptr_t)route);
+}
+
+/* The context (caller, parent) on route: its own candidate, keyed by a hash
+ * that a callsite's key is unlikely to equal (a collision merges two groups:
+ * placement only). */
+static struct cand *cand_of_context(const void *caller, uintptr_t parent, int route)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)caller ^ (uint64_t)parent * 0x9E3779B97F4A7C15ull) | 1;
+    struct cand *c = cand_at((uintptr_t)(h << 2) | (uintptr_t)route);
+    if (c && !__atomic_load_n(&c->parent, __ATOMIC_RELAXED))
+        __atomic_store_n(&c->parent, parent, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* The candidate a wrapper's request belongs to: c itself, or its caller's
+ * context. Walks the stack only while c may be a wrapper. */
+static struct cand *context_of(struct cand *c, const void *caller, int route)
+{
+    int w = __atomic_load_n(&c->wrap, __ATOMIC_RELAXED);
+    if (w == WRAP_NO) return c;
+    uintptr_t frames[2];
+    struct kms_thread *self = &kms_self;
+    kms_bypass_enter(self); /* libunwind may allocate on a thread's first walk */
+    unsigned n = kms_stackwalk((uintptr_t)caller, frames, 2);
+    kms_bypass_leave(self);
+    uintptr_t parent = n > 1 ? frames[1] : 0;
+    if (!parent) return c;
+    if (w == WRAP_UNKNOWN) {
+        uintptr_t zero = 0;
+        if (!__atomic_compare_exchange_n(&c->first_parent, &zero, parent, false, __ATOMIC_RELAXED,
+                                         __ATOMIC_RELAXED) &&
+            zero != parent)
+            __atomic_store_n(&c->wrap, WRAP_YES, __ATOMIC_RELAXED);
+        else if (__atomic_add_fetch(&c->probes, 1, __ATOMIC_RELAXED) >= KMS_ACCESS_WRAP_PROBES)
+            __atomic_store_n(&c->wrap, WRAP_NO, __ATOMIC_RELAXED);
+        w = __atomic_load_n(&c->wrap, __ATOMIC_RELAXED);
+    }
+    if (w != WRAP_YES || parent == __atomic_load_n(&c->first_parent, __ATOMIC_RELAXED)) return c;
+    struct cand *x = cand_of_context(caller, parent, route);
+    return x ? x : c;
+}
+
 /* Gives the pair an arena of its own, if there is room. Returns its unit + 1 or UNIT_NO_ROOM. */
 static int track(struct cand *c, int route, const void *caller)
 {
@@ -66,7 +129,8 @@ static int track(struct cand *c, int route, const void *caller)
     int a = -1;
     if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS) {
         int cls = kms_class_of_target(route);
-        kms_tier_new_group(n, (uintptr_t)caller, route, &cls);
+        kms_tier_new_group(n, (uintptr_t)caller, __atomic_load_n(&c->parent, __ATOMIC_RELAXED),
+                           &cls);
         a = kms_arena_add_own(cls, KMS_ACCESS_ARENA);
     }
     if (a < 0) {
@@ -76,6 +140,7 @@ static int track(struct cand *c, int route, const void *caller)
         struct kms_access_unit *un = &kms_access_units[n];
         memset(un, 0, sizeof(*un));
         un->caller = (uintptr_t)caller;
+        un->parent = __atomic_load_n(&c->parent, __ATOMIC_RELAXED);
         un->route = route;
         un->arena = a;
         un->start = kms_arenas[a].start;
@@ -103,6 +168,7 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
     if (self->bypass || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
         !(c = cand_of(caller, target)))
         return kms_alloc(target, size, align, zero);
+    if (size >= KMS_ACCESS_WRAP_MIN && kms_access_contexts) c = context_of(c, caller, target);
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
     if (u == UNIT_NONE &&
         __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {

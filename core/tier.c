@@ -79,11 +79,10 @@ int kms_tier_init(const struct kms_tier_setup *s)
     return 0;
 }
 
-bool kms_tier_new_group(unsigned unit, uintptr_t caller, int route, int *cls)
+bool kms_tier_new_group(unsigned unit, uintptr_t caller, uintptr_t parent, int *cls)
 {
-    (void)route;
     if (!kms_tier_on || unit >= KMS_ACCESS_UNITS) return false;
-    if (setup.pinned && setup.pinned(caller)) return false;
+    if (setup.pinned && (setup.pinned(caller) || (parent && setup.pinned(parent)))) return false;
     struct group *g = &groups[unit];
     memset(g, 0, sizeof(*g));
     g->tiered = true;
@@ -208,13 +207,23 @@ static void timeline_row(double t, const struct group *g)
     }
 }
 
-static void name_group(struct group *g, uintptr_t caller)
+static int name_address(char *buf, size_t len, uintptr_t a)
 {
     struct kms_callsite cs;
-    if (kms_callsite_locate(caller, &cs) == 0 && cs.module)
-        snprintf(g->name, sizeof(g->name), "%s+0x%" PRIx64, cs.module, cs.offset);
-    else
-        snprintf(g->name, sizeof(g->name), "0x%" PRIxPTR, caller);
+    if (kms_callsite_locate(a, &cs) == 0 && cs.module)
+        return snprintf(buf, len, "%s+0x%" PRIx64, cs.module, cs.offset);
+    return snprintf(buf, len, "0x%" PRIxPTR, a);
+}
+
+/* "module+0xOFF" for a callsite; "module+0xOFF<module+0xOFF" for a wrapper's
+ * context (the wrapper's callsite, then its caller). */
+static void name_group(struct group *g, const struct kms_access_unit *u)
+{
+    int n = name_address(g->name, sizeof(g->name), u->caller);
+    if (u->parent && n > 0 && (size_t)n + 1 < sizeof(g->name)) {
+        g->name[n] = '<';
+        name_address(g->name + n + 1, sizeof(g->name) - (size_t)n - 1, u->parent);
+    }
 }
 
 void kms_tier_step(double interval_s)
@@ -236,7 +245,7 @@ void kms_tier_step(double interval_s)
             if (dram_class(kms_arenas[un->arena].cls)) other_dram += un->acc.last_rss;
             continue;
         }
-        if (!g->name[0]) name_group(g, un->caller);
+        if (!g->name[0]) name_group(g, un);
         g->resident = un->acc.last_rss;
         g->touched = un->acc.last_touched;
         g->density = kms_tier_smooth(g->density, g->touched, g->resident, !g->seen);

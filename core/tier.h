@@ -41,10 +41,11 @@ extern int kms_tier_on;
  * the timeline; returns -1 with errno when it cannot be created. */
 int kms_tier_init(const struct kms_tier_setup *s);
 
-/* A group is being made for unit (caller's requests on route): the class its
- * range is bound to (-1: the process's own policy) in *cls. Returns whether
- * tiering places it; false leaves *cls alone (the route's class). */
-bool kms_tier_new_group(unsigned unit, uintptr_t caller, int route, int *cls);
+/* A group is being made for unit (caller's requests, or those of a wrapper
+ * at caller called from parent): the class its range is bound to (-1: the
+ * process's own policy) in *cls. Returns whether tiering places it; false
+ * leaves *cls alone (the route's class). */
+bool kms_tier_new_group(unsigned unit, uintptr_t caller, uintptr_t parent, int *cls);
 
 /* After a sample (kms_access_lock held): smooth, plan, move, write the timeline. */
 void kms_tier_step(double interval_s);

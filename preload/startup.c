@@ -7,6 +7,7 @@
 #include "core/engine.h"
 #include "core/fork.h"
 #include "core/size.h"
+#include "core/stackwalk.h"
 #include "policy/setup.h"
 #include "core/report.h"
 #include "core/stats.h"
@@ -174,6 +175,10 @@ static void start_tiering(const struct kms_config *c, const struct kms_setup *s)
         .timeline = c->timeline,
         .pinned = kms_routes.by_caller ? pinned_by_rule : NULL,
     };
+    /* Wrappers' requests are grouped by their caller: a stack walk each,
+     * with the unwinder opened now rather than from an allocation. */
+    kms_stackwalk_load();
+    kms_access_contexts = kms_stackwalk_ready();
     if (kms_tier_init(&t) < 0) {
         static char msg[PATH_MAX + 128];
         snprintf(msg, sizeof(msg), "KMEM_TIMELINE='%s': cannot create it (%s)", c->timeline,
