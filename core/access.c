@@ -5,6 +5,7 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
+#include "core/tier.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -63,8 +64,11 @@ static int track(struct cand *c, int route, const void *caller)
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_RELAXED);
     int arenas = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
     int a = -1;
-    if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS)
-        a = kms_arena_add_own(kms_class_of_target(route), KMS_ACCESS_ARENA);
+    if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS) {
+        int cls = kms_class_of_target(route);
+        kms_tier_new_group(n, (uintptr_t)caller, route, &cls);
+        a = kms_arena_add_own(cls, KMS_ACCESS_ARENA);
+    }
     if (a < 0) {
         untracked++;
         u = UNIT_NO_ROOM;
@@ -142,6 +146,7 @@ void kms_access_fork_parent(void)
 void kms_access_fork_child(void)
 {
     kms_access_sampler_fork_child();
+    kms_tier_fork_child();
     pthread_mutex_init(&units_lock, NULL);
 }
 
@@ -151,18 +156,25 @@ void kms_access_child_resume(void)
         kms_access_sampler_start();
 }
 
-void kms_access_init(unsigned interval_ms)
+bool kms_access_init(unsigned interval_ms, unsigned cost_pct, const char **why)
 {
     kms_access_interval_ms = interval_ms;
+    kms_access_cost_share = cost_pct / 100.0;
     kms_access_soft_dirty = kms_access_detect_soft_dirty();
-    kms_access_sampler_init();
+    bool ok = kms_access_sampler_init();
+    if (!ok && why) *why = kms_access_blind_why;
     __atomic_store_n(&kms_access_on, 1, __ATOMIC_RELEASE);
+    return ok;
 }
 
 void kms_access_get_info(struct kms_access_info *out)
 {
     pthread_mutex_lock(&kms_access_lock);
     out->interval_ms = kms_access_interval_ms;
+    out->interval_now_ms = kms_access_interval_now_ms;
+    out->blind = kms_access_blind;
+    out->blind_why = kms_access_blind_why;
+    out->rewalk_us = kms_access_rewalk_us;
     out->samples = kms_access_samples;
     out->soft_dirty = kms_access_soft_dirty;
     out->tracked = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);

@@ -58,7 +58,11 @@ struct kms_access_figures {
 };
 
 struct kms_access_info {
-    unsigned interval_ms;
+    unsigned interval_ms;     /* configured */
+    unsigned interval_now_ms; /* in use now: lengthened by the cost bounds */
+    bool blind;               /* the accessed bits could not be cleared: no figures */
+    const char *blind_why;
+    double rewalk_us; /* a page touched again after a clear costs the program this */
     uint64_t samples;
     bool soft_dirty;
     unsigned tracked;      /* (callsite, route) pairs with an arena of their own */
@@ -66,8 +70,14 @@ struct kms_access_info {
     double sample_seconds; /* time spent sampling, in all */
 };
 
-/* Turns access mode on with the interval; from the statistics' start-up. */
-void kms_access_init(unsigned interval_ms);
+/* Turns access mode on with the interval; from the statistics' start-up.
+ * cost_pct: the share of one core the sampler's CPU time, and the share of
+ * the program's time its re-walks of the pages it touches, may reach before
+ * the interval is lengthened (0: the interval never changes).
+ * Returns false, with the reason in *why, when the accessed bits cannot be
+ * cleared (a read-only /proc): access mode then takes no figure at all, the
+ * reports say so, and nothing may be placed by access. */
+bool kms_access_init(unsigned interval_ms, unsigned cost_pct, const char **why);
 
 /* The allocation of access mode: a tracked callsite's block from its own
  * arena, anything else as kms_alloc would. */

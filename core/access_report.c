@@ -38,12 +38,16 @@ void kms_access_profile_header(FILE *f)
 {
     struct kms_access_info in;
     kms_access_get_info(&in);
-    /* One line of facts, then the untracked memory per route. */
+    /* One line of facts, then the untracked memory per route. Without
+     * clearing there are no figures: the backend says why, and samples is 0. */
     fprintf(f,
             "# access interval_ms %u samples %" PRIu64 " written %s tracked %u untracked %u"
-            " min_bytes %u max_tracked %u backend clear_refs+smaps sampling_seconds %.3f\n",
+            " min_bytes %u max_tracked %u backend %s sampling_seconds %.3f interval_now_ms %u\n",
             in.interval_ms, in.samples, in.soft_dirty ? "soft-dirty" : "n/a", in.tracked,
-            in.untracked, KMS_ACCESS_MIN_BYTES, KMS_ACCESS_UNITS, in.sample_seconds);
+            in.untracked, KMS_ACCESS_MIN_BYTES, KMS_ACCESS_UNITS,
+            in.blind ? "none" : "clear_refs+smaps", in.sample_seconds, in.interval_now_ms);
+    if (in.blind)
+        fprintf(f, "# access none: the accessed bits cannot be cleared (%s)\n", in.blind_why);
     fprintf(f, "# access_other\troute\tresident_peak\ttouched_avg\ttouched_peak\twritten_avg"
                "\ttouches\n");
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
@@ -59,7 +63,7 @@ void kms_access_profile_header(FILE *f)
 void kms_access_profile_columns(FILE *f, uintptr_t caller)
 {
     struct kms_access_figures x;
-    if (!caller || !kms_access_site(caller, &x)) {
+    if (!caller || kms_access_blind || !kms_access_site(caller, &x)) {
         fprintf(f, "\t-\t-\t-\t-\t-");
         return;
     }
@@ -94,11 +98,22 @@ void kms_access_stats_text(FILE *f)
     struct kms_access_info in;
     struct shares s;
     kms_access_get_info(&in);
+    if (in.blind) {
+        fprintf(f,
+                "accesses (KMEM_ACCESS): none measured: the accessed bits cannot be cleared "
+                "(%s)\n",
+                in.blind_why);
+        return;
+    }
     shares_of(&s);
+    char grown[64] = "";
+    if (in.interval_now_ms != in.interval_ms)
+        snprintf(grown, sizeof(grown), " (lengthened to %u ms by KMEM_ACCESS_COST)",
+                 in.interval_now_ms);
     fprintf(f,
-            "accesses (KMEM_ACCESS): %" PRIu64 " intervals of %u ms, %u callsites tracked; "
+            "accesses (KMEM_ACCESS): %" PRIu64 " intervals of %u ms%s, %u callsites tracked; "
             "writes %s\n",
-            in.samples, in.interval_ms, in.tracked,
+            in.samples, in.interval_ms, grown, in.tracked,
             in.soft_dirty ? "from soft-dirty bits" : "n/a (no soft-dirty bits in this kernel)");
     int width = kms_report_route_width(s.used);
     fprintf(f, "%-*s %18s %22s\n", width, "route", "share of touches", "share of resident peak");
@@ -115,9 +130,12 @@ void kms_access_stats_json(FILE *f)
     kms_access_get_info(&in);
     shares_of(&s);
     fprintf(f,
-            ",\n  \"access\": {\"interval_ms\": %u, \"samples\": %" PRIu64
-            ", \"tracked\": %u, \"written\": %s, \"routes\": [",
-            in.interval_ms, in.samples, in.tracked, in.soft_dirty ? "true" : "null");
+            ",\n  \"access\": {\"interval_ms\": %u, \"interval_now_ms\": %u, \"samples\": %" PRIu64
+            ", \"tracked\": %u, \"written\": %s, \"blind\": %s, \"rewalk_us\": %.3f, "
+            "\"sampling_seconds\": %.3f, \"routes\": [",
+            in.interval_ms, in.interval_now_ms, in.samples, in.tracked,
+            in.soft_dirty ? "true" : "null", in.blind ? "true" : "false", in.rewalk_us,
+            in.sample_seconds);
     bool first = true;
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         if (!s.used[r]) continue;

@@ -6,13 +6,16 @@
  * interval. It runs in a thread of the process whose own requests go to the
  * plain heap (bypass) and are never counted. */
 #include "core/access_units.h"
+#include "core/tier.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +24,11 @@ uint64_t kms_access_samples;
 double kms_access_seconds;
 
 bool kms_access_started;
+bool kms_access_blind;
+char kms_access_blind_why[128];
+unsigned kms_access_interval_now_ms;
+double kms_access_rewalk_us;
+double kms_access_cost_share;
 static bool stopped;
 static struct timespec last; /* when the accessed bits were last cleared (or the start) */
 
@@ -87,6 +95,8 @@ static uint64_t written_pages(int fd, uintptr_t start, uintptr_t end, long pages
 
 static void accumulate(struct kms_access_acc *acc, const struct found *f)
 {
+    acc->last_rss = f->rss;
+    acc->last_touched = f->referenced;
     if (f->rss > acc->resident_peak) acc->resident_peak = f->rss;
     if (f->referenced > acc->touched_peak) acc->touched_peak = f->referenced;
     acc->touched_sum += (double)f->referenced;
@@ -102,15 +112,22 @@ static void accumulate(struct kms_access_acc *acc, const struct found *f)
 static void clear_refs(void)
 {
     int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+        kms_access_blind = true;
+        return;
+    }
     ssize_t rc = write(fd, "1", 1);
     rc = write(fd, "4", 1);
     (void)rc;
     close(fd);
 }
 
+static double last_sample_cpu;    /* seconds of CPU the latest sample took */
+static uint64_t last_touched_all; /* bytes referenced in the latest interval, every mapping */
+
 void kms_access_sample(bool final)
 {
+    if (kms_access_blind) return;
     /* The cost is the CPU time of the calling thread, not the wall time
      * (which other processes stretch). */
     struct timespec t0, t1;
@@ -134,6 +151,8 @@ void kms_access_sample(bool final)
             if (cur < 0) continue;
             kb = strtoull(line + 4, NULL, 10);
             found[cur].rss += kb << 10;
+            if (kb && cur < (int)n && ve > kms_access_units[cur].used_end)
+                __atomic_store_n(&kms_access_units[cur].used_end, ve, __ATOMIC_RELAXED);
             if (pm >= 0 && kb && cur < (int)n)
                 found[cur].written += written_pages(pm, vs, ve, pagesz) * (uint64_t)pagesz;
             continue;
@@ -158,28 +177,98 @@ void kms_access_sample(bool final)
     if (!count) return;
     for (unsigned u = 0; u < n; u++)
         accumulate(&kms_access_units[u].acc, &found[u]);
-    for (int b = 0; b <= KMS_ACCESS_PLAIN; b++)
+    uint64_t touched = 0;
+    for (unsigned u = 0; u < n; u++)
+        touched += found[u].referenced;
+    for (int b = 0; b <= KMS_ACCESS_PLAIN; b++) {
         accumulate(&kms_access_other[b], &found[n + (unsigned)b]);
+        touched += found[n + (unsigned)b].referenced;
+    }
+    last_touched_all = touched;
     kms_access_samples++;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    kms_access_seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    last_sample_cpu = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    kms_access_seconds += last_sample_cpu;
+}
+
+/* The next interval: the configured one, or longer where the latest sample's
+ * CPU time or the program's re-walks of the pages it touched would pass
+ * their share of it. */
+static unsigned next_interval_ms(void)
+{
+    double ms = kms_access_interval_ms;
+    if (kms_access_cost_share <= 0) return kms_access_interval_ms;
+    double cpu_ms = last_sample_cpu * 1000.0 / kms_access_cost_share;
+    long pagesz = sysconf(_SC_PAGESIZE);
+    double rewalk_ms = (double)(last_touched_all / (uint64_t)pagesz) * kms_access_rewalk_us /
+                       1000.0 / kms_access_cost_share;
+    if (cpu_ms > ms) ms = cpu_ms;
+    if (rewalk_ms > ms) ms = rewalk_ms;
+    if (ms > KMS_ACCESS_MS_LONGEST) ms = KMS_ACCESS_MS_LONGEST;
+    return (unsigned)ms;
+}
+
+/* What touching a page again after a clear and a TLB flush costs, in
+ * microseconds: pages of the sampler's own are touched cold (after the clear)
+ * and warm, the median of three rounds. It clears every accessed bit of the
+ * process, which the first interval starts with anyway. */
+static double measure_rewalk(void)
+{
+    enum { PAGES = 256, ROUNDS = 3 };
+    long pagesz = sysconf(_SC_PAGESIZE);
+    size_t len = (size_t)PAGES * (size_t)pagesz;
+    volatile unsigned char *m =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    for (size_t i = 0; i < PAGES; i++)
+        m[i * (size_t)pagesz] = 1;
+    double r[ROUNDS];
+    for (int k = 0; k < ROUNDS; k++) {
+        struct timespec a, b, c;
+        clear_refs();
+        unsigned sum = 0;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (size_t i = 0; i < PAGES; i++)
+            sum += m[i * (size_t)pagesz];
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        for (size_t i = 0; i < PAGES; i++)
+            sum += m[i * (size_t)pagesz];
+        clock_gettime(CLOCK_MONOTONIC, &c);
+        (void)sum;
+        double cold = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+        double warm = (double)(c.tv_sec - b.tv_sec) * 1e6 + (double)(c.tv_nsec - b.tv_nsec) / 1e3;
+        r[k] = cold > warm ? (cold - warm) / PAGES : 0;
+    }
+    munmap((void *)m, len);
+    double lo = r[0] < r[1] ? r[0] : r[1], hi = r[0] < r[1] ? r[1] : r[0];
+    return r[2] < lo ? lo : r[2] > hi ? hi : r[2];
 }
 
 static void *sampler(void *arg)
 {
     (void)arg;
     kms_bypass_enter(&kms_self); /* its requests are the shim's own: plain heap, not counted */
+    pthread_setname_np(pthread_self(), kms_tier_on ? "kmemshim-tier" : "kmemshim-access");
+    pthread_mutex_lock(&kms_access_lock);
+    if (!kms_access_rewalk_us && kms_access_cost_share > 0) kms_access_rewalk_us = measure_rewalk();
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    pthread_mutex_unlock(&kms_access_lock);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (;;) {
-        uint64_t ns = (uint64_t)next.tv_nsec + (uint64_t)kms_access_interval_ms * 1000000u;
+        unsigned interval = __atomic_load_n(&kms_access_interval_now_ms, __ATOMIC_RELAXED);
+        uint64_t ns = (uint64_t)next.tv_nsec + (uint64_t)interval * 1000000u;
         next.tv_sec += (time_t)(ns / 1000000000u);
         next.tv_nsec = (long)(ns % 1000000000u);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0)
             ;
         pthread_mutex_lock(&kms_access_lock);
         bool stop = stopped;
-        if (!stop) kms_access_sample(false);
+        if (!stop) {
+            kms_access_sample(false);
+            kms_tier_step(interval / 1000.0);
+            __atomic_store_n(&kms_access_interval_now_ms, next_interval_ms(), __ATOMIC_RELAXED);
+        }
         pthread_mutex_unlock(&kms_access_lock);
         if (stop) return NULL;
         /* Behind (a sample took longer than an interval, or the thread was
@@ -254,4 +343,19 @@ void kms_access_sampler_fork_child(void)
     clock_gettime(CLOCK_MONOTONIC, &last);
 }
 
-void kms_access_sampler_init(void) { clock_gettime(CLOCK_MONOTONIC, &last); }
+bool kms_access_sampler_init(void)
+{
+    kms_access_interval_now_ms = kms_access_interval_ms;
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    /* Without clearing, every page ever touched reads as touched in every
+     * interval: figures that look real and mean nothing. */
+    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(kms_access_blind_why, sizeof(kms_access_blind_why), "/proc/self/clear_refs: %s",
+                 strerror(errno));
+        kms_access_blind = true;
+        return false;
+    }
+    close(fd);
+    return true;
+}

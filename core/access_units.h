@@ -19,6 +19,7 @@ struct kms_access_acc {
     double touched_sum;
     double written_sum;
     uint64_t samples;
+    uint64_t last_rss, last_touched; /* the latest counted sample's */
 };
 
 struct kms_access_unit {
@@ -26,6 +27,7 @@ struct kms_access_unit {
     int route;
     int arena;
     uintptr_t start, end;
+    uintptr_t used_end; /* end of the highest mapping of the range with resident pages */
     struct kms_access_acc acc;
 };
 
@@ -41,6 +43,21 @@ extern uint64_t kms_access_samples;
 extern double kms_access_seconds;
 extern pthread_mutex_t kms_access_lock;
 extern bool kms_access_started; /* the sampler runs (or is being started) */
+/* The accessed bits cannot be cleared (clear_refs not writable): no figure
+ * means anything, so none is taken and nothing is placed by them. */
+extern bool kms_access_blind;
+extern char kms_access_blind_why[128];
+/* The interval the sampler uses now: the configured one, lengthened to keep
+ * its own CPU time and the program's re-walks within their bounds. */
+extern unsigned kms_access_interval_now_ms;
+/* Microseconds one page costs the program to touch again after a clear and
+ * TLB flush, measured at the sampler's start. */
+extern double kms_access_rewalk_us;
+/* Share of an interval the sampler's CPU time, and the program's re-walks,
+ * may each take; 0: the interval never grows. */
+extern double kms_access_cost_share;
+/* The longest interval the bounds may lengthen it to. */
+#define KMS_ACCESS_MS_LONGEST 60000
 
 /* Whether the kernel keeps soft-dirty bits: smaps shows VmFlags "sd" on
  * mappings made since the last clear (so: before the first clear). */
@@ -50,7 +67,8 @@ void kms_access_sampler_start(void);
 /* One sample over every range; with kms_access_lock held. final: the last one,
  * counted only if it covers half an interval or is the only one. */
 void kms_access_sample(bool final);
-void kms_access_sampler_init(void);
+/* False when the accessed bits cannot be cleared (kms_access_blind). */
+bool kms_access_sampler_init(void);
 /* Fork: the child has no sampler and starts its figures afresh. */
 void kms_access_sampler_fork_prepare(void);
 void kms_access_sampler_fork_parent(void);

@@ -4,6 +4,7 @@
 #include "core/report_writers.h"
 
 #include "core/access.h"
+#include "core/tier.h"
 #include "core/resident.h"
 #include "core/size.h"
 
@@ -193,9 +194,11 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
     if (json) {
         fprintf(f, "%s]", ntop ? "\n  " : "");
         if (kms_access_on) kms_access_stats_json(f);
+        kms_tier_stats_json(f);
         fprintf(f, "\n}\n");
     } else if (kms_access_on) {
         kms_access_stats_text(f);
+        kms_tier_stats_text(f);
     }
     kms_resident_free(&res);
 }

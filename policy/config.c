@@ -19,13 +19,23 @@
  * placement is reported (struct kms_config.asked). KMEM_QUIET, KMEM_VERSION and KMEM_DETECT
  * ask for neither, so a system-wide install that sets only those stays silent. */
 static const char *const asking_vars[] = {
-    "KMEM_POLICY",     "KMEM_THRESHOLD",
-    "KMEM_RULES",      "KMEMRC",
-    "KMEM_NODES",      "KMEM_STRICT",
-    "KMEM_STATS",      "KMEM_PROFILE",
-    "KMEM_ARENA_SIZE", "KMEM_STATS_SAMPLE",
-    "KMEM_ACCESS",     "MEMKIND_DAX_KMEM_NODES",
-    "KMEM_MOVABLE",    NULL,
+    "KMEM_POLICY",
+    "KMEM_THRESHOLD",
+    "KMEM_RULES",
+    "KMEMRC",
+    "KMEM_NODES",
+    "KMEM_STRICT",
+    "KMEM_STATS",
+    "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE",
+    "KMEM_STATS_SAMPLE",
+    "KMEM_ACCESS",
+    "MEMKIND_DAX_KMEM_NODES",
+    "KMEM_MOVABLE",
+    "KMEM_DRAM_BUDGET",
+    "KMEM_TIER_RATE",
+    "KMEM_TIMELINE",
+    NULL,
 };
 /* KMEM_DETECT says how to look for KMEM nodes, not that placement is wanted. */
 static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", "KMEM_DETECT", NULL};
@@ -221,21 +231,24 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
      * MALLOC_TRACE for the same reason. The kernel sets AT_SECURE for setuid and setgid
      * programs and for file capabilities; /etc/ld.so.preload alone does not. */
     c->secure = getauxval(AT_SECURE) != 0;
-    static const char *const file_vars[] = {"KMEMRC", "KMEM_STATS", "KMEM_PROFILE"};
-    const char **dest[] = {&c->rcfile, &c->stats, &c->profile};
-    char ignored[64] = "";
-    for (int i = 0; i < 3; i++) {
+    static const char *const file_vars[] = {"KMEMRC", "KMEM_STATS", "KMEM_PROFILE",
+                                            "KMEM_TIMELINE"};
+    const char **dest[] = {&c->rcfile, &c->stats, &c->profile, &c->timeline};
+    char ignored[80] = "";
+    for (int i = 0; i < 4; i++) {
         if (!(v = lookup(envp, file_vars[i]))) continue;
         if (i == 1) c->stats_set = true;
         if (*v == '\0')
             return bad(err, errlen, file_vars[i], v,
-                       i == 0 ? "empty; expected a path"
+                       i == 0 || i == 3 ? "empty; expected a path"
                        : i == 1
                            ? "empty; expected stderr, 1 (stderr), 0 (no report) or a path"
                            : "empty; expected 1 (kmemshim.%%p.profile), 0 (no profile) or a path");
         /* A switch word turns the report on or off; "off" asks for nothing, not even in
          * secure mode. */
         if (i > 0 && parse_switch(v) == 0) continue;
+        if (i == 3 && parse_switch(v) == 1)
+            return bad(err, errlen, file_vars[i], v, "expected a path (the timeline's file)");
         if (c->secure) {
             snprintf(ignored + strlen(ignored), sizeof(ignored) - strlen(ignored), "%s%s",
                      ignored[0] ? ", " : "", file_vars[i]);
@@ -269,6 +282,45 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
                        KMS_ACCESS_MS_MIN, KMS_ACCESS_MS_MAX);
     }
 
+    if ((v = lookup(envp, "KMEM_DRAM_BUDGET"))) {
+        const char *why;
+        if (kms_parse_size(v, strlen(v), &c->dram_budget, &why) < 0)
+            return bad(err, errlen, "KMEM_DRAM_BUDGET", v,
+                       "%s; expected the DRAM the tiered memory may use, " SIZE_HINT, why);
+        c->tier = true;
+        if (c->movable)
+            return bad(err, errlen, "KMEM_DRAM_BUDGET", v,
+                       "runtime tiering moves pages itself, KMEM_MOVABLE=1 leaves them to the "
+                       "kernel; expected one of the two");
+    }
+    c->tier_rate = KMS_TIER_RATE_DEFAULT;
+    if ((v = lookup(envp, "KMEM_TIER_RATE"))) {
+        const char *why;
+        if (kms_parse_size(v, strlen(v), &c->tier_rate, &why) < 0)
+            return bad(err, errlen, "KMEM_TIER_RATE", v,
+                       "%s; expected the bytes moved per second at most, such as 64M or 1G", why);
+        if (c->tier_rate < KMS_TIER_RATE_MIN)
+            return bad(err, errlen, "KMEM_TIER_RATE", v,
+                       "too small; expected at least 1M (bytes moved per second)");
+        if (!c->tier)
+            return bad(err, errlen, "KMEM_TIER_RATE", v,
+                       "needs KMEM_DRAM_BUDGET, which turns runtime tiering on");
+    }
+    if (c->timeline && !c->tier)
+        return bad(err, errlen, "KMEM_TIMELINE", c->timeline,
+                   "needs KMEM_DRAM_BUDGET, which turns runtime tiering on");
+    if (c->tier && !c->access_ms) c->access_ms = KMS_ACCESS_MS_DEFAULT;
+    c->access_cost = KMS_ACCESS_COST_DEFAULT;
+    if ((v = lookup(envp, "KMEM_ACCESS_COST"))) {
+        char *end;
+        unsigned long pct = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || (*end && strcmp(end, "%") != 0) || pct > 100)
+            return bad(err, errlen, "KMEM_ACCESS_COST", v,
+                       "expected a percentage from 0 to 100 (such as 5 or 5%%; 0: the interval "
+                       "never grows)");
+        c->access_cost = (unsigned)pct;
+    }
+
     for (char *const *e = envp; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
@@ -281,8 +333,10 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
             append(warn, warnlen,
                    "unknown variable %.*s ignored (known: KMEM_POLICY, KMEM_THRESHOLD, "
                    "KMEM_RULES, KMEMRC, KMEM_NODES, KMEM_STRICT, KMEM_STATS, KMEM_PROFILE, "
-                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS, KMEM_DETECT, KMEM_MOVABLE, "
-                   "KMEM_QUIET, KMEM_VERSION)\n",
+                   "KMEM_STATS_SAMPLE, KMEM_ARENA_SIZE, KMEM_ACCESS, KMEM_ACCESS_COST, "
+                   "KMEM_DRAM_BUDGET, "
+                   "KMEM_TIER_RATE, KMEM_TIMELINE, KMEM_DETECT, KMEM_MOVABLE, KMEM_QUIET, "
+                   "KMEM_VERSION)\n",
                    (int)n, *e);
         }
     }

@@ -41,6 +41,12 @@ struct kms_config {
     bool stats_sample_set;
     uint64_t stats_sample; /* KMEM_STATS_SAMPLE: mean bytes between sampled blocks, 0 = all */
     unsigned access_ms;    /* KMEM_ACCESS: access sampling interval in ms, 0 = off */
+    unsigned access_cost;  /* KMEM_ACCESS_COST: percent of a core and of the program's time
+                              the sampling may cost before its interval grows; 0: never */
+    bool tier;             /* KMEM_DRAM_BUDGET is set: runtime tiering */
+    uint64_t dram_budget;  /* KMEM_DRAM_BUDGET: bytes of DRAM the tracked groups may hold */
+    uint64_t tier_rate;    /* KMEM_TIER_RATE: bytes per second moved at most */
+    const char *timeline;  /* KMEM_TIMELINE: a row per interval and group, or NULL */
     bool secure;           /* AT_SECURE: variables that name files were ignored */
     bool profile_default;  /* KMEM_PROFILE=1: profile is the default name, printed at exit */
     bool asked;   /* a KMEM_* variable (or MEMKIND_DAX_KMEM_NODES) is set: this process asked
@@ -67,6 +73,11 @@ const char *kms_config_report_dest(const char *value);
 #define KMS_ACCESS_MS_MIN 10
 #define KMS_ACCESS_MS_MAX 60000
 #define KMS_ACCESS_MS_DEFAULT 100
+#define KMS_ACCESS_COST_DEFAULT 5
 int kms_access_interval_parse(const char *v, unsigned *ms);
+
+/* KMEM_TIER_RATE's default and least value: bytes per second. */
+#define KMS_TIER_RATE_DEFAULT (256ull << 20)
+#define KMS_TIER_RATE_MIN (1ull << 20)
 
 #endif

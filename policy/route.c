@@ -84,10 +84,11 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
     r->has_rules = false;
     /* The default line decides what no route matches, routes or none; only
      * with no threshold, no route and no default does the whole heap go to
-     * kmem. */
+     * kmem. Under runtime tiering the default (dram) takes what is not
+     * tracked, as the kernel's first touch would, and tiering the rest. */
     if (c->threshold_set)
         r->threshold = c->threshold;
-    else if (has_rules || r->rules.default_target >= 0)
+    else if (has_rules || r->rules.default_target >= 0 || c->tier)
         r->threshold = UINT64_MAX; /* no threshold step: unmatched requests take the default */
     else
         r->threshold = 0;
@@ -96,6 +97,7 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
     r->depth_hi = 0;
     memset(r->uses, 0, sizeof(r->uses));
     if (r->threshold < UINT64_MAX) r->uses[r->above] = true;
+    if (c->tier) r->uses[resolve(c, KMS_TARGET_KMEM)] = true; /* where tiering demotes */
     if (r->threshold > 0) r->uses[r->below] = true;
     for (size_t i = 0; i < r->rules.count; i++) {
         struct kms_rule *rule = &r->rules.rules[i];
@@ -516,4 +518,17 @@ void kms_route_site_learn(const void *caller)
     const struct kms_route_slot *sl = &kms_route_cache[slot_of((uintptr_t)caller)];
     if (kms_route_fast_is(sl, (uintptr_t)caller))
         kms_site_heap_learn((uintptr_t)caller, sl->bound, sl->below, sl->above);
+}
+
+bool kms_route_names_caller(uintptr_t caller)
+{
+    const struct kms_routes *r = &kms_routes;
+    if (!r->by_caller) return false;
+    struct kms_callsite cs;
+    if (kms_callsite_resolve(caller, &cs) < 0) return false;
+    for (size_t i = 0; i < r->rules.count; i++) {
+        const struct kms_rule *rule = &r->rules.rules[i];
+        if (rule->has_caller && kms_callsite_matches(rule, &cs)) return true;
+    }
+    return false;
 }

@@ -45,6 +45,10 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen);
 
 int kms_route_decide_rules(size_t size, const void *caller);
 
+/* Whether a rule names the callsite caller (its innermost frame): runtime
+ * tiering leaves such a callsite where the rule puts it. */
+bool kms_route_names_caller(uintptr_t caller);
+
 /* The per-callsite decision cache (open addressing on the callsite, or on a
  * stack's hash for depth rules). A slot whose decision is one size bound, for
  * a callsite looked up at its home slot, also carries `fast`: the callsite,

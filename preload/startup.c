@@ -6,14 +6,18 @@
 #include "core/elflibs.h"
 #include "core/engine.h"
 #include "core/fork.h"
+#include "core/size.h"
 #include "policy/setup.h"
 #include "core/report.h"
 #include "core/stats.h"
+#include "core/tier.h"
 #include "kms_version.h"
 #include "policy/config.h"
 #include "policy/route.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,6 +124,64 @@ static void load_elfutils(const struct kms_config *c)
     }
 }
 
+/* Runtime tiering needs a KMEM node to demote to and mbind() to move pages;
+ * without either it is off, said once (an error under KMEM_STRICT=1). A
+ * budget larger than the DRAM nodes' memory is used as that size. */
+static bool tier_possible(struct kms_config *c, const struct kms_setup *s, bool tell)
+{
+    static char msg[512];
+    const char *why = !s->numa_ok                   ? "mbind() is not available"
+                      : kms_nodeset_empty(&s->kmem) ? "there is no KMEM node to demote to"
+                                                    : NULL;
+    if (why) {
+        snprintf(msg, sizeof(msg), "KMEM_DRAM_BUDGET: %s; runtime tiering is off", why);
+        if (c->strict) {
+            snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (KMEM_STRICT=1)");
+            stop(msg);
+        }
+        if (tell) say("warning: ", msg);
+        return false;
+    }
+    uint64_t dram = 0;
+    bool own = false; /* some node with memory is not KMEM: the DRAM route has nodes of its own */
+    for (int nd = 0; nd <= s->topo.max_node; nd++) {
+        if (!kms_nodeset_has(&s->topo.with_memory, nd) || kms_nodeset_has(&s->kmem, nd)) continue;
+        own = true;
+        dram += s->topo.size[nd];
+    }
+    if (own && dram && c->dram_budget > dram) {
+        char b[32], d[32];
+        kms_format_size(c->dram_budget, b, sizeof(b));
+        kms_format_size(dram, d, sizeof(d));
+        snprintf(msg, sizeof(msg),
+                 "KMEM_DRAM_BUDGET=%s is more than the DRAM nodes hold (%s): the budget is %s", b,
+                 d, d);
+        if (tell) say("warning: ", msg);
+        c->dram_budget = dram;
+    }
+    return true;
+}
+
+static bool pinned_by_rule(uintptr_t caller) { return kms_route_names_caller(caller); }
+
+static void start_tiering(const struct kms_config *c, const struct kms_setup *s)
+{
+    (void)s;
+    struct kms_tier_setup t = {
+        .budget = c->dram_budget,
+        .rate = c->tier_rate,
+        .kmem_target = c->kmem_policy,
+        .timeline = c->timeline,
+        .pinned = kms_routes.by_caller ? pinned_by_rule : NULL,
+    };
+    if (kms_tier_init(&t) < 0) {
+        static char msg[PATH_MAX + 128];
+        snprintf(msg, sizeof(msg), "KMEM_TIMELINE='%s': cannot create it (%s)", c->timeline,
+                 strerror(errno));
+        stop(msg);
+    }
+}
+
 __attribute__((constructor(101))) static void kms_startup(void)
 {
     static struct kms_config config;
@@ -136,9 +198,9 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (kms_routes_build(&config, err, sizeof(err)) < 0) stop(err);
     /* The access figures are written only into those reports (the rules
      * file's `stats` counts, hence after the rules). */
-    if (config.access_ms && !config.stats && !config.profile && !config.secure)
+    if (config.access_ms && !config.tier && !config.stats && !config.profile && !config.secure)
         stop("KMEM_ACCESS: needs KMEM_PROFILE or KMEM_STATS, which the access figures are "
-             "written to");
+             "written to, or KMEM_DRAM_BUDGET, which places by them");
     load_elfutils(&config);
     /* Placement degraded to DRAM (no KMEM node, mbind denied) is said where placement was
      * asked for: by a KMEM_* variable, or by preloading the library for this command. A
@@ -151,12 +213,24 @@ __attribute__((constructor(101))) static void kms_startup(void)
         stop(setup.error);
     if (setup.warning[0] && tell) say_lines("warning: ", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
+    bool tier = config.tier && tier_possible(&config, &setup, tell);
     kms_fork_handlers_register(kms_routes.has_rules || config.stats || config.profile ||
                                config.access_ms);
-    if (config.stats || config.profile) {
+    if (config.stats || config.profile || tier) {
         kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
         kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
-        if (config.access_ms) kms_access_init(config.access_ms);
+        const char *why = NULL;
+        if (config.access_ms && !kms_access_init(config.access_ms, config.access_cost, &why)) {
+            /* Without clearing, every page reads as touched: nothing is placed or planned by it. */
+            char msg[512];
+            snprintf(msg, sizeof(msg),
+                     "cannot clear the pages' accessed bits (%s): no access figures%s", why,
+                     tier ? "; runtime tiering is off" : ", the reports say none was measured");
+            if (!config.quiet) say("warning: ", msg);
+            if (tier && config.strict) stop(msg);
+            tier = false;
+        }
+        if (tier) start_tiering(&config, &setup);
     }
     /* Access mode takes the full path: it allocates by callsite. */
     kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
