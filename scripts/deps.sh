@@ -3,7 +3,7 @@
 # Installs the Debian packages the build and the tests need, only those missing.
 # Usage: scripts/deps.sh [GROUP]...   (build is always included)
 #   build     the library, the command and the test programs; Check for the unit tests
-#   unit      the unit tests (ctest -L unit): nothing beyond build
+#   unit      the unit tests (ctest -L unit): gnuplot draws scripts/timeline-plot.sh's picture
 #   preload   the programs the preload tests run under the shim (ctest -L preload)
 #   install   the install test (ctest -L install): groff renders the man pages
 #   fuzz      the rules fuzzer (ctest -L fuzz): clang and its libFuzzer runtime
@@ -18,11 +18,12 @@ want=(cmake make gcc g++ pkg-config libmimalloc-dev libnuma-dev libdaxctl-dev li
       check libsubunit-dev numactl libunwind8)
 for group in "$@"; do
     case "$group" in
-    build | unit | stress | sanitize) ;;
+    build | stress | sanitize) ;;
+    unit) want+=(gnuplot-nox) ;;
     preload) want+=(python3 perl sqlite3 git) ;;
     install) want+=(groff-base) ;;
     fuzz) want+=(clang libclang-rt-14-dev) ;;
-    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev) ;;
+    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev gnuplot-nox) ;;
     demo) want+=(python3 sqlite3) ;;
     vm) want+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils) ;;
     bench) want+=(libjemalloc2 libtcmalloc-minimal4 libmemkind0 redis-server redis-tools gnuplot-nox
