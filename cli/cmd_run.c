@@ -242,7 +242,7 @@ int kms_cmd_run(int argc, char **argv)
     if ((policy && set("KMEM_POLICY", policy)) || (threshold && set("KMEM_THRESHOLD", threshold)) ||
         (rules && set("KMEMRC", rules)) || (nodes && set("KMEM_NODES", nodes)) ||
         (stats && set("KMEM_STATS", stats)) || (profile && set("KMEM_PROFILE", profile)) ||
-        ((access_mode || interval) && set("KMEM_ACCESS", access_ms)) ||
+        ((access_mode || budget) && set("KMEM_ACCESS", access_ms)) ||
         (budget && set("KMEM_DRAM_BUDGET", budget)) || (timeline && set("KMEM_TIMELINE", timeline)))
         return 1;
     /* Keep what is preloaded already, unless it is this library. The shim

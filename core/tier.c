@@ -37,6 +37,7 @@ struct group {
     int settled; /* where its pages are: tier, once the move has gone through the range */
     uintptr_t cursor;  /* next address of the move in progress; 0: none */
     bool failed_pass;  /* some page of this pass could not move */
+    bool retrying;     /* this pass only moves what an earlier one left */
     uint64_t retry_at; /* the step at which a failed range is tried again; 0: none */
     bool seen;
     double density;
@@ -112,17 +113,19 @@ static const struct kms_placement *placement_of(int cls)
 }
 
 /* Pages of [a, a + len) not on the placement's nodes, among those resident:
- * their addresses in pages[], their count returned. */
+ * their addresses in pages[], their count returned; the resident pages'
+ * count in *resident when it is not NULL. */
 static size_t misplaced(uintptr_t a, size_t len, const struct kms_placement *pl, void **pages,
-                        long pagesz)
+                        long pagesz, size_t *resident)
 {
     unsigned char vec[PIECE_PAGES];
     size_t n = len / (size_t)pagesz, k = 0;
-    if (pl->mode == KMS_MODE_DEFAULT || n > PIECE_PAGES || mincore((void *)a, len, vec) < 0)
-        return 0;
+    if (resident) *resident = 0;
+    if (n > PIECE_PAGES || mincore((void *)a, len, vec) < 0) return 0;
     for (size_t i = 0; i < n; i++)
         if (vec[i] & 1) pages[k++] = (void *)(a + i * (size_t)pagesz);
-    if (!k) return 0;
+    if (resident) *resident = k;
+    if (!k || pl->mode == KMS_MODE_DEFAULT) return 0;
     int status[PIECE_PAGES];
     if (syscall(SYS_move_pages, 0, (unsigned long)k, pages, NULL, status, 0) < 0) return 0;
     size_t m = 0;
@@ -140,20 +143,27 @@ static void move_some(struct kms_access_unit *u, struct group *g, uint64_t *allo
     void *pages[PIECE_PAGES];
     while (g->cursor && g->cursor < end) {
         size_t len = end - g->cursor < PIECE ? end - g->cursor : PIECE;
-        size_t want = misplaced(g->cursor, len, pl, pages, pagesz);
+        size_t resident;
+        size_t want = misplaced(g->cursor, len, pl, pages, pagesz, &resident);
         uint64_t bytes = (uint64_t)want * (uint64_t)pagesz;
         if (bytes > *allowance) return; /* the next interval's share */
+        size_t left = 0;
         if (want) {
             mbind_raw(g->cursor, len, pl, MPOL_MF_MOVE_ | MPOL_MF_STRICT_);
-            size_t left = misplaced(g->cursor, len, pl, pages, pagesz);
-            uint64_t moved = (uint64_t)(want - (left < want ? left : want)) * (uint64_t)pagesz;
-            if (g->tier == KMS_TIER_DRAM) {
-                g->promoted += moved;
-                promoted += moved;
-            } else {
-                g->demoted += moved;
-                demoted += moved;
-            }
+            left = misplaced(g->cursor, len, pl, pages, pagesz, NULL);
+            if (left > resident) left = resident;
+        }
+        /* Promoted or demoted: the resident bytes now under the new tier's
+         * nodes, whether they had to change node or were there already. */
+        uint64_t moved = (uint64_t)((g->retrying ? want : resident) - left) * (uint64_t)pagesz;
+        if (g->tier == KMS_TIER_DRAM) {
+            g->promoted += moved;
+            promoted += moved;
+        } else {
+            g->demoted += moved;
+            demoted += moved;
+        }
+        if (want) {
             if (left) {
                 failed_pieces++;
                 g->failed += (uint64_t)left * (uint64_t)pagesz;
@@ -181,6 +191,7 @@ static void start_move(struct kms_access_unit *u, struct group *g, int t)
     g->moves++;
     moves++;
     g->retry_at = 0;
+    g->retrying = false;
     mbind_raw(u->start, u->end - u->start, placement_of(g->cls[t]), 0);
     g->cursor = u->start;
 }
@@ -263,8 +274,11 @@ void kms_tier_step(double interval_s)
         struct group *g = &groups[idx[k]];
         if (want[k] != g->tier)
             start_move(&kms_access_units[idx[k]], g, want[k]);
-        else if (!g->cursor && g->retry_at && steps >= g->retry_at)
+        else if (!g->cursor && g->retry_at && steps >= g->retry_at) {
             g->cursor = kms_access_units[idx[k]].start; /* pages that could not move, again */
+            g->retry_at = 0;
+            g->retrying = true;
+        }
         if (g->tier == KMS_TIER_DRAM) used += g->resident;
     }
     __atomic_store_n(&dram_used, used, __ATOMIC_RELAXED);

@@ -216,9 +216,16 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (kms_setup_run(&config, kms_routes.uses, tell ? KMS_SETUP_TELL : KMS_SETUP_QUIET, &setup) <
         0)
         stop(setup.error);
-    if (setup.warning[0] && tell) say_lines("warning: ", setup.warning);
+    /* Tiering that cannot work is said in the same line as the reason. */
+    bool tier = config.tier && tier_possible(&config, &setup, tell && !setup.warning[0]);
+    if (setup.warning[0] && tell) {
+        if (config.tier && !tier)
+            snprintf(setup.warning + strlen(setup.warning),
+                     sizeof(setup.warning) - strlen(setup.warning),
+                     "; runtime tiering (KMEM_DRAM_BUDGET) is off");
+        say_lines("warning: ", setup.warning);
+    }
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    bool tier = config.tier && tier_possible(&config, &setup, tell);
     kms_fork_handlers_register(kms_routes.has_rules || config.stats || config.profile ||
                                config.access_ms);
     if (config.stats || config.profile || tier) {
