@@ -38,6 +38,8 @@ lib=$shimdir/libkmemshim.so.${version%%.*}
 preload=/etc/ld.so.preload
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
+# Every temporary file goes there, removed at exit (lintian leaves some of its own behind).
+export TMPDIR=$tmp
 [ -e "$preload" ] && cp -a "$preload" "$tmp/ld.so.preload.before"
 
 # Runs dpkg, waiting while another dpkg or apt holds its lock (up to 5 minutes).
