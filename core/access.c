@@ -5,6 +5,7 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
+#include "core/site_heap.h"
 #include "core/stackwalk.h"
 #include "core/tier.h"
 
@@ -116,7 +117,7 @@ static struct cand *context_of(struct cand *c, const void *caller, int route)
 }
 
 /* Gives the pair an arena of its own, if there is room. Returns its unit + 1 or UNIT_NO_ROOM. */
-static int track(struct cand *c, int route, const void *caller)
+static int track(struct cand *c, int route, const void *caller, bool pinned)
 {
     pthread_mutex_lock(&units_lock);
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
@@ -129,8 +130,7 @@ static int track(struct cand *c, int route, const void *caller)
     int a = -1;
     if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS) {
         int cls = kms_class_of_target(route);
-        kms_tier_new_group(n, (uintptr_t)caller, __atomic_load_n(&c->parent, __ATOMIC_RELAXED),
-                           &cls);
+        kms_tier_new_group(n, pinned, &cls);
         a = kms_arena_add_own(cls, KMS_ACCESS_ARENA);
     }
     if (a < 0) {
@@ -161,6 +161,25 @@ static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
                   : mi_heap_malloc(h, size);
 }
 
+int kms_access_memo;
+
+/* Once a callsite is decided (its group's heap, or its route's when it found
+ * no room), the thread's memo (core/site_heap.h) serves its later requests in
+ * malloc's own frame: a group's heap never changes, only its range's policy
+ * does. A callsite that may be a wrapper is taught only below
+ * KMS_ACCESS_WRAP_MIN, where requests are never walked. Candidates that are
+ * contexts are never taught: their callsite's requests need the walk. */
+static void teach(const void *caller, const struct cand *c, int target, mi_heap_t *h)
+{
+    if (!kms_access_memo || c->parent) return;
+    bool walked = kms_access_contexts && __atomic_load_n(&c->wrap, __ATOMIC_RELAXED) != WRAP_NO;
+    uint64_t bound = walked ? KMS_ACCESS_WRAP_MIN : UINT64_MAX;
+    if (h)
+        kms_site_heap_learn_heaps((uintptr_t)caller, bound, h, walked ? NULL : h);
+    else
+        kms_site_heap_learn((uintptr_t)caller, bound, target, walked ? -1 : target);
+}
+
 void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const void *caller)
 {
     struct kms_thread *self = &kms_self;
@@ -173,16 +192,24 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
     if (u == UNIT_NONE &&
         __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {
         kms_bypass_enter(self); /* reserving and registering the arena may allocate */
-        u = track(c, target, caller);
+        /* Whether a rule pins it: asked before the units' lock, which comes
+         * after the callsite table's (core/fork.h). */
+        bool pinned =
+            kms_tier_pinned((uintptr_t)caller, __atomic_load_n(&c->parent, __ATOMIC_RELAXED));
+        u = track(c, target, caller, pinned);
         kms_bypass_leave(self);
     }
-    if (u <= 0) return kms_alloc(target, size, align, zero);
+    if (u <= 0) {
+        if (u == UNIT_NO_ROOM) teach(caller, c, target, NULL);
+        return kms_alloc(target, size, align, zero);
+    }
     if (__builtin_expect(!__atomic_load_n(&kms_access_started, __ATOMIC_RELAXED), 0))
         kms_access_sampler_start();
     kms_bypass_enter(self);
     mi_heap_t *h = kms_heap_for_arena(kms_access_units[u - 1].arena);
     void *p = h ? heap_alloc(h, size, align, zero) : NULL;
     kms_bypass_leave(self);
+    if (p && !align) teach(caller, c, target, h);
     /* Its arena is full: the rest of the callsite counts with its route's other memory. */
     return p ? p : kms_alloc(target, size, align, zero);
 }

@@ -56,6 +56,10 @@ extern int kms_access_on;
 /* Whether access mode groups a wrapper's requests by their caller (runtime
  * tiering sets it, with libunwind loaded). */
 extern int kms_access_contexts;
+/* Whether access mode may teach the thread's memo (core/site_heap.h) the heap
+ * of a decided callsite: statistics off (the memo's path counts nothing) and
+ * one route for every size (the memo keeps one size bound, the wrappers'). */
+extern int kms_access_memo;
 
 struct kms_access_figures {
     uint64_t resident_peak; /* bytes, the largest of the samples */

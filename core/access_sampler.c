@@ -269,6 +269,7 @@ static void *sampler(void *arg)
         next.tv_nsec = (long)(ns % 1000000000u);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0)
             ;
+        kms_tier_name_groups();
         pthread_mutex_lock(&kms_access_lock);
         bool stop = stopped;
         if (!stop) {

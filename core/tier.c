@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -44,6 +45,7 @@ struct group {
     uint64_t resident, touched;
     uint64_t promoted, demoted, failed; /* bytes */
     unsigned moves;
+    bool named; /* name is the module+offset one, set outside the lock */
     char name[80];
 };
 
@@ -80,10 +82,15 @@ int kms_tier_init(const struct kms_tier_setup *s)
     return 0;
 }
 
-bool kms_tier_new_group(unsigned unit, uintptr_t caller, uintptr_t parent, int *cls)
+bool kms_tier_pinned(uintptr_t caller, uintptr_t parent)
 {
-    if (!kms_tier_on || unit >= KMS_ACCESS_UNITS) return false;
-    if (setup.pinned && (setup.pinned(caller) || (parent && setup.pinned(parent)))) return false;
+    if (!kms_tier_on || !setup.pinned) return false;
+    return setup.pinned(caller) || (parent && setup.pinned(parent));
+}
+
+bool kms_tier_new_group(unsigned unit, bool pinned, int *cls)
+{
+    if (!kms_tier_on || unit >= KMS_ACCESS_UNITS || pinned) return false;
     struct group *g = &groups[unit];
     memset(g, 0, sizeof(*g));
     g->tiered = true;
@@ -228,12 +235,28 @@ static int name_address(char *buf, size_t len, uintptr_t a)
 
 /* "module+0xOFF" for a callsite; "module+0xOFF<module+0xOFF" for a wrapper's
  * context (the wrapper's callsite, then its caller). */
-static void name_group(struct group *g, const struct kms_access_unit *u)
+static void name_unit(char *name, size_t len, const struct kms_access_unit *u)
 {
-    int n = name_address(g->name, sizeof(g->name), u->caller);
-    if (u->parent && n > 0 && (size_t)n + 1 < sizeof(g->name)) {
-        g->name[n] = '<';
-        name_address(g->name + n + 1, sizeof(g->name) - (size_t)n - 1, u->parent);
+    int n = name_address(name, len, u->caller);
+    if (u->parent && n > 0 && (size_t)n + 1 < len) {
+        name[n] = '<';
+        name_address(name + n + 1, len - (size_t)n - 1, u->parent);
+    }
+}
+
+void kms_tier_name_groups(void)
+{
+    if (!kms_tier_on) return;
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    for (unsigned u = 0; u < n; u++) {
+        struct group *g = &groups[u];
+        if (!g->tiered || __atomic_load_n(&g->named, __ATOMIC_ACQUIRE)) continue;
+        char name[sizeof(g->name)];
+        name_unit(name, sizeof(name), &kms_access_units[u]);
+        pthread_mutex_lock(&kms_access_lock);
+        memcpy(g->name, name, sizeof(name));
+        __atomic_store_n(&g->named, true, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&kms_access_lock);
     }
 }
 
@@ -256,7 +279,7 @@ void kms_tier_step(double interval_s)
             if (dram_class(kms_arenas[un->arena].cls)) other_dram += un->acc.last_rss;
             continue;
         }
-        if (!g->name[0]) name_group(g, un);
+        if (!g->name[0]) snprintf(g->name, sizeof(g->name), "0x%" PRIxPTR, un->caller);
         g->resident = un->acc.last_rss;
         g->touched = un->acc.last_touched;
         g->density = kms_tier_smooth(g->density, g->touched, g->resident, !g->seen);
@@ -312,6 +335,7 @@ static double share(void) { return all_touches > 0 ? dram_touches / all_touches 
 void kms_tier_stats_text(FILE *f)
 {
     if (!kms_tier_on) return;
+    pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     char b[32];
     kms_format_size(setup.budget, b, sizeof(b));
@@ -330,11 +354,13 @@ void kms_tier_stats_text(FILE *f)
                 (double)g->resident / 1048576.0, (double)g->promoted / 1048576.0,
                 (double)g->demoted / 1048576.0, g->moves);
     }
+    pthread_mutex_unlock(&kms_access_lock);
 }
 
 void kms_tier_stats_json(FILE *f)
 {
     if (!kms_tier_on) return;
+    pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     fprintf(f,
             ",\n  \"tiering\": {\"budget\": %" PRIu64 ", \"interval_ms\": %u, \"rate\": %" PRIu64
@@ -356,4 +382,5 @@ void kms_tier_stats_json(FILE *f)
         first = false;
     }
     fprintf(f, "]}");
+    pthread_mutex_unlock(&kms_access_lock);
 }

@@ -229,8 +229,11 @@ __attribute__((constructor(101))) static void kms_startup(void)
     kms_fork_handlers_register(kms_routes.has_rules || config.stats || config.profile ||
                                config.access_ms);
     if (config.stats || config.profile || tier) {
-        kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
-        kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
+        if (config.stats || config.profile) {
+            kms_stats_start(config.stats_sample_set ? config.stats_sample
+                                                    : KMS_STATS_SAMPLE_DEFAULT);
+            kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
+        }
         const char *why = NULL;
         if (config.access_ms && !kms_access_init(config.access_ms, config.access_cost, &why)) {
             /* Without clearing, every page reads as touched: nothing is placed or planned by it. */
@@ -243,6 +246,11 @@ __attribute__((constructor(101))) static void kms_startup(void)
             tier = false;
         }
         if (tier) start_tiering(&config, &setup);
+        /* Without statistics, with one route for every size that no CPU changes, a decided
+         * callsite's heap goes into the thread's memo. */
+        kms_access_memo = tier && !kms_stats_on && !kms_routes.has_rules &&
+                          kms_routes.threshold == UINT64_MAX &&
+                          kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU;
     }
     /* Access mode takes the full path: it allocates by callsite. */
     kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
