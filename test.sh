@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds kmemshim and runs every test (unit, preload, vm, fuzz, stress) with ctest, then the
+# Builds kmemshim and runs every test (unit, preload, vm, fuzz, stress, docs) with ctest, then the
 # sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built libkmemshim.so).
 # Installs the Debian packages it needs first: all of them for the full run; with arguments, only
 # those of the labels named by -L (./test.sh -L unit installs what unit tests need), or all of
@@ -31,7 +31,7 @@ groups() {
     local out="" l
     for l in $(echo "$labels" | tr -d '()^$' | tr '|' ' '); do
         case "$l" in
-        unit | preload | install | fuzz | stress | sanitize | vm) out+="$l " ;;
+        unit | preload | install | fuzz | stress | sanitize | vm | docs) out+="$l " ;;
         *) echo test vm; return ;;
         esac
     done

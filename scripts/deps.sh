@@ -10,7 +10,9 @@
 #   stress    the stress tests (ctest -L stress): nothing beyond build
 #   sanitize  the sanitizer builds: nothing beyond build (gcc's runtimes)
 #   vm        the VM tests (ctest -L vm): QEMU, a static busybox, ndctl, daxctl and the initramfs tools
-#   test      every ctest label but vm: preload, install and fuzz
+#   test      every ctest label but vm: preload, install, fuzz and docs
+#   docs      the transcripts of README's and the man pages' examples (ctest -L docs): cram,
+#             python3, groff-base (renders the man pages)
 #   demo      quickstart.sh
 #   bench     bench/run.sh, bench/callgrind.sh, bench/stats_cost.sh, bench/callsite_cost.sh
 set -euo pipefail
@@ -22,14 +24,15 @@ for group in "$@"; do
     preload) want+=(python3 perl sqlite3 git) ;;
     install) want+=(groff-base) ;;
     fuzz) want+=(clang libclang-rt-14-dev) ;;
-    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev) ;;
+    docs) want+=(python3-cram python3 groff-base) ;;
+    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev python3-cram) ;;
     demo) want+=(python3 sqlite3) ;;
     vm) want+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils) ;;
     bench) want+=(libjemalloc2 libtcmalloc-minimal4 libmemkind0 redis-server redis-tools gnuplot-nox
                   valgrind python3 sqlite3) ;;
     *)
         echo "deps.sh: unknown group '$group' (expected build, unit, preload, install, fuzz, stress," \
-             "sanitize, vm, test, demo or bench)" >&2
+             "sanitize, vm, docs, test, demo or bench)" >&2
         exit 2
         ;;
     esac
