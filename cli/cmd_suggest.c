@@ -104,7 +104,9 @@ struct profile {
     size_t n;
     uint64_t all;     /* sum of the peaks */
     bool access;      /* a "# access" line: written with access sampling */
+    bool blind;       /* ... whose accessed bits could not be cleared: no figures */
     char header[512]; /* "pid N program P" */
+    char blind_why[512];
     char access_facts[512];
 };
 
@@ -149,7 +151,10 @@ static int read_profile(const char *path, struct profile *p)
         if (strncmp(line, "# peak_live\t", 12) == 0) columns = true;
         if (strncmp(line, "# pid ", 6) == 0)
             snprintf(p->header, sizeof(p->header), "%.500s", line + 2);
-        if (strncmp(line, "# access ", 9) == 0) {
+        if (strncmp(line, "# access none: ", 15) == 0) {
+            p->blind = true;
+            snprintf(p->blind_why, sizeof(p->blind_why), "%.500s", line + 15);
+        } else if (strncmp(line, "# access ", 9) == 0) {
             p->access = true;
             snprintf(p->access_facts, sizeof(p->access_facts), "%.500s", line + 9);
         }
@@ -296,7 +301,7 @@ static void print_table(FILE *out, const struct profile *p, const char *target, 
     fprintf(out,
             "#   access rate: bytes touched per sampling interval, averaged; density: the rate\n"
             "#   over the resident bytes (the share touched per interval); - : not tracked\n");
-    if (p->access)
+    if (p->access && !p->blind)
         fprintf(out,
                 "# sampled accesses kept in DRAM: %.1f%% by access, %.1f%% by bytes (of the "
                 "tracked callsites' touches)\n",
@@ -424,15 +429,28 @@ int kms_cmd_suggest(int argc, char **argv)
         profile_free(&p);
         return 2;
     }
-    bool by_access = by ? strcmp(by, "access") == 0 : p.access;
+    /* Sampled where the accessed bits could not be cleared: every page read as touched, so
+     * the profile has no figures to rank by. */
+    if (p.blind && by && strcmp(by, "access") == 0) {
+        fprintf(stderr,
+                "kmemshim suggest: --by access: %s has no access figures: %s; profile again "
+                "where /proc/self/clear_refs is writable, or rank --by bytes\n",
+                path, p.blind_why);
+        profile_free(&p);
+        return 1;
+    }
+    bool by_access = !p.blind && (by ? strcmp(by, "access") == 0 : p.access);
     const char *ranking =
-        by_access  ? "ranked by access density: the callsites touched most per byte stay in DRAM"
-        : p.access ? "ranked by bytes (--by bytes): the largest peaks leave DRAM first"
-                   : "ranked by bytes: the profile has no access figures (profiled without "
-                     "--access); the largest peaks leave DRAM first";
+        p.blind     ? "ranked by bytes: the profile has no access figures (its accessed bits "
+                      "could not be cleared); the largest peaks leave DRAM first"
+        : by_access ? "ranked by access density: the callsites touched most per byte stay in DRAM"
+        : p.access  ? "ranked by bytes (--by bytes): the largest peaks leave DRAM first"
+                    : "ranked by bytes: the profile has no access figures (profiled without "
+                      "--access); the largest peaks leave DRAM first";
     fprintf(stderr, "kmemshim suggest: %s\n", ranking);
+    if (p.blind) fprintf(stderr, "kmemshim suggest: %s: %s\n", path, p.blind_why);
     plan_bytes(p.ps, p.n, p.all, budget);
-    if (p.access) plan_access(p.ps, p.n, budget);
+    if (p.access && !p.blind) plan_access(p.ps, p.n, budget);
     if (!by_access) qsort(p.ps, p.n, sizeof(*p.ps), cmp_peak);
 
     FILE *out = stdout;
