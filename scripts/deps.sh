@@ -14,7 +14,7 @@
 #             (debian/), lintian checks them, man-db and python3 use them installed
 #   test      every ctest label but vm and package: preload, install, fuzz and docs
 #   docs      the transcripts of README's and the man pages' examples (ctest -L docs): cram,
-#             python3, groff-base (renders the man pages)
+#             python3, groff-base (renders the man pages), gnuplot (the tiering timeline)
 #   demo      quickstart.sh
 #   bench     bench/run.sh, bench/callgrind.sh, bench/stats_cost.sh, bench/callsite_cost.sh
 set -euo pipefail
@@ -27,7 +27,7 @@ for group in "$@"; do
     preload) want+=(python3 perl sqlite3 git) ;;
     install) want+=(groff-base) ;;
     fuzz) want+=(clang libclang-rt-14-dev) ;;
-    docs) want+=(python3-cram python3 groff-base) ;;
+    docs) want+=(python3-cram python3 groff-base gnuplot-nox) ;;
     test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev gnuplot-nox python3-cram) ;;
     demo) want+=(python3 sqlite3) ;;
     vm) want+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils) ;;

@@ -15,7 +15,9 @@ mkdir -p build/tests/preload bench
 cp "$KMS_BUILD/kmemshim" "$KMS_BUILD/access_demo" build/
 cp "$KMS_BUILD/libkmemshim.so.0" build/
 ln -s libkmemshim.so.0 build/libkmemshim.so
-cp "$KMS_BUILD/tests/preload/access_prog" build/tests/preload/
+cp "$KMS_BUILD/tests/preload/access_prog" "$KMS_BUILD/tests/preload/tier_phases" build/tests/preload/
+mkdir -p scripts
+cp "$KMS_SRC/scripts/timeline-plot.sh" scripts/
 cp "$KMS_SRC/bench/demo.py" bench/
 cp "$KMS_SRC/kmemrc.example" kmemrc
 cp "$KMS_APP" app
