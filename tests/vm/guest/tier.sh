@@ -12,8 +12,9 @@
 #  (d) the best static plan for comparison: the workload profiled with everything in DRAM,
 #      `kmemshim suggest --dram-budget 64M`, run with those rules: the DRAM route's share of sampled
 #      touches (printed beside tiering's);
-#  (e) a move that fails: nodes 2 and 3 filled (numactl --membind) during phase 1 so that A cannot
-#      be demoted in phase 2: the program goes on, the report counts moves_failed > 0.
+#  (e) a move that fails: nodes 2 and 3 filled (numactl --membind) during phase 1 so that A (96 MiB
+#      here, B 16 MiB) cannot be demoted in phase 2: the program goes on, the report counts
+#      moves_failed > 0.
 # By hand: TIER_PHASE (seconds per phase, default 8), TIER_NOTHRASH (default 20), TIER_PARTS (default
 # "a b c d e": the parts to run).
 set -euo pipefail
@@ -21,7 +22,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${KMS_TIER_PROG:?}"
 show_topology
-export KMEM_NODES=2,3
+# KMEM_ACCESS_COST=0: 100 ms intervals throughout. By default the interval grows to bound the
+# program's re-walks of the pages it touches, which TCG makes very slow (about 10 s here): seconds
+# between decisions would need minutes of phases.
+export KMEM_NODES=2,3 KMEM_ACCESS_COST=0
 out=$KMS_OUT
 phase=${TIER_PHASE:-8}
 nothrash=${TIER_NOTHRASH:-20}
@@ -119,10 +123,14 @@ done
 fi
 
 if part e; then
-section "(e) a move that fails: KMEM nodes 2 and 3 filled, A cannot be demoted"
-# Structures of 64 MiB here (budget 80 MiB). A filler per node, bound to it, takes 4 MiB at a time
-# until at most 24 MiB of the node is free (taking it in one go got the workload OOM-killed): at
-# most 48 MiB left on KMEM for A's 64 MiB.
+section "(e) a move that fails: KMEM nodes 2 and 3 full, A cannot be demoted"
+# A of 96 MiB, B and the log of 16 MiB (about 98 and 18 MiB resident), a budget of 112 MiB: A fits in
+# DRAM alone, not with B, so phase 2 demotes A while promoting B (and the log, which then fits) frees
+# only 36 MiB on KMEM. A filler per node, bound to it, takes 4 MiB at a time while more than 16 MiB
+# of the node is free, from 3 s into phase 1 (once the groups have settled) for 3 s, then holds what
+# it has: one taking it all at once got the workload OOM-killed, and one still taking memory while
+# A moves in got itself OOM-killed. The page cache is dropped once the nodes are full (a move would
+# reclaim it and fit), the fillers then take that too: A's demotion finds at most 2 x 16 + 36 MiB.
 filler='
 import sys, time
 node = sys.argv[1]
@@ -132,17 +140,25 @@ def free():
             return int(l.split()[-2]) * 1024
 held = []
 was = free()
-while free() > (24 << 20):
-    held.append(b"\x01" * (4 << 20))
-print("filler: node %s: %d MiB held, %d MiB were free, %d MiB are" % (node, 4 * len(held), was >> 20, free() >> 20), flush=True)
+said = False
+until = time.time() + 3
+while time.time() < until:
+    while free() > (16 << 20):
+        held.append(b"\x01" * (4 << 20))
+    if not said:
+        print("filler: node %s: %d MiB held, %d MiB were free, %d MiB are" % (node, 4 * len(held), was >> 20, free() >> 20), flush=True)
+        said = True
+    time.sleep(0.05)
+print("filler: node %s: holding %d MiB, %d MiB free" % (node, 4 * len(held), free() >> 20), flush=True)
 time.sleep(3600)
 '
 rc=0
-KMEM_DRAM_BUDGET=80M KMEM_ACCESS=100 KMEM_STATS=$out/full.json LD_PRELOAD="$KMS_SHIM" \
-    "$KMS_TIER_PROG" --size 64 --phase "$phase" --dram-nodes 0,1 >"$out/full.out" 2>&1 &
+KMEM_DRAM_BUDGET=112M KMEM_ACCESS=100 KMEM_STATS=$out/full.json KMEM_TIMELINE=$out/full.tsv LD_PRELOAD="$KMS_SHIM" \
+    "$KMS_TIER_PROG" --size 96 --b-size 16 --log-size 16 --phase "$phase" --dram-nodes 0,1 \
+    >"$out/full.out" 2>&1 &
 wpid=$!
 for _ in $(seq 100); do grep -q '^phase 1 start' "$out/full.out" && break; sleep 0.1; done
-sleep 1
+sleep 3
 fillers=()
 for n in 2 3; do
     numactl --membind=$n python3 -c "$filler" $n >"$out/filler$n.out" 2>&1 &
@@ -152,17 +168,21 @@ for n in 2 3; do
     for _ in $(seq 300); do grep -q '^filler:' "$out/filler$n.out" && break; sleep 0.1; done
     cat "$out/filler$n.out"
 done
-grep -E '^Node [23] MemFree' /sys/devices/system/node/node[23]/meminfo || true
+sync
+echo 3 >/proc/sys/vm/drop_caches
 wait $wpid || rc=$?
+grep -E '^Node [23] MemFree' /sys/devices/system/node/node[23]/meminfo || true
 kill "${fillers[@]}" 2>/dev/null || true
 wait "${fillers[@]}" 2>/dev/null || true
+cat "$out"/filler[23].out
 cat "$out/full.out"
 note_result "full KMEM nodes: tier_phases went on to its end" "$rc"
 check "full KMEM nodes: both phases reported" grep -q '^tier_phases: done' "$out/full.out"
 failed=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tiering"]; print(t["moves_failed"])' "$out/full.json" || echo "")
-echo "vm: full KMEM nodes: moves_failed $failed"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tiering"]; print("vm: full KMEM nodes: moves %d moves_failed %d failed_bytes %s; A on DRAM at the end: %s" % (t["moves"], t["moves_failed"], t.get("failed_bytes"), sys.argv[2]))' \
+    "$out/full.json" "$(share "$out/full.out" 2 A)" || true
 at_least "full KMEM nodes: failed moves counted" "$failed" 1
-dmesg | grep -E 'oom-kill|Killed process' || echo "no OOM kill"
+check "full KMEM nodes: no OOM kill" bash -c '! dmesg | grep -E "oom-kill|Killed process"'
 fi
 
 finish
