@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(dirname "$here")/build
-runs=3 seconds=5 big=1
+runs=3 seconds=10 big=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --build-dir) build=${2:?}; shift ;;
@@ -102,7 +102,7 @@ rate() {
     local mib=$1
     shift
     env "$@" LD_PRELOAD="$shim" "$prog" --size "$mib" --log-size 0 --only-a --phases 1 \
-        --phase "$seconds" 2>"$work/err" | awk '$1 == "phase" && $3 == "reads" { print $5 }'
+        --phase "$seconds" 2>"$work/err" | awk '$1 == "phase" && $3 == "reads" { print $6 }'
 }
 echo "| size | shim, no tiering | tiering (defaults) | ratio | interval reached | tiering, 100 ms fixed | ratio |"
 echo "|---|---|---|---|---|---|---|"
