@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds kmemshim and runs every test (unit, preload, vm, fuzz, stress) with ctest, then the
-# sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built libkmemshim.so).
+# Builds kmemshim and runs every test (unit, preload, install, vm, fuzz, stress, package) with
+# ctest, then the sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built
+# libkmemshim.so).
 # Installs the Debian packages it needs first: all of them for the full run; with arguments, only
 # those of the labels named by -L (./test.sh -L unit installs what unit tests need), or all of
 # them when the arguments select tests otherwise. Extra arguments go to ctest (e.g. -L unit), and
@@ -19,7 +20,7 @@ groups() {
         shift
         case "$a" in
         -R* | -E* | -LE* | -I* | -U* | --tests-regex* | --exclude-regex* | --label-exclude*)
-            echo test vm
+            echo test vm package
             return
             ;;
         -L | --label-regex) labels+="${1:-}|"; shift || true ;;
@@ -27,12 +28,12 @@ groups() {
         --label-regex=*) labels+="${a#--label-regex=}|" ;;
         esac
     done
-    [ -n "$labels" ] || { echo test vm; return; }
+    [ -n "$labels" ] || { echo test vm package; return; }
     local out="" l
     for l in $(echo "$labels" | tr -d '()^$' | tr '|' ' '); do
         case "$l" in
-        unit | preload | install | fuzz | stress | sanitize | vm) out+="$l " ;;
-        *) echo test vm; return ;;
+        unit | preload | install | fuzz | stress | sanitize | vm | package) out+="$l " ;;
+        *) echo test vm package; return ;;
         esac
     done
     echo "$out"
@@ -41,7 +42,7 @@ if [ $# -gt 0 ]; then
     # shellcheck disable=SC2046  # one word per group
     scripts/deps.sh $(groups "$@")
 else
-    scripts/deps.sh test vm
+    scripts/deps.sh test vm package
 fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKMEMSHIM_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"

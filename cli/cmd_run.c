@@ -50,8 +50,13 @@ static void usage(FILE *out)
             "  --access           KMEM_ACCESS: add to the profile (and the --stats report)\n"
             "                     how much of each callsite's memory is touched per\n"
             "                     interval; slower, see kmemshim(7)\n"
-            "  --interval MS      the sampling interval of --access, %u to %u ms\n"
-            "                     (default %u)\n"
+            "  --interval MS      the sampling interval of --access or --dram-budget,\n"
+            "                     %u to %u ms (default %u)\n"
+            "  --dram-budget SIZE KMEM_DRAM_BUDGET: runtime tiering, no rules needed: the\n"
+            "                     callsites touched most per byte keep their memory in\n"
+            "                     DRAM up to SIZE, the rest moves to KMEM as heat moves\n"
+            "  --timeline FILE    KMEM_TIMELINE: with --dram-budget, a row per interval\n"
+            "                     and group (scripts/timeline-plot.sh draws it)\n"
             "  --library FILE     preload FILE instead of the " SHIM_NAME " found\n"
             "  -n, --dry-run      print the environment and command instead of running it\n"
             "  -h, --help         this text\n"
@@ -133,7 +138,7 @@ static const char *value(int argc, char **argv, int *i, const char *opt)
 int kms_cmd_run(int argc, char **argv)
 {
     const char *policy = NULL, *threshold = NULL, *rules = NULL, *nodes = NULL, *stats = NULL,
-               *profile = NULL, *library = NULL, *interval = NULL;
+               *profile = NULL, *library = NULL, *interval = NULL, *budget = NULL, *timeline = NULL;
     int dry = 0, access_mode = 0, i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -164,6 +169,10 @@ int kms_cmd_run(int argc, char **argv)
             profile = v;
         } else if ((v = value(argc, argv, &i, "--interval"))) {
             interval = v;
+        } else if ((v = value(argc, argv, &i, "--dram-budget"))) {
+            budget = v;
+        } else if ((v = value(argc, argv, &i, "--timeline"))) {
+            timeline = v;
         } else if ((v = value(argc, argv, &i, "--library"))) {
             library = v;
         } else if (a[0] == '-') {
@@ -195,8 +204,17 @@ int kms_cmd_run(int argc, char **argv)
                 interval, KMS_ACCESS_MS_MIN, KMS_ACCESS_MS_MAX);
         return 2;
     }
-    if (interval && !access_mode) {
-        fprintf(stderr, "kmemshim run: --interval is the sampling interval of --access\n");
+    if (budget && kms_parse_size(budget, strlen(budget), &sz, &why) < 0) {
+        fprintf(stderr, "kmemshim run: --dram-budget '%s': %s\n", budget, why);
+        return 2;
+    }
+    if (timeline && !budget) {
+        fprintf(stderr, "kmemshim run: --timeline needs --dram-budget: it is runtime tiering's\n");
+        return 2;
+    }
+    if (interval && !access_mode && !budget) {
+        fprintf(stderr, "kmemshim run: --interval is the sampling interval of --access or "
+                        "--dram-budget\n");
         return 2;
     }
     if (access_mode && !profile && !stats) {
@@ -224,7 +242,8 @@ int kms_cmd_run(int argc, char **argv)
     if ((policy && set("KMEM_POLICY", policy)) || (threshold && set("KMEM_THRESHOLD", threshold)) ||
         (rules && set("KMEMRC", rules)) || (nodes && set("KMEM_NODES", nodes)) ||
         (stats && set("KMEM_STATS", stats)) || (profile && set("KMEM_PROFILE", profile)) ||
-        (access_mode && set("KMEM_ACCESS", access_ms)))
+        ((access_mode || budget) && set("KMEM_ACCESS", access_ms)) ||
+        (budget && set("KMEM_DRAM_BUDGET", budget)) || (timeline && set("KMEM_TIMELINE", timeline)))
         return 1;
     /* Keep what is preloaded already, unless it is this library. The shim
      * goes first so that its malloc is the one every module binds to. */
@@ -245,9 +264,9 @@ int kms_cmd_run(int argc, char **argv)
     }
     if (set("LD_PRELOAD", pre)) return 1;
     if (dry) {
-        static const char *const vars[] = {"LD_PRELOAD",   "KMEM_POLICY", "KMEM_THRESHOLD",
-                                           "KMEMRC",       "KMEM_NODES",  "KMEM_STATS",
-                                           "KMEM_PROFILE", "KMEM_ACCESS"};
+        static const char *const vars[] = {
+            "LD_PRELOAD", "KMEM_POLICY",  "KMEM_THRESHOLD", "KMEMRC",           "KMEM_NODES",
+            "KMEM_STATS", "KMEM_PROFILE", "KMEM_ACCESS",    "KMEM_DRAM_BUDGET", "KMEM_TIMELINE"};
         for (size_t k = 0; k < sizeof(vars) / sizeof(vars[0]); k++)
             if (getenv(vars[k])) printf("%s=%s\n", vars[k], getenv(vars[k]));
         for (int k = i; k < argc; k++)

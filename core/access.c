@@ -5,6 +5,8 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
+#include "core/site_heap.h"
+#include "core/stackwalk.h"
 #include "core/tier.h"
 
 #include <errno.h>
@@ -25,17 +27,34 @@ bool kms_access_soft_dirty;
 #define CAND_PROBES 32
 enum { UNIT_NONE = 0, UNIT_NO_ROOM = -1 };
 struct cand {
-    uintptr_t key; /* callsite << 2 | route; 0 = free */
+    uintptr_t key; /* callsite << 2 | route, or a context's hash << 2 | route; 0 = free */
     uint64_t bytes;
-    int unit; /* the unit + 1, UNIT_NONE (not yet), or UNIT_NO_ROOM */
+    int unit;         /* the unit + 1, UNIT_NONE (not yet), or UNIT_NO_ROOM */
+    uintptr_t parent; /* a context's: the wrapper's caller; 0 for a callsite */
+    /* A callsite's: whether it is a wrapper (enum wrap), the caller of its
+     * first walked request, and how many requests were walked to tell. */
+    int wrap;
+    uintptr_t first_parent;
+    unsigned probes;
 };
+
+/* Wrappers (xmalloc, zmalloc, g_malloc): a callsite whose requests come from
+ * more than one caller of it. Under runtime tiering its requests of
+ * KMS_ACCESS_WRAP_MIN bytes or more are grouped by (callsite, its caller), a
+ * stack walk each (libunwind's cached walk, core/stackwalk.h), so that the
+ * structures its callers make are groups of their own; smaller ones stay with
+ * the callsite's group and pay no walk. Its first caller's requests stay in
+ * the callsite's own group, where they went while it was not known to be a
+ * wrapper. A callsite whose first KMS_ACCESS_WRAP_PROBES walked requests all
+ * came from one caller is not a wrapper, and is never walked again. */
+enum wrap { WRAP_UNKNOWN = 0, WRAP_YES = 1, WRAP_NO = -1 };
+int kms_access_contexts;
 static struct cand cands[CANDS];
 static unsigned untracked; /* pairs that passed the size but found no room */
 static pthread_mutex_t units_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct cand *cand_of(const void *caller, int route)
+static struct cand *cand_at(uintptr_t key)
 {
-    uintptr_t key = (uintptr_t)caller << 2 | (uintptr_t)route;
     unsigned i = (unsigned)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 52) & (CANDS - 1);
     for (int probe = 0; probe < CAND_PROBES; probe++, i = (i + 1) & (CANDS - 1)) {
         uintptr_t k = __atomic_load_n(&cands[i].key, __ATOMIC_ACQUIRE);
@@ -52,8 +71,53 @@ static struct cand *cand_of(const void *caller, int route)
     return NULL;
 }
 
+static struct cand *cand_of(const void *caller, int route)
+{
+    return cand_at((uintptr_t)caller << 2 | (uintptr_t)route);
+}
+
+/* The context (caller, parent) on route: its own candidate, keyed by a hash
+ * that a callsite's key is unlikely to equal (a collision merges two groups:
+ * placement only). */
+static struct cand *cand_of_context(const void *caller, uintptr_t parent, int route)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)caller ^ (uint64_t)parent * 0x9E3779B97F4A7C15ull) | 1;
+    struct cand *c = cand_at((uintptr_t)(h << 2) | (uintptr_t)route);
+    if (c && !__atomic_load_n(&c->parent, __ATOMIC_RELAXED))
+        __atomic_store_n(&c->parent, parent, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* The candidate a wrapper's request belongs to: c itself, or its caller's
+ * context. Walks the stack only while c may be a wrapper. */
+static struct cand *context_of(struct cand *c, const void *caller, int route)
+{
+    int w = __atomic_load_n(&c->wrap, __ATOMIC_RELAXED);
+    if (w == WRAP_NO) return c;
+    uintptr_t frames[2];
+    struct kms_thread *self = &kms_self;
+    kms_bypass_enter(self); /* libunwind may allocate on a thread's first walk */
+    unsigned n = kms_stackwalk((uintptr_t)caller, frames, 2);
+    kms_bypass_leave(self);
+    uintptr_t parent = n > 1 ? frames[1] : 0;
+    if (!parent) return c;
+    if (w == WRAP_UNKNOWN) {
+        uintptr_t zero = 0;
+        if (!__atomic_compare_exchange_n(&c->first_parent, &zero, parent, false, __ATOMIC_RELAXED,
+                                         __ATOMIC_RELAXED) &&
+            zero != parent)
+            __atomic_store_n(&c->wrap, WRAP_YES, __ATOMIC_RELAXED);
+        else if (__atomic_add_fetch(&c->probes, 1, __ATOMIC_RELAXED) >= KMS_ACCESS_WRAP_PROBES)
+            __atomic_store_n(&c->wrap, WRAP_NO, __ATOMIC_RELAXED);
+        w = __atomic_load_n(&c->wrap, __ATOMIC_RELAXED);
+    }
+    if (w != WRAP_YES || parent == __atomic_load_n(&c->first_parent, __ATOMIC_RELAXED)) return c;
+    struct cand *x = cand_of_context(caller, parent, route);
+    return x ? x : c;
+}
+
 /* Gives the pair an arena of its own, if there is room. Returns its unit + 1 or UNIT_NO_ROOM. */
-static int track(struct cand *c, int route, const void *caller)
+static int track(struct cand *c, int route, const void *caller, bool pinned)
 {
     pthread_mutex_lock(&units_lock);
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
@@ -66,7 +130,7 @@ static int track(struct cand *c, int route, const void *caller)
     int a = -1;
     if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS) {
         int cls = kms_class_of_target(route);
-        kms_tier_new_group(n, (uintptr_t)caller, route, &cls);
+        kms_tier_new_group(n, pinned, &cls);
         a = kms_arena_add_own(cls, KMS_ACCESS_ARENA);
     }
     if (a < 0) {
@@ -76,6 +140,7 @@ static int track(struct cand *c, int route, const void *caller)
         struct kms_access_unit *un = &kms_access_units[n];
         memset(un, 0, sizeof(*un));
         un->caller = (uintptr_t)caller;
+        un->parent = __atomic_load_n(&c->parent, __ATOMIC_RELAXED);
         un->route = route;
         un->arena = a;
         un->start = kms_arenas[a].start;
@@ -96,6 +161,25 @@ static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
                   : mi_heap_malloc(h, size);
 }
 
+int kms_access_memo;
+
+/* Once a callsite is decided (its group's heap, or its route's when it found
+ * no room), the thread's memo (core/site_heap.h) serves its later requests in
+ * malloc's own frame: a group's heap never changes, only its range's policy
+ * does. A callsite that may be a wrapper is taught only below
+ * KMS_ACCESS_WRAP_MIN, where requests are never walked. Candidates that are
+ * contexts are never taught: their callsite's requests need the walk. */
+static void teach(const void *caller, const struct cand *c, int target, mi_heap_t *h)
+{
+    if (!kms_access_memo || c->parent) return;
+    bool walked = kms_access_contexts && __atomic_load_n(&c->wrap, __ATOMIC_RELAXED) != WRAP_NO;
+    uint64_t bound = walked ? KMS_ACCESS_WRAP_MIN : UINT64_MAX;
+    if (h)
+        kms_site_heap_learn_heaps((uintptr_t)caller, bound, h, walked ? NULL : h);
+    else
+        kms_site_heap_learn((uintptr_t)caller, bound, target, walked ? -1 : target);
+}
+
 void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const void *caller)
 {
     struct kms_thread *self = &kms_self;
@@ -103,20 +187,29 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
     if (self->bypass || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
         !(c = cand_of(caller, target)))
         return kms_alloc(target, size, align, zero);
+    if (size >= KMS_ACCESS_WRAP_MIN && kms_access_contexts) c = context_of(c, caller, target);
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
     if (u == UNIT_NONE &&
         __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {
         kms_bypass_enter(self); /* reserving and registering the arena may allocate */
-        u = track(c, target, caller);
+        /* Whether a rule pins it: asked before the units' lock, which comes
+         * after the callsite table's (core/fork.h). */
+        bool pinned =
+            kms_tier_pinned((uintptr_t)caller, __atomic_load_n(&c->parent, __ATOMIC_RELAXED));
+        u = track(c, target, caller, pinned);
         kms_bypass_leave(self);
     }
-    if (u <= 0) return kms_alloc(target, size, align, zero);
+    if (u <= 0) {
+        if (u == UNIT_NO_ROOM) teach(caller, c, target, NULL);
+        return kms_alloc(target, size, align, zero);
+    }
     if (__builtin_expect(!__atomic_load_n(&kms_access_started, __ATOMIC_RELAXED), 0))
         kms_access_sampler_start();
     kms_bypass_enter(self);
     mi_heap_t *h = kms_heap_for_arena(kms_access_units[u - 1].arena);
     void *p = h ? heap_alloc(h, size, align, zero) : NULL;
     kms_bypass_leave(self);
+    if (p && !align) teach(caller, c, target, h);
     /* Its arena is full: the rest of the callsite counts with its route's other memory. */
     return p ? p : kms_alloc(target, size, align, zero);
 }

@@ -46,7 +46,20 @@
 /* Arenas always left to the classes and to mimalloc. */
 #define KMS_ACCESS_SPARE_ARENAS 16
 
+/* Wrappers (core/access.c): requests of at least this size from a callsite
+ * that more than one caller calls are grouped by that caller, under runtime
+ * tiering; a callsite walked this many times with one caller is no wrapper. */
+#define KMS_ACCESS_WRAP_MIN 1024
+#define KMS_ACCESS_WRAP_PROBES 64
+
 extern int kms_access_on;
+/* Whether access mode groups a wrapper's requests by their caller (runtime
+ * tiering sets it, with libunwind loaded). */
+extern int kms_access_contexts;
+/* Whether access mode may teach the thread's memo (core/site_heap.h) the heap
+ * of a decided callsite: statistics off (the memo's path counts nothing) and
+ * one route for every size (the memo keeps one size bound, the wrappers'). */
+extern int kms_access_memo;
 
 struct kms_access_figures {
     uint64_t resident_peak; /* bytes, the largest of the samples */

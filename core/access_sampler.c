@@ -204,17 +204,22 @@ static unsigned next_interval_ms(void)
                        1000.0 / kms_access_cost_share;
     if (cpu_ms > ms) ms = cpu_ms;
     if (rewalk_ms > ms) ms = rewalk_ms;
+    /* At most twice the last one: one sample preempted or one burst of
+     * faults does not stop the sampling for a minute. */
+    double twice = 2.0 * kms_access_interval_now_ms;
+    if (ms > twice) ms = twice;
     if (ms > KMS_ACCESS_MS_LONGEST) ms = KMS_ACCESS_MS_LONGEST;
     return (unsigned)ms;
 }
 
 /* What touching a page again after a clear and a TLB flush costs, in
  * microseconds: pages of the sampler's own are touched cold (after the clear)
- * and warm, the median of three rounds. It clears every accessed bit of the
- * process, which the first interval starts with anyway. */
+ * and warm; the least of five rounds, since other work on the machine only
+ * ever adds time. It clears every accessed bit of the process, which the
+ * first interval starts with anyway. */
 static double measure_rewalk(void)
 {
-    enum { PAGES = 256, ROUNDS = 3 };
+    enum { PAGES = 256, ROUNDS = 5 };
     long pagesz = sysconf(_SC_PAGESIZE);
     size_t len = (size_t)PAGES * (size_t)pagesz;
     volatile unsigned char *m =
@@ -240,8 +245,10 @@ static double measure_rewalk(void)
         r[k] = cold > warm ? (cold - warm) / PAGES : 0;
     }
     munmap((void *)m, len);
-    double lo = r[0] < r[1] ? r[0] : r[1], hi = r[0] < r[1] ? r[1] : r[0];
-    return r[2] < lo ? lo : r[2] > hi ? hi : r[2];
+    double least = r[0];
+    for (int k = 1; k < ROUNDS; k++)
+        if (r[k] < least) least = r[k];
+    return least;
 }
 
 static void *sampler(void *arg)
@@ -262,6 +269,7 @@ static void *sampler(void *arg)
         next.tv_nsec = (long)(ns % 1000000000u);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0)
             ;
+        kms_tier_name_groups();
         pthread_mutex_lock(&kms_access_lock);
         bool stop = stopped;
         if (!stop) {

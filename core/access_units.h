@@ -24,6 +24,7 @@ struct kms_access_acc {
 
 struct kms_access_unit {
     uintptr_t caller;
+    uintptr_t parent; /* a wrapper's caller, for a context's group; 0: the callsite's */
     int route;
     int arena;
     uintptr_t start, end;

@@ -111,7 +111,7 @@ int kms_arena_add_own(int cls, uint64_t want)
         errno = rc < 0 ? -rc : ENOMEM;
         return -1;
     }
-    kms_arenas[n] = (struct kms_arena){(uintptr_t)start, (uintptr_t)start + want, id, cls};
+    kms_arenas[n] = (struct kms_arena){(uintptr_t)start, (uintptr_t)start + want, id, cls, true};
     if (n == 0) segment_cache_for_two_kinds();
     __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);
     unlock_arenas();

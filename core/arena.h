@@ -30,6 +30,7 @@ struct kms_arena {
     uintptr_t start, end;
     int mi_id; /* mi_arena_id_t */
     int cls;
+    bool own; /* a tracked callsite's (kms_arena_add_own): not in its class's list */
 };
 
 struct kms_class {
@@ -61,6 +62,8 @@ int kms_arena_grow(int cls, size_t min_bytes);
  * halving under address-space limits down to KMS_ARENA_MIN. Returns the arena
  * index, or -1 with errno. */
 int kms_arena_add_own(int cls, uint64_t want);
+
+static inline bool kms_arena_is_own(int a) { return kms_arenas[a].own; }
 
 /* The arena holding p, or -1 (the plain heap or memory that is not ours). */
 static inline int kms_arena_of(const void *p)

@@ -15,13 +15,17 @@ static mi_heap_t *heap_of_target(int target)
     return cls < 0 ? mi_heap_get_default() : kms_self.cur[cls];
 }
 
+void kms_site_heap_learn_heaps(uintptr_t caller, uint64_t bound, mi_heap_t *below, mi_heap_t *above)
+{
+    if (caller == 0 || kms_self.bypass || (!below && !above)) return;
+    struct kms_site_heap *e = &kms_site_memo.slot[kms_site_heap_slot(caller)];
+    *e = (struct kms_site_heap){.caller = caller, .bound = bound, .heap = {below, above}};
+}
+
 void kms_site_heap_learn(uintptr_t caller, uint64_t bound, int below, int above)
 {
-    if (caller == 0 || kms_self.bypass) return;
-    mi_heap_t *lo = heap_of_target(below), *hi = heap_of_target(above);
-    if (!lo && !hi) return;
-    struct kms_site_heap *e = &kms_site_memo.slot[kms_site_heap_slot(caller)];
-    *e = (struct kms_site_heap){.caller = caller, .bound = bound, .heap = {lo, hi}};
+    kms_site_heap_learn_heaps(caller, bound, below < 0 ? NULL : heap_of_target(below),
+                              above < 0 ? NULL : heap_of_target(above));
 }
 
 void kms_site_heap_forget(void) { memset(&kms_site_memo, 0, sizeof(kms_site_memo)); }

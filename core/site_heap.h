@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Per thread, a direct-mapped memo from a caller's return address to the
  * heaps its requests go to: what rules decided for that callsite (one size
- * bound, a target on each side), resolved to this thread's heaps. malloc's
+ * bound, a target on each side), resolved to this thread's heaps; under
+ * runtime tiering, the heap of the callsite's group (core/access.c). malloc's
  * full path probes it first, so a callsite seen before costs a few loads and
  * a compare instead of the route cache, the target's class and its heap.
  *
  * An entry holds only what stays true while the thread lives: the callsite's
  * decision never changes (the route cache never forgets one, see
- * policy/route.c), and only targets whose class does not depend on the CPU
- * are kept. A heap that cannot serve (its class is full) makes the probe's
- * caller take the full path, which falls back as its policy says and teaches
- * the memo again. Thread exit empties it (core/engine.c), before mimalloc
+ * policy/route.c; a group keeps its arena, tiering changes only the arena's
+ * policy), and only targets whose class does not depend on the CPU are kept. A heap that cannot
+ * serve (its class is full) makes the probe's caller take the full path, which falls back as its
+ * policy says and teaches the memo again. Thread exit empties it (core/engine.c), before mimalloc
  * deletes the heaps it names. */
 #ifndef KMS_CORE_SITE_HEAP_H
 #define KMS_CORE_SITE_HEAP_H
@@ -69,10 +70,16 @@ static inline mi_heap_t *kms_site_heap_of(size_t size, const void *caller)
 }
 
 /* Remembers caller's decision (size < bound -> below, else above): each
- * side's heap as kms_alloc would pick it now. Nothing for per-CPU targets,
+ * side's heap as kms_alloc would pick it now (a target of -1: none, that side
+ * takes the full path). Nothing for per-CPU targets,
  * inside the shim's own work, or a thread that is exiting. Replaces whatever
  * the slot held. */
 void kms_site_heap_learn(uintptr_t caller, uint64_t bound, int below, int above);
+
+/* The same with the heaps given (a tracked callsite's own, core/access.c);
+ * NULL: that side takes the full path. */
+void kms_site_heap_learn_heaps(uintptr_t caller, uint64_t bound, mi_heap_t *below,
+                               mi_heap_t *above);
 
 /* Empties the thread's memo. */
 void kms_site_heap_forget(void);

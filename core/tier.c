@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -37,12 +38,14 @@ struct group {
     int settled; /* where its pages are: tier, once the move has gone through the range */
     uintptr_t cursor;  /* next address of the move in progress; 0: none */
     bool failed_pass;  /* some page of this pass could not move */
+    bool retrying;     /* this pass only moves what an earlier one left */
     uint64_t retry_at; /* the step at which a failed range is tried again; 0: none */
     bool seen;
     double density;
     uint64_t resident, touched;
     uint64_t promoted, demoted, failed; /* bytes */
     unsigned moves;
+    bool named; /* name is the module+offset one, set outside the lock */
     char name[80];
 };
 
@@ -79,11 +82,15 @@ int kms_tier_init(const struct kms_tier_setup *s)
     return 0;
 }
 
-bool kms_tier_new_group(unsigned unit, uintptr_t caller, int route, int *cls)
+bool kms_tier_pinned(uintptr_t caller, uintptr_t parent)
 {
-    (void)route;
-    if (!kms_tier_on || unit >= KMS_ACCESS_UNITS) return false;
-    if (setup.pinned && setup.pinned(caller)) return false;
+    if (!kms_tier_on || !setup.pinned) return false;
+    return setup.pinned(caller) || (parent && setup.pinned(parent));
+}
+
+bool kms_tier_new_group(unsigned unit, bool pinned, int *cls)
+{
+    if (!kms_tier_on || unit >= KMS_ACCESS_UNITS || pinned) return false;
     struct group *g = &groups[unit];
     memset(g, 0, sizeof(*g));
     g->tiered = true;
@@ -113,17 +120,19 @@ static const struct kms_placement *placement_of(int cls)
 }
 
 /* Pages of [a, a + len) not on the placement's nodes, among those resident:
- * their addresses in pages[], their count returned. */
+ * their addresses in pages[], their count returned; the resident pages'
+ * count in *resident when it is not NULL. */
 static size_t misplaced(uintptr_t a, size_t len, const struct kms_placement *pl, void **pages,
-                        long pagesz)
+                        long pagesz, size_t *resident)
 {
     unsigned char vec[PIECE_PAGES];
     size_t n = len / (size_t)pagesz, k = 0;
-    if (pl->mode == KMS_MODE_DEFAULT || n > PIECE_PAGES || mincore((void *)a, len, vec) < 0)
-        return 0;
+    if (resident) *resident = 0;
+    if (n > PIECE_PAGES || mincore((void *)a, len, vec) < 0) return 0;
     for (size_t i = 0; i < n; i++)
         if (vec[i] & 1) pages[k++] = (void *)(a + i * (size_t)pagesz);
-    if (!k) return 0;
+    if (resident) *resident = k;
+    if (!k || pl->mode == KMS_MODE_DEFAULT) return 0;
     int status[PIECE_PAGES];
     if (syscall(SYS_move_pages, 0, (unsigned long)k, pages, NULL, status, 0) < 0) return 0;
     size_t m = 0;
@@ -141,20 +150,27 @@ static void move_some(struct kms_access_unit *u, struct group *g, uint64_t *allo
     void *pages[PIECE_PAGES];
     while (g->cursor && g->cursor < end) {
         size_t len = end - g->cursor < PIECE ? end - g->cursor : PIECE;
-        size_t want = misplaced(g->cursor, len, pl, pages, pagesz);
+        size_t resident;
+        size_t want = misplaced(g->cursor, len, pl, pages, pagesz, &resident);
         uint64_t bytes = (uint64_t)want * (uint64_t)pagesz;
         if (bytes > *allowance) return; /* the next interval's share */
+        size_t left = 0;
         if (want) {
             mbind_raw(g->cursor, len, pl, MPOL_MF_MOVE_ | MPOL_MF_STRICT_);
-            size_t left = misplaced(g->cursor, len, pl, pages, pagesz);
-            uint64_t moved = (uint64_t)(want - (left < want ? left : want)) * (uint64_t)pagesz;
-            if (g->tier == KMS_TIER_DRAM) {
-                g->promoted += moved;
-                promoted += moved;
-            } else {
-                g->demoted += moved;
-                demoted += moved;
-            }
+            left = misplaced(g->cursor, len, pl, pages, pagesz, NULL);
+            if (left > resident) left = resident;
+        }
+        /* Promoted or demoted: the resident bytes now under the new tier's
+         * nodes, whether they had to change node or were there already. */
+        uint64_t moved = (uint64_t)((g->retrying ? want : resident) - left) * (uint64_t)pagesz;
+        if (g->tier == KMS_TIER_DRAM) {
+            g->promoted += moved;
+            promoted += moved;
+        } else {
+            g->demoted += moved;
+            demoted += moved;
+        }
+        if (want) {
             if (left) {
                 failed_pieces++;
                 g->failed += (uint64_t)left * (uint64_t)pagesz;
@@ -182,6 +198,7 @@ static void start_move(struct kms_access_unit *u, struct group *g, int t)
     g->moves++;
     moves++;
     g->retry_at = 0;
+    g->retrying = false;
     mbind_raw(u->start, u->end - u->start, placement_of(g->cls[t]), 0);
     g->cursor = u->start;
 }
@@ -208,13 +225,39 @@ static void timeline_row(double t, const struct group *g)
     }
 }
 
-static void name_group(struct group *g, uintptr_t caller)
+static int name_address(char *buf, size_t len, uintptr_t a)
 {
     struct kms_callsite cs;
-    if (kms_callsite_locate(caller, &cs) == 0 && cs.module)
-        snprintf(g->name, sizeof(g->name), "%s+0x%" PRIx64, cs.module, cs.offset);
-    else
-        snprintf(g->name, sizeof(g->name), "0x%" PRIxPTR, caller);
+    if (kms_callsite_locate(a, &cs) == 0 && cs.module)
+        return snprintf(buf, len, "%s+0x%" PRIx64, cs.module, cs.offset);
+    return snprintf(buf, len, "0x%" PRIxPTR, a);
+}
+
+/* "module+0xOFF" for a callsite; "module+0xOFF<module+0xOFF" for a wrapper's
+ * context (the wrapper's callsite, then its caller). */
+static void name_unit(char *name, size_t len, const struct kms_access_unit *u)
+{
+    int n = name_address(name, len, u->caller);
+    if (u->parent && n > 0 && (size_t)n + 1 < len) {
+        name[n] = '<';
+        name_address(name + n + 1, len - (size_t)n - 1, u->parent);
+    }
+}
+
+void kms_tier_name_groups(void)
+{
+    if (!kms_tier_on) return;
+    unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
+    for (unsigned u = 0; u < n; u++) {
+        struct group *g = &groups[u];
+        if (!g->tiered || __atomic_load_n(&g->named, __ATOMIC_ACQUIRE)) continue;
+        char name[sizeof(g->name)];
+        name_unit(name, sizeof(name), &kms_access_units[u]);
+        pthread_mutex_lock(&kms_access_lock);
+        memcpy(g->name, name, sizeof(name));
+        __atomic_store_n(&g->named, true, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&kms_access_lock);
+    }
 }
 
 void kms_tier_step(double interval_s)
@@ -236,7 +279,7 @@ void kms_tier_step(double interval_s)
             if (dram_class(kms_arenas[un->arena].cls)) other_dram += un->acc.last_rss;
             continue;
         }
-        if (!g->name[0]) name_group(g, un->caller);
+        if (!g->name[0]) snprintf(g->name, sizeof(g->name), "0x%" PRIxPTR, un->caller);
         g->resident = un->acc.last_rss;
         g->touched = un->acc.last_touched;
         g->density = kms_tier_smooth(g->density, g->touched, g->resident, !g->seen);
@@ -254,8 +297,11 @@ void kms_tier_step(double interval_s)
         struct group *g = &groups[idx[k]];
         if (want[k] != g->tier)
             start_move(&kms_access_units[idx[k]], g, want[k]);
-        else if (!g->cursor && g->retry_at && steps >= g->retry_at)
+        else if (!g->cursor && g->retry_at && steps >= g->retry_at) {
             g->cursor = kms_access_units[idx[k]].start; /* pages that could not move, again */
+            g->retry_at = 0;
+            g->retrying = true;
+        }
         if (g->tier == KMS_TIER_DRAM) used += g->resident;
     }
     __atomic_store_n(&dram_used, used, __ATOMIC_RELAXED);
@@ -289,6 +335,7 @@ static double share(void) { return all_touches > 0 ? dram_touches / all_touches 
 void kms_tier_stats_text(FILE *f)
 {
     if (!kms_tier_on) return;
+    pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     char b[32];
     kms_format_size(setup.budget, b, sizeof(b));
@@ -307,11 +354,13 @@ void kms_tier_stats_text(FILE *f)
                 (double)g->resident / 1048576.0, (double)g->promoted / 1048576.0,
                 (double)g->demoted / 1048576.0, g->moves);
     }
+    pthread_mutex_unlock(&kms_access_lock);
 }
 
 void kms_tier_stats_json(FILE *f)
 {
     if (!kms_tier_on) return;
+    pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     fprintf(f,
             ",\n  \"tiering\": {\"budget\": %" PRIu64 ", \"interval_ms\": %u, \"rate\": %" PRIu64
@@ -333,4 +382,5 @@ void kms_tier_stats_json(FILE *f)
         first = false;
     }
     fprintf(f, "]}");
+    pthread_mutex_unlock(&kms_access_lock);
 }

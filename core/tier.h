@@ -41,10 +41,20 @@ extern int kms_tier_on;
  * the timeline; returns -1 with errno when it cannot be created. */
 int kms_tier_init(const struct kms_tier_setup *s);
 
-/* A group is being made for unit (caller's requests on route): the class its
- * range is bound to (-1: the process's own policy) in *cls. Returns whether
- * tiering places it; false leaves *cls alone (the route's class). */
-bool kms_tier_new_group(unsigned unit, uintptr_t caller, int route, int *cls);
+/* Whether a rule names the callsite caller, or parent (a wrapper's caller,
+ * 0 for none): the group stays on its route. Takes the callsite table's lock:
+ * never under access mode's (core/fork.h). */
+bool kms_tier_pinned(uintptr_t caller, uintptr_t parent);
+
+/* A group is being made for unit: the class its range is bound to (-1: the
+ * process's own policy) in *cls. Returns whether tiering places it (not when
+ * pinned); false leaves *cls alone (the route's class). */
+bool kms_tier_new_group(unsigned unit, bool pinned, int *cls);
+
+/* Names the groups that have no name yet; on the sampler's thread, outside
+ * every lock of the shim's (naming takes the callsite table's lock, which
+ * comes before access mode's, core/fork.h). */
+void kms_tier_name_groups(void);
 
 /* After a sample (kms_access_lock held): smooth, plan, move, write the timeline. */
 void kms_tier_step(double interval_s);

@@ -30,11 +30,14 @@ static __attribute__((noinline)) void *malloc_counted(size_t size, const void *c
 }
 
 /* The route decided for each request: rules, or a thread's first request
- * on each side of the threshold. Statistics are off (kms_entry_malloc_full). */
+ * on each side of the threshold, or runtime tiering's callsites before the
+ * memo knows them. Statistics are off (kms_entry_malloc_full). */
 static inline __attribute__((always_inline)) void *alloc_routed(size_t size, bool zero,
                                                                 const void *caller)
 {
     int target = kms_route_decide(size, caller);
+    /* Runtime tiering without statistics: access mode teaches the memo itself. */
+    if (__builtin_expect(kms_access_on, 0)) return kms_access_alloc(target, size, 0, zero, caller);
     void *p = kms_alloc(target, size, 0, zero);
     if (__builtin_expect(p != NULL, 1)) {
         if (kms_fast_ok)
@@ -86,7 +89,9 @@ void *kms_entry_realloc(void *p, size_t size, const void *caller)
         return NULL;
     }
     int target = kms_route_decide(size, caller);
-    if (__builtin_expect(!kms_stats_on, 1)) return kms_realloc_routed(p, size, target);
+    if (__builtin_expect(!kms_stats_on, 1))
+        return kms_access_on ? kms_access_realloc(p, size, target, caller)
+                             : kms_realloc_routed(p, size, target);
     struct kms_sampled_rec r;
     bool had = kms_stats_realloc_begin(p, &r);
     void *q = kms_access_on ? kms_access_realloc(p, size, target, caller)

@@ -20,12 +20,15 @@ static inline __attribute__((always_inline)) void *kms_entry_alloc_to(int target
                                                                       bool zero, const void *caller)
 {
     if (__builtin_expect(kms_stats_on, 0)) {
-        /* Access mode (only with statistics): tracked callsites' own arenas. */
+        /* Access mode: tracked callsites' own arenas. */
         void *p = kms_access_on ? kms_access_alloc(target, size, align, zero, caller)
                                 : kms_alloc(target, size, align, zero);
         if (p) kms_stats_note(p, route_size, target, caller);
         return p;
     }
+    /* Runtime tiering without statistics. */
+    if (__builtin_expect(kms_access_on, 0))
+        return kms_access_alloc(target, size, align, zero, caller);
     return kms_alloc(target, size, align, zero);
 }
 

@@ -7,6 +7,7 @@
 #include "core/engine.h"
 #include "core/fork.h"
 #include "core/size.h"
+#include "core/stackwalk.h"
 #include "policy/setup.h"
 #include "core/report.h"
 #include "core/stats.h"
@@ -174,6 +175,10 @@ static void start_tiering(const struct kms_config *c, const struct kms_setup *s)
         .timeline = c->timeline,
         .pinned = kms_routes.by_caller ? pinned_by_rule : NULL,
     };
+    /* Wrappers' requests are grouped by their caller: a stack walk each,
+     * with the unwinder opened now rather than from an allocation. */
+    kms_stackwalk_load();
+    kms_access_contexts = kms_stackwalk_ready();
     if (kms_tier_init(&t) < 0) {
         static char msg[PATH_MAX + 128];
         snprintf(msg, sizeof(msg), "KMEM_TIMELINE='%s': cannot create it (%s)", c->timeline,
@@ -211,14 +216,24 @@ __attribute__((constructor(101))) static void kms_startup(void)
     if (kms_setup_run(&config, kms_routes.uses, tell ? KMS_SETUP_TELL : KMS_SETUP_QUIET, &setup) <
         0)
         stop(setup.error);
-    if (setup.warning[0] && tell) say_lines("warning: ", setup.warning);
+    /* Tiering that cannot work is said in the same line as the reason. */
+    bool tier = config.tier && tier_possible(&config, &setup, tell && !setup.warning[0]);
+    if (setup.warning[0] && tell) {
+        if (config.tier && !tier)
+            snprintf(setup.warning + strlen(setup.warning),
+                     sizeof(setup.warning) - strlen(setup.warning),
+                     "; runtime tiering (KMEM_DRAM_BUDGET) is off");
+        say_lines("warning: ", setup.warning);
+    }
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
-    bool tier = config.tier && tier_possible(&config, &setup, tell);
     kms_fork_handlers_register(kms_routes.has_rules || config.stats || config.profile ||
                                config.access_ms);
     if (config.stats || config.profile || tier) {
-        kms_stats_start(config.stats_sample_set ? config.stats_sample : KMS_STATS_SAMPLE_DEFAULT);
-        kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
+        if (config.stats || config.profile) {
+            kms_stats_start(config.stats_sample_set ? config.stats_sample
+                                                    : KMS_STATS_SAMPLE_DEFAULT);
+            kms_report_setup(config.stats, config.profile, config.profile_default, kms_routes.uses);
+        }
         const char *why = NULL;
         if (config.access_ms && !kms_access_init(config.access_ms, config.access_cost, &why)) {
             /* Without clearing, every page reads as touched: nothing is placed or planned by it. */
@@ -231,6 +246,11 @@ __attribute__((constructor(101))) static void kms_startup(void)
             tier = false;
         }
         if (tier) start_tiering(&config, &setup);
+        /* Without statistics, with one route for every size that no CPU changes, a decided
+         * callsite's heap goes into the thread's memo. */
+        kms_access_memo = tier && !kms_stats_on && !kms_routes.has_rules &&
+                          kms_routes.threshold == UINT64_MAX &&
+                          kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU;
     }
     /* Access mode takes the full path: it allocates by callsite. */
     kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&

@@ -10,6 +10,8 @@
 #   stress    the stress tests (ctest -L stress): nothing beyond build
 #   sanitize  the sanitizer builds: nothing beyond build (gcc's runtimes)
 #   vm        the VM tests (ctest -L vm): QEMU, a static busybox, ndctl, daxctl and the initramfs tools
+#   package   the Debian package test (ctest -L package): debhelper and dpkg-dev build the packages
+#             (debian/), lintian checks them, man-db and python3 use them installed
 #   test      every ctest label but vm: preload, install and fuzz
 #   demo      quickstart.sh
 #   bench     bench/run.sh, bench/callgrind.sh, bench/stats_cost.sh, bench/callsite_cost.sh
@@ -26,11 +28,12 @@ for group in "$@"; do
     test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev gnuplot-nox) ;;
     demo) want+=(python3 sqlite3) ;;
     vm) want+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils) ;;
+    package) want+=(debhelper dpkg-dev lintian man-db python3) ;;
     bench) want+=(libjemalloc2 libtcmalloc-minimal4 libmemkind0 redis-server redis-tools gnuplot-nox
                   valgrind python3 sqlite3) ;;
     *)
         echo "deps.sh: unknown group '$group' (expected build, unit, preload, install, fuzz, stress," \
-             "sanitize, vm, test, demo or bench)" >&2
+             "sanitize, vm, package, test, demo or bench)" >&2
         exit 2
         ;;
     esac

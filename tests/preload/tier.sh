@@ -187,7 +187,7 @@ t = json.load(open(sys.argv[1])).get("tiering")
 assert t is None or (t["moves"] == 0 and t["promoted_bytes"] == 0 and t["demoted_bytes"] == 0), t
 print("no moves:", t)' s.json
     # The same under KMEM_STRICT=1: an error.
-    expect_err 1 "KMEM_DRAM_BUDGET|tiering" env -u KMEM_NODES KMEM_STRICT=1 KMEM_DRAM_BUDGET=8M LD_PRELOAD="$shim" \
+    expect_err 1 "KMEM_DRAM_BUDGET|tiering|no KMEM nodes" env -u KMEM_NODES KMEM_STRICT=1 KMEM_DRAM_BUDGET=8M LD_PRELOAD="$shim" \
         "$prog" --size 1 --phase 0
     ;;
 rofs)

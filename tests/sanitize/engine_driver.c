@@ -12,6 +12,15 @@
  *
  *   engine_driver live     [--seconds N] [--threads N]   KMEM_NODES=0 on this machine
  *   engine_driver fournode [--seconds N] [--threads N]   4-node topology, KMEM nodes 2,3
+ *   engine_driver tier     [--seconds N] [--threads N]   live, with runtime tiering
+ *
+ * In tier mode the requests go through access mode (kms_access_alloc and
+ * kms_access_realloc, as preload/entry.h sends them with statistics on) under
+ * a DRAM budget of 1 MiB, sampled every 10 ms with no cost bound and no rate
+ * limit to speak of: the sampler thread changes the tracked groups' policies
+ * and moves their pages every interval while the workers allocate, free,
+ * realloc and fork in them. A tracked block lives in its group's arena, not
+ * its route's class, so only untracked blocks have their class checked.
  *
  * In fournode mode the kernel is asked to mbind() nodes that this machine does
  * not have; the program is linked with -Wl,--wrap=syscall and its
@@ -34,9 +43,12 @@
  * address before every free and after every realloc, the arena of each block
  * against its route's class, and forked children's exit status. Any failure
  * exits 1; sanitizer reports make the sanitizer fail the run. */
+#include "core/access.h"
 #include "core/arena.h"
 #include "core/engine.h"
 #include "core/fork.h"
+#include "core/stats.h"
+#include "core/tier.h"
 #include "policy/setup.h"
 #include "policy/config.h"
 #include "policy/route.h"
@@ -100,6 +112,7 @@ static const char rules[] = "route preferred caller *:site_b; "
                             "route kmem_all size > 1M";
 
 static int fournode;
+static int tiering;
 static double seconds = 5;
 static int nworkers = 4;
 static _Atomic int stop;
@@ -179,17 +192,21 @@ void __wrap_mi_free(void *p)
 /* malloc/calloc/aligned: the route of the caller's callsite, then the engine. */
 KMS_SITE static void *drv_alloc(size_t size, size_t align, bool zero, int *target)
 {
-    *target = kms_route_decide(size, __builtin_return_address(0));
-    void *p = kms_alloc(*target, size, align, zero);
+    const void *caller = __builtin_return_address(0);
+    *target = kms_route_decide(size, caller);
+    void *p = tiering ? kms_access_alloc(*target, size, align, zero, caller)
+                      : kms_alloc(*target, size, align, zero);
     if (p) tsan_alloc(p);
     return p;
 }
 
 KMS_SITE static void *drv_realloc(void *p, size_t size, int *target)
 {
-    *target = kms_route_decide(size, __builtin_return_address(0));
+    const void *caller = __builtin_return_address(0);
+    *target = kms_route_decide(size, caller);
     tsan_before_realloc(p);
-    void *q = kms_realloc_routed(p, size, *target);
+    void *q = tiering ? kms_access_realloc(p, size, *target, caller)
+                      : kms_realloc_routed(p, size, *target);
     if (q) tsan_alloc(q);
     return q;
 }
@@ -265,6 +282,7 @@ static void check_class(const void *p, int target, const char *what)
     int want = kms_target_class[target];
     if (want == KMS_CLASS_BY_CPU) return; /* depends on the CPU at the time of the call */
     int a = kms_arena_of(p);
+    if (tiering && a >= 0 && kms_arena_is_own(a)) return; /* a tracked group's arena */
     int have = a < 0 ? -1 : kms_arenas[a].cls;
     /* preferred falls back to DRAM when its class is full; not here, memory is plentiful */
     if (have != want)
@@ -502,10 +520,19 @@ static void start_engine(void)
     snprintf(env_rules, sizeof(env_rules), "KMEM_RULES=%s", rules);
     char *env_live[] = {"KMEM_NODES=0", env_rules, NULL};
     char *env_four[] = {"KMEM_NODES=2,3", env_rules, "KMEM_ARENA_SIZE=256M", NULL};
+    char *env_tier[] = {"KMEM_NODES=0",
+                        env_rules,
+                        "KMEM_DRAM_BUDGET=1M",
+                        "KMEM_ACCESS=10",
+                        "KMEM_ACCESS_COST=0",
+                        "KMEM_TIER_RATE=64G",
+                        NULL};
     kms_state = KMS_STATE_STARTING;
     kms_self.bypass++;
-    if (kms_config_from_env(fournode ? env_four : env_live, &config, err, sizeof(err), warn,
-                            sizeof(warn)) < 0)
+    if (kms_config_from_env(fournode  ? env_four
+                            : tiering ? env_tier
+                                      : env_live,
+                            &config, err, sizeof(err), warn, sizeof(warn)) < 0)
         die("configuration: %s", err);
     if (kms_routes_build(&config, err, sizeof(err)) < 0) die("rules: %s", err);
     static bool uses[KMS_TARGET_COUNT] = {[KMS_TARGET_PREFERRED] = true};
@@ -515,6 +542,16 @@ static void start_engine(void)
     if (setup.warning[0]) fprintf(stderr, "engine_driver: warning: %s\n", setup.warning);
     kms_engine_setup(&setup.topo, &setup.plan, config.arena_size);
     kms_fork_handlers_register(true);
+    if (tiering) {
+        const char *why = NULL;
+        kms_stats_start(KMS_STATS_SAMPLE_DEFAULT);
+        if (!kms_access_init(config.access_ms, config.access_cost, &why))
+            die("access mode: %s", why);
+        struct kms_tier_setup t = {.budget = config.dram_budget,
+                                   .rate = config.tier_rate,
+                                   .kmem_target = config.kmem_policy};
+        if (kms_tier_init(&t) < 0) die("tiering: %s", strerror(errno));
+    }
     kms_self.bypass--;
     __atomic_store_n(&kms_state, KMS_STATE_READY, __ATOMIC_RELEASE);
     printf("engine_driver: %s: %d classes;", fournode ? "fournode" : "live", kms_nclasses);
@@ -525,11 +562,13 @@ static void start_engine(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "live") != 0 && strcmp(argv[1], "fournode") != 0)) {
-        fprintf(stderr, "usage: engine_driver live|fournode [--seconds N] [--threads N]\n");
+    if (argc < 2 || (strcmp(argv[1], "live") != 0 && strcmp(argv[1], "fournode") != 0 &&
+                     strcmp(argv[1], "tier") != 0)) {
+        fprintf(stderr, "usage: engine_driver live|fournode|tier [--seconds N] [--threads N]\n");
         return 2;
     }
     fournode = strcmp(argv[1], "fournode") == 0;
+    tiering = strcmp(argv[1], "tier") == 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
@@ -580,6 +619,14 @@ int main(int argc, char **argv)
     printf("engine_driver: %.1f s, %d workers: %lu operations, %lu short-lived threads, %lu "
            "forks, %d arenas, %lu ENOMEM from bound classes\n",
            now() - t0, nworkers, ops, lifetimes, forks, (int)kms_narenas, enomem_count);
+    if (tiering) {
+        kms_access_finish();
+        kms_tier_stats_text(stdout);
+        struct kms_access_info in;
+        kms_access_get_info(&in);
+        if (in.tracked == 0 || in.samples < 10)
+            die("tiering: %u groups, %llu samples", in.tracked, (unsigned long long)in.samples);
+    }
     printf("engine_driver: PASS\n");
     return 0;
 }

@@ -121,6 +121,65 @@ START_TEST(what_asks_for_placement)
 }
 END_TEST
 
+START_TEST(runtime_tiering)
+{
+    char *on[] = {"KMEM_DRAM_BUDGET=80M", NULL};
+    ck_assert_int_eq(parse(on), 0);
+    ck_assert(c.tier && c.asked);
+    ck_assert_uint_eq(c.dram_budget, 80ull << 20);
+    ck_assert_uint_eq(c.tier_rate, KMS_TIER_RATE_DEFAULT);
+    ck_assert_uint_eq(c.access_ms, KMS_ACCESS_MS_DEFAULT); /* tiering samples by default */
+    ck_assert_uint_eq(c.access_cost, KMS_ACCESS_COST_DEFAULT);
+    char *zero[] = {"KMEM_DRAM_BUDGET=0",       "KMEM_ACCESS=250",    "KMEM_TIER_RATE=64M",
+                    "KMEM_TIMELINE=/tmp/t.tsv", "KMEM_ACCESS_COST=0", NULL};
+    ck_assert_int_eq(parse(zero), 0);
+    ck_assert(c.tier);
+    ck_assert_uint_eq(c.dram_budget, 0);
+    ck_assert_uint_eq(c.access_ms, 250);
+    ck_assert_uint_eq(c.tier_rate, 64ull << 20);
+    ck_assert_str_eq(c.timeline, "/tmp/t.tsv");
+    ck_assert_uint_eq(c.access_cost, 0);
+    char *off[] = {"KMEM_STATS=1", NULL};
+    ck_assert_int_eq(parse(off), 0);
+    ck_assert(!c.tier);
+    ck_assert_uint_eq(c.access_ms, 0);
+    static const struct {
+        const char *var, *var2, *err;
+    } bad[] = {
+        {"KMEM_DRAM_BUDGET=12Q", NULL,
+         "KMEM_DRAM_BUDGET='12Q': unknown suffix (expected K, M, G or T); expected the DRAM the "
+         "tiered memory may use, a size such as 4096, 64K, 1M, 2G or 1T"},
+        {"KMEM_DRAM_BUDGET=-1", NULL, "KMEM_DRAM_BUDGET='-1': "},
+        {"KMEM_DRAM_BUDGET=", NULL, "KMEM_DRAM_BUDGET='': "},
+        {"KMEM_DRAM_BUDGET=1G", "KMEM_MOVABLE=1",
+         "KMEM_DRAM_BUDGET='1G': runtime tiering moves pages itself, KMEM_MOVABLE=1 leaves them "
+         "to the kernel; expected one of the two"},
+        {"KMEM_TIER_RATE=64M", NULL,
+         "KMEM_TIER_RATE='64M': needs KMEM_DRAM_BUDGET, which turns runtime tiering on"},
+        {"KMEM_DRAM_BUDGET=1G", "KMEM_TIER_RATE=4K",
+         "KMEM_TIER_RATE='4K': too small; expected at least 1M (bytes moved per second)"},
+        {"KMEM_DRAM_BUDGET=1G", "KMEM_TIER_RATE=fast", "KMEM_TIER_RATE='fast': "},
+        {"KMEM_TIMELINE=/tmp/x", NULL,
+         "KMEM_TIMELINE='/tmp/x': needs KMEM_DRAM_BUDGET, which turns runtime tiering on"},
+        {"KMEM_DRAM_BUDGET=1G", "KMEM_TIMELINE=1",
+         "KMEM_TIMELINE='1': expected a path (the timeline's file)"},
+        {"KMEM_DRAM_BUDGET=1G", "KMEM_TIMELINE=", "KMEM_TIMELINE='': empty; expected a path"},
+        {"KMEM_ACCESS_COST=101", NULL,
+         "KMEM_ACCESS_COST='101': expected a percentage from 0 to 100"},
+        {"KMEM_ACCESS_COST=-1", NULL, "KMEM_ACCESS_COST='-1': expected a percentage"},
+        {"KMEM_ACCESS_COST=5x", NULL, "KMEM_ACCESS_COST='5x': expected a percentage"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *env[] = {(char *)bad[i].var, (char *)bad[i].var2, NULL};
+        ck_assert_msg(parse(env) == -1, "%s %s accepted", bad[i].var, bad[i].var2);
+        ck_assert_msg(strncmp(err, bad[i].err, strlen(bad[i].err)) == 0, "%s: %s", bad[i].var, err);
+    }
+    char *pct[] = {"KMEM_ACCESS_COST=10%", NULL};
+    ck_assert_int_eq(parse(pct), 0);
+    ck_assert_uint_eq(c.access_cost, 10);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -128,6 +187,7 @@ int main(void)
     tcase_add_test(tc, switch_words);
     tcase_add_test(tc, report_destinations);
     tcase_add_test(tc, what_asks_for_placement);
+    tcase_add_test(tc, runtime_tiering);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
