@@ -15,8 +15,10 @@
  *   phase 1 reads 123456789 reads_per_s 24691357
  *
  * (dram_share is "-" without --dram-nodes; several policies are joined by '+'.)
- * With --swap-time, a second thread polls B's pages every 50 ms from the start
- * of phase 2 and prints the time until 90% of them are on the DRAM nodes:
+ * With --swap-time, a second thread polls the pages of the structure a phase
+ * reads (A in phase 1, B in phase 2) every 50 ms from the start of the phase
+ * and prints, as soon as 90% of them are on the DRAM nodes, the time it took
+ * (at the end of the phase, "none" and the largest share seen if never):
  *
  *   swap B dram90_s 1.234            or   swap B dram90_s none max_share 0.42
  *
@@ -273,7 +275,8 @@ static uint64_t read_phase(const char *a, size_t lines_a, const char *b, size_t 
     return sum;
 }
 
-/* --swap-time: polls B every 50 ms until 90% of its pages are on the DRAM nodes. */
+/* --swap-time: polls the structure a phase reads (A in phase 1, B in phase 2)
+ * every 50 ms until 90% of its pages are on the DRAM nodes, and says so then. */
 static struct {
     struct structure *b;
     int *status;
@@ -291,6 +294,7 @@ static void *poll_b(void *arg)
             if (share > poll_state.max_share) poll_state.max_share = share;
             if (share >= 0.9) {
                 poll_state.reached = now() - poll_state.t0;
+                printf("swap %s dram90_s %.3f\n", poll_state.b->name, poll_state.reached);
                 return NULL;
             }
         }
@@ -397,11 +401,15 @@ int main(int argc, char **argv)
         bool read_b = !only_a && (ph % 2 == 0 || equal);
         const char *first = equal || ph % 2 || only_a ? st[0].p : st[1].p;
         printf("phase %d start reads %s\n", ph, equal ? "A+B" : first == st[0].p ? "A" : "B");
-        if (swap_time && ph == 2) {
-            poll_state.b = &st[1];
-            poll_state.status = map_anon(st[1].npages * sizeof(int) + 1);
+        if (swap_time && ph <= 2) {
+            poll_state.b = ph == 1 ? &st[0] : &st[1];
+            if (!poll_state.status)
+                poll_state.status = map_anon(
+                    (st[0].npages > st[1].npages ? st[0].npages : st[1].npages) * sizeof(int) + 1);
+            atomic_store(&poll_state.stop, false);
             poll_state.t0 = now();
             poll_state.reached = -1;
+            poll_state.max_share = 0;
             if (pthread_create(&poller, NULL, poll_b, NULL) != 0) die("pthread_create failed");
             polling = true;
         }
@@ -410,14 +418,13 @@ int main(int argc, char **argv)
         sum += read_phase(first, (first == st[0].p ? st[0].len : st[1].len) / LINE,
                           equal && read_b ? st[1].p : NULL, st[1].len / LINE, phase_s, &seed,
                           &reads, &took);
-        if (polling && ph == 2) {
+        if (polling) {
             atomic_store(&poll_state.stop, true);
             pthread_join(poller, NULL);
             polling = false;
-            if (poll_state.reached >= 0)
-                printf("swap B dram90_s %.3f\n", poll_state.reached);
-            else
-                printf("swap B dram90_s none max_share %.4f\n", poll_state.max_share);
+            if (poll_state.reached < 0)
+                printf("swap %s dram90_s none max_share %.4f\n", poll_state.b->name,
+                       poll_state.max_share);
         }
         for (int i = 0; i < nst; i++)
             report(ph, live[i]);

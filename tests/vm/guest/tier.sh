@@ -123,55 +123,48 @@ done
 fi
 
 if part e; then
-section "(e) a move that fails: KMEM nodes 2 and 3 full, A cannot be demoted"
-# A of 96 MiB, B and the log of 16 MiB (about 98 and 18 MiB resident), a budget of 112 MiB: A fits in
-# DRAM alone, not with B, so phase 2 demotes A while promoting B (and the log, which then fits) frees
-# only 36 MiB on KMEM. A filler per node, bound to it, takes 4 MiB at a time while more than 16 MiB
-# of the node is free, from 3 s into phase 1 (once the groups have settled) for 3 s, then holds what
-# it has: one taking it all at once got the workload OOM-killed, and one still taking memory while
-# A moves in got itself OOM-killed. The page cache is dropped once the nodes are full (a move would
-# reclaim it and fit), the fillers then take that too: A's demotion finds at most 2 x 16 + 36 MiB.
+section "(e) a move that fails: KMEM nodes 2 and 3 nearly full, A cannot be demoted"
+# A of 160 MiB, B and the log of 16 MiB (about 163 and 18 MiB resident), a budget of 176 MiB: A fits
+# in DRAM alone, not with B, so phase 2 demotes A while promoting B (and the log, which then fits)
+# frees at most 36 MiB on KMEM. Before the workload starts, a filler per node, bound to it, takes
+# 4 MiB at a time until 48 MiB of the node are free, and holds that: room for B and the log should
+# they be made on KMEM, but at most 2 x 48 + 36 MiB for A's 163. (Fillers running beside the moves
+# got the workload or themselves OOM-killed under TCG's timing.) The page cache is dropped first:
+# a move would reclaim it and fit.
 filler='
-import sys, time
+import ctypes, sys, time
 node = sys.argv[1]
+# No transparent huge pages: what is held is what was asked for, nothing the kernel can split later.
+ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE
 def free():
     for l in open("/sys/devices/system/node/node%s/meminfo" % node):
         if "MemFree:" in l:
             return int(l.split()[-2]) * 1024
 held = []
 was = free()
-said = False
-until = time.time() + 3
-while time.time() < until:
-    while free() > (16 << 20):
-        held.append(b"\x01" * (4 << 20))
-    if not said:
-        print("filler: node %s: %d MiB held, %d MiB were free, %d MiB are" % (node, 4 * len(held), was >> 20, free() >> 20), flush=True)
-        said = True
-    time.sleep(0.05)
-print("filler: node %s: holding %d MiB, %d MiB free" % (node, 4 * len(held), free() >> 20), flush=True)
+while free() > (52 << 20):
+    held.append(b"\x01" * (4 << 20))
+print("filler: node %s: holding %d MiB, %d MiB were free, %d MiB are" % (node, 4 * len(held), was >> 20, free() >> 20), flush=True)
 time.sleep(3600)
 '
-rc=0
-KMEM_DRAM_BUDGET=112M KMEM_ACCESS=100 KMEM_STATS=$out/full.json KMEM_TIMELINE=$out/full.tsv LD_PRELOAD="$KMS_SHIM" \
-    "$KMS_TIER_PROG" --size 96 --b-size 16 --log-size 16 --phase "$phase" --dram-nodes 0,1 \
-    >"$out/full.out" 2>&1 &
-wpid=$!
-for _ in $(seq 100); do grep -q '^phase 1 start' "$out/full.out" && break; sleep 0.1; done
-sleep 3
+sync
+echo 3 >/proc/sys/vm/drop_caches
 fillers=()
 for n in 2 3; do
     numactl --membind=$n python3 -c "$filler" $n >"$out/filler$n.out" 2>&1 &
     fillers+=($!)
 done
 for n in 2 3; do
-    for _ in $(seq 300); do grep -q '^filler:' "$out/filler$n.out" && break; sleep 0.1; done
+    for _ in $(seq 600); do grep -q '^filler:' "$out/filler$n.out" && break; sleep 0.1; done
     cat "$out/filler$n.out"
 done
-sync
-echo 3 >/proc/sys/vm/drop_caches
+grep -E 'MemFree|AnonPages|FilePages' /sys/devices/system/node/node[23]/meminfo
+rc=0
+KMEM_DRAM_BUDGET=176M KMEM_ACCESS=100 KMEM_STATS=$out/full.json KMEM_TIMELINE=$out/full.tsv LD_PRELOAD="$KMS_SHIM" \
+    "$KMS_TIER_PROG" --size 160 --b-size 16 --log-size 16 --phase "$phase" --dram-nodes 0,1 \
+    >"$out/full.out" 2>&1 &
+wpid=$!
 wait $wpid || rc=$?
-grep -E '^Node [23] MemFree' /sys/devices/system/node/node[23]/meminfo || true
 kill "${fillers[@]}" 2>/dev/null || true
 wait "${fillers[@]}" 2>/dev/null || true
 cat "$out"/filler[23].out
