@@ -1,38 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds kmemshim, then runs an unmodified python3 under it and shows, from the
-# kernel's own accounting (/proc/PID/numa_maps), where its memory went.
-# Installs the Debian packages it needs first.
+# kernel's own accounting (/proc/PID/numa_maps), where its memory went
+# (scripts/quickstart_demo.sh). Installs the Debian packages it needs first.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/deps.sh demo
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 echo "== built build/libkmemshim.so and build/kmemshim"
-
-if build/kmemshim nodes 2>/dev/null | grep -q 'source: none'; then
-    echo "== this machine has no KMEM DAX node: node 0 stands in for one (KMEM_NODES=0)"
-    export KMEM_NODES=0
-fi
-build/kmemshim nodes | sed -n '/^KMEM nodes/,$p'
-
-echo "== python3 under the shim: small objects stay in DRAM, blocks of 64K and more go to KMEM"
-KMEM_THRESHOLD=64K KMEM_STATS=stderr LD_PRELOAD=$PWD/build/libkmemshim.so /usr/bin/python3 - <<'PY'
-import re
-table = {i: str(i) * 3 for i in range(300000)}        # many small objects
-blobs = [bytearray(1 << 20) for _ in range(64)]         # 64 MiB in 1 MiB blocks
-for b in blobs:
-    b[::4096] = b"x" * len(b[::4096])                    # touch every page
-print(f"python3: {len(table)} dict entries, {len(blobs)} MiB of buffers")
-usage = {}
-for line in open("/proc/self/numa_maps"):
-    fields = line.split()
-    policy = fields[1]
-    pages = sum(int(f.split("=")[1]) for f in fields if re.fullmatch(r"N\d+=\d+", f))
-    kib = int(next((f.split("=")[1] for f in fields if f.startswith("kernelpagesize_kB=")), 4))
-    if "anon=" in line:
-        usage[policy] = usage.get(policy, 0) + pages * kib
-print("where the anonymous memory is (kernel policy of the mapping: resident MiB)")
-for policy, kib in sorted(usage.items()):
-    print(f"  {policy:<16} {kib / 1024:8.1f} MiB")
-PY
+exec scripts/quickstart_demo.sh build

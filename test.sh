@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds kmemshim and runs every test (unit, preload, install, vm, fuzz, stress, package) with
-# ctest, then the sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built
+# Builds kmemshim and runs every test (unit, preload, install, vm, fuzz, stress, package, docs)
+# with ctest, then the sanitizer builds (scripts/sanitize.sh: ASan+UBSan, TSan, UBSan-built
 # libkmemshim.so).
 # Installs the Debian packages it needs first: all of them for the full run; with arguments, only
 # those of the labels named by -L (./test.sh -L unit installs what unit tests need), or all of
@@ -32,7 +32,7 @@ groups() {
     local out="" l
     for l in $(echo "$labels" | tr -d '()^$' | tr '|' ' '); do
         case "$l" in
-        unit | preload | install | fuzz | stress | sanitize | vm | package) out+="$l " ;;
+        unit | preload | install | fuzz | stress | sanitize | vm | package | docs) out+="$l " ;;
         *) echo test vm package; return ;;
         esac
     done

@@ -5,13 +5,16 @@
 #include "policy/config.h"
 #include "core/target.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern char **environ;
 
-static char *read_file(const char *path)
+/* The file's text, or NULL with errno set (EISDIR for a directory, EILSEQ
+ * for a NUL byte: numactl -H prints text; *nul_at is then its offset). */
+static char *read_file(const char *path, size_t *nul_at)
 {
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
@@ -31,8 +34,24 @@ static char *read_file(const char *path)
             cap *= 2;
         }
     }
+    int err = ferror(f) ? errno : 0;
     fclose(f);
-    if (buf) buf[len] = '\0';
+    if (buf && err) {
+        free(buf);
+        errno = err;
+        return NULL;
+    }
+    if (!buf) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (strlen(buf) < len) {
+        *nul_at = strlen(buf);
+        free(buf);
+        errno = EILSEQ;
+        return NULL;
+    }
     return buf;
 }
 
@@ -293,11 +312,29 @@ int kms_cmd_nodes(int argc, char **argv)
     bool uses[KMS_TARGET_COUNT] = {false};
     uses[config.kmem_policy] = true;
     if (topo_file) {
-        char *text = read_file(topo_file);
-        if (!text) {
-            fprintf(stderr, "kmemshim nodes: cannot read %s\n", topo_file);
+        size_t nul_at = 0;
+        char *text = read_file(topo_file, &nul_at);
+        if (!text && errno == EILSEQ) {
+            fprintf(stderr,
+                    "kmemshim nodes: %s: not numactl -H output (a NUL byte at offset %zu: "
+                    "binary data)\n",
+                    topo_file, nul_at);
             return 1;
         }
+        if (!text) {
+            fprintf(stderr, "kmemshim nodes: cannot read %s: %s\n", topo_file, strerror(errno));
+            return 1;
+        }
+        /* Parsed here first so that an error names the file. */
+        struct kms_topology t;
+        char err_topo[256];
+        if (kms_topology_parse_text(text, &t, err_topo, sizeof(err_topo)) < 0) {
+            fprintf(stderr, "kmemshim nodes: %s: %s (expected numactl -H output)\n", topo_file,
+                    err_topo);
+            free(text);
+            return 1;
+        }
+        kms_topology_free(&t);
         rc = kms_setup_run_text(&config, uses, text, sysfs, KMS_SETUP_EXPLAIN, &s);
         free(text);
     } else {
@@ -308,7 +345,9 @@ int kms_cmd_nodes(int argc, char **argv)
         kms_setup_free(&s);
         return 1;
     }
-    const char *w = s.warning;
+    /* Once: in JSON the warnings are notes of the output, in text they go to
+     * stderr as the library prints them. */
+    const char *w = json ? "" : s.warning;
     while (*w) {
         size_t n = strcspn(w, "\n");
         fprintf(stderr, "kmemshim: warning: %.*s\n", (int)n, w);

@@ -39,7 +39,8 @@ static void usage(FILE *out)
             "after it) and the KMEM_* variables the options set. Without options the\n"
             "whole heap goes to KMEM, as with LD_PRELOAD=" SHIM_NAME " alone.\n"
             "\n"
-            "  --policy P         KMEM_POLICY: dax_kmem, kmem_all or preferred\n"
+            "  --policy P         KMEM_POLICY: dax_kmem, kmem_all, preferred, interleave\n"
+            "                     or weighted_interleave (or memkind's names)\n"
             "  --threshold SIZE   KMEM_THRESHOLD: requests of at least SIZE go to kmem\n"
             "  --rules FILE       KMEMRC: a rules file (see kmemshim check)\n"
             "  --nodes LIST       KMEM_NODES: the KMEM nodes, such as 2,3 or 2-5\n"
@@ -119,17 +120,28 @@ static int set(const char *var, const char *val)
     return 0;
 }
 
-/* Returns the option's value (for --opt VALUE and --opt=VALUE), advancing *i. */
+/* Returns the option's value (for --opt VALUE and --opt=VALUE), advancing *i.
+ * A next word that starts with "--" (the end of the options, or another
+ * option) is a missing value, not a file named "--": a path that starts so
+ * can be given as --opt=--name or --opt ./--name. */
 static const char *value(int argc, char **argv, int *i, const char *opt)
 {
     size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (strncmp(argv[*i], opt, n) == 0 && argv[*i][n] == '=') {
+        if (argv[*i][n + 1]) return argv[*i] + n + 1;
+        fprintf(stderr, "kmemshim run: %s needs a value, found '%s' (see --help)\n", opt, argv[*i]);
+        exit(2);
+    }
     if (strcmp(argv[*i], opt) == 0) {
-        if (*i + 1 < argc) {
+        if (*i + 1 < argc && argv[*i + 1][0] && strncmp(argv[*i + 1], "--", 2) != 0) {
             (*i)++;
             return argv[*i];
         }
-        fprintf(stderr, "kmemshim run: %s needs a value (see --help)\n", opt);
+        if (*i + 1 < argc)
+            fprintf(stderr, "kmemshim run: %s needs a value, found '%s' (see --help)\n", opt,
+                    argv[*i + 1]);
+        else
+            fprintf(stderr, "kmemshim run: %s needs a value (see --help)\n", opt);
         exit(2);
     }
     return NULL;
@@ -155,7 +167,7 @@ int kms_cmd_run(int argc, char **argv)
             access_mode = 1;
         } else if (strcmp(a, "--stats") == 0) {
             stats = "stderr";
-        } else if (strncmp(a, "--stats=", 8) == 0) {
+        } else if (strncmp(a, "--stats=", 8) == 0 && a[8]) {
             stats = a + 8;
         } else if ((v = value(argc, argv, &i, "--policy"))) {
             policy = v;
@@ -196,6 +208,13 @@ int kms_cmd_run(int argc, char **argv)
     const char *why;
     if (threshold && kms_parse_size(threshold, strlen(threshold), &sz, &why) < 0) {
         fprintf(stderr, "kmemshim run: --threshold '%s': %s\n", threshold, why);
+        return 2;
+    }
+    struct kms_nodeset ns;
+    char nodes_why[128];
+    if (nodes && kms_nodeset_parse(nodes, &ns, nodes_why, sizeof(nodes_why)) < 0) {
+        fprintf(stderr, "kmemshim run: --nodes '%s': %s; expected a node list such as 2,3 or 2-5\n",
+                nodes, nodes_why);
         return 2;
     }
     unsigned ms;

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "policy/rules.h"
 #include "core/size.h"
+#include "core/target.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,7 +54,9 @@ static void usage(FILE *out)
             "                      default 0: every callsite with live bytes goes to TARGET\n"
             "  --by bytes|access   the ranking; default access when the profile has\n"
             "                      access figures, else bytes\n"
-            "  --target TARGET     kmem (default), dax_kmem, kmem_all or preferred\n"
+            "  --target TARGET     where the callsites that leave DRAM go: kmem (default),\n"
+            "                      dax_kmem, kmem_all, preferred, interleave or\n"
+            "                      weighted_interleave\n"
             "  -o FILE             write the rules to FILE instead of standard output\n"
             "  -h, --help          this text\n");
 }
@@ -133,6 +136,7 @@ static int read_profile(const char *path, struct profile *p)
     char line[8192];
     size_t cap = 0, lineno = 0;
     int status = 0;
+    bool columns = false; /* the column line, the header's last, has been read */
     while (fgets(line, sizeof(line), in)) {
         lineno++;
         line[strcspn(line, "\n")] = '\0';
@@ -142,6 +146,7 @@ static int read_profile(const char *path, struct profile *p)
             status = 1;
             break;
         }
+        if (strncmp(line, "# peak_live\t", 12) == 0) columns = true;
         if (strncmp(line, "# pid ", 6) == 0)
             snprintf(p->header, sizeof(p->header), "%.500s", line + 2);
         if (strncmp(line, "# access ", 9) == 0) {
@@ -149,6 +154,14 @@ static int read_profile(const char *path, struct profile *p)
             snprintf(p->access_facts, sizeof(p->access_facts), "%.500s", line + 9);
         }
         if (line[0] == '#' || line[0] == '\0') continue;
+        if (!columns) {
+            fprintf(stderr,
+                    "%s:%zu: a callsite before the column line ('# peak_live<TAB>count...'): "
+                    "not a complete kmemshim profile\n",
+                    path, lineno);
+            status = 1;
+            break;
+        }
         char *f[14], *save = NULL;
         int k = 0;
         for (char *t = strtok_r(line, "\t", &save); t && k < 14; t = strtok_r(NULL, "\t", &save))
@@ -185,6 +198,24 @@ static int read_profile(const char *path, struct profile *p)
             s->density = res > 0 ? s->rate / res : 0;
         }
         p->all += s->peak;
+    }
+    /* A directory opens but cannot be read; an empty file or one cut inside its
+     * header would otherwise read as a profile without callsites, whose plan
+     * is "default dram" for a program never profiled. */
+    if (!status && ferror(in)) {
+        fprintf(stderr, "kmemshim suggest: %s: %s: not a kmemshim profile\n", path,
+                strerror(errno));
+        status = 1;
+    } else if (!status && lineno == 0) {
+        fprintf(stderr,
+                "%s: empty file: not a kmemshim profile (expected '# kmemshim profile 1')\n", path);
+        status = 1;
+    } else if (!status && !columns) {
+        fprintf(stderr,
+                "%s:%zu: the profile ends inside its header (no column line '# "
+                "peak_live<TAB>count...'): not a complete kmemshim profile\n",
+                path, lineno);
+        status = 1;
     }
     fclose(in);
     if (status) profile_free(p);
@@ -239,7 +270,7 @@ static void plan_access(struct psite *ps, size_t n, uint64_t budget)
 
 static double pct(double part, double whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
-static void print_table(FILE *out, const struct profile *p, bool by_access)
+static void print_table(FILE *out, const struct profile *p, const char *target, bool by_access)
 {
     char h1[32], h2[32];
     double all = 0, kept_access = 0, kept_bytes = 0;
@@ -260,7 +291,7 @@ static void print_table(FILE *out, const struct profile *p, bool by_access)
         /* The function is the readable name; the rules below carry the exact callsite. */
         fprintf(out, "# %-44.44s %10s %12s %8s  %s\n",
                 strcmp(s->symbol, "-") ? s->symbol : s->callsite,
-                kms_size_human(s->peak, h1, sizeof(h1)), rate, density, dram ? "dram" : "target");
+                kms_size_human(s->peak, h1, sizeof(h1)), rate, density, dram ? "dram" : target);
     }
     fprintf(out,
             "#   access rate: bytes touched per sampling interval, averaged; density: the rate\n"
@@ -371,12 +402,14 @@ int kms_cmd_suggest(int argc, char **argv)
         fprintf(stderr, "kmemshim suggest: --by '%s': expected bytes or access\n", by);
         return 2;
     }
-    char probe[128];
-    snprintf(probe, sizeof(probe), "route %s", target);
-    if (!parses(probe)) {
+    /* Where the callsites that leave DRAM go: kmem or a target over the KMEM
+     * nodes (what KMEM_POLICY accepts); dram or a DRAM-and-KMEM interleave
+     * would make a plan that moves nothing off DRAM. */
+    if (strcmp(target, "kmem") != 0 &&
+        kms_policy_parse(target, strlen(target)) == KMS_TARGET_INVALID) {
         fprintf(stderr,
-                "kmemshim suggest: --target '%s': expected dram, kmem, dax_kmem, "
-                "kmem_all or preferred\n",
+                "kmemshim suggest: --target '%s': expected kmem or a KMEM target: " KMS_POLICY_WORDS
+                "\n",
                 target);
         return 2;
     }
@@ -415,7 +448,7 @@ int kms_cmd_suggest(int argc, char **argv)
     fprintf(out, "# DRAM budget %s; the callsites' peaks add up to %s.\n",
             kms_size_human(budget, h1, sizeof(h1)), kms_size_human(p.all, h2, sizeof(h2)));
     fprintf(out, "# %s; the rest goes to %s.\n", ranking, target);
-    print_table(out, &p, by_access);
+    print_table(out, &p, target, by_access);
     fprintf(out, "default dram\n");
     write_rules(out, &p, target, by_access, budget);
     int status = 0;

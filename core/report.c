@@ -46,7 +46,9 @@ int kms_report_expand_path(const char *pattern, long pid, char *out, size_t outl
     return total;
 }
 
-static FILE *open_report(const char *pattern, char *path, size_t pathlen, bool *close_it)
+/* what: "report" (KMEM_STATS) or "profile" (KMEM_PROFILE), for the warning. */
+static FILE *open_report(const char *pattern, const char *what, char *path, size_t pathlen,
+                         bool *close_it)
 {
     *close_it = false;
     if (strcmp(pattern, "stderr") == 0) {
@@ -63,7 +65,7 @@ static FILE *open_report(const char *pattern, char *path, size_t pathlen, bool *
     kms_report_expand_path(pattern, (long)getpid(), path, pathlen);
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "kmemshim: warning: cannot write the report to %s: %s\n", path,
+        fprintf(stderr, "kmemshim: warning: cannot write the %s to %s: %s\n", what, path,
                 strerror(errno));
         return NULL;
     }
@@ -151,14 +153,16 @@ void kms_report_write(void)
         char path[PATH_MAX + 32];
         bool close_it;
         FILE *f;
-        if (stats_path[0] && (f = open_report(stats_path, path, sizeof(path), &close_it))) {
+        if (stats_path[0] &&
+            (f = open_report(stats_path, "report", path, sizeof(path), &close_it))) {
             kms_report_write_stats(f, ends_with(path, ".json"), &snap, uses);
             if (close_it)
                 fclose(f);
             else
                 fflush(f);
         }
-        if (profile_path[0] && (f = open_report(profile_path, path, sizeof(path), &close_it))) {
+        if (profile_path[0] &&
+            (f = open_report(profile_path, "profile", path, sizeof(path), &close_it))) {
             kms_report_write_profile(f, &snap);
             if (close_it)
                 fclose(f);

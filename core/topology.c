@@ -24,14 +24,35 @@ uint64_t kms_topology_capacity(const struct kms_topology *t, const struct kms_no
     return sum;
 }
 
+/* line 0: the whole text. */
 static int fail(char *err, size_t errlen, int line, const char *fmt, ...)
 {
     va_list ap;
-    int w = snprintf(err, errlen, "line %d: ", line);
+    int w = line ? snprintf(err, errlen, "line %d: ", line) : 0;
     va_start(ap, fmt);
-    if (w > 0 && (size_t)w < errlen) vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
+    if (w >= 0 && (size_t)w < errlen) vsnprintf(err + w, errlen - (size_t)w, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* A line quoted in a message: control and non-ASCII bytes as \xNN, at most
+ * 60 bytes of it, so that a binary file gives a readable message. */
+static const char *quoted(const char *p, char *buf, size_t len)
+{
+    size_t o = 0, shown = 0;
+    for (; *p && shown < 60 && o + 5 < len; p++, shown++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch >= 0x20 && ch < 0x7f)
+            buf[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+    }
+    if (*p && o + 4 < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 /* The text is parsed in two passes: the first finds the largest node and CPU
@@ -108,8 +129,9 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
             }
             continue;
         }
+        char q[256];
         if (strncmp(p, "node ", 5) != 0)
-            return fail(err, errlen, lineno, "unrecognised line '%s'", p);
+            return fail(err, errlen, lineno, "unrecognised line '%s'", quoted(p, q, sizeof(q)));
         p += 5;
         if (parse_int(&p, &node) < 0 || node >= KMS_MAX_NODES)
             return fail(err, errlen, lineno, "expected a node number after 'node'");
@@ -146,7 +168,8 @@ static int scan_or_fill(const char *text, struct kms_topology *t, struct text_sc
         } else if (strncmp(p, "free:", 5) == 0) {
             continue;
         } else {
-            return fail(err, errlen, lineno, "unrecognised line 'node %ld %s'", node, p);
+            return fail(err, errlen, lineno, "unrecognised line 'node %ld %s'", node,
+                        quoted(p, q, sizeof(q)));
         }
     }
     return 0;

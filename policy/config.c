@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
+#define ARENA_HINT "a size of at least 64M, such as 64M, 1G or 1T"
+#define SAMPLE_HINT "0 (every block) or a size up to 1G, such as 4096, 64K or 1M"
 
 /* The variables that ask for placement or a report: with one of them set, a degraded
  * placement is reported (struct kms_config.asked). KMEM_QUIET, KMEM_VERSION and KMEM_DETECT
@@ -121,14 +123,15 @@ static void append(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static int parse_size_var(char *const *envp, const char *var, uint64_t *out, bool *set, char *err,
-                          size_t errlen)
+/* hint: what the variable accepts, for the message of a value that is not a size. */
+static int parse_size_var(char *const *envp, const char *var, const char *hint, uint64_t *out,
+                          bool *set, char *err, size_t errlen)
 {
     const char *v = lookup(envp, var);
     const char *why;
     if (!v) return 0;
     if (kms_parse_size(v, strlen(v), out, &why) < 0)
-        return bad(err, errlen, var, v, "%s; expected " SIZE_HINT, why);
+        return bad(err, errlen, var, v, "%s; expected %s", why, hint);
     if (set) *set = true;
     return 0;
 }
@@ -161,19 +164,21 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         c->kmem_policy = p;
         c->policy_set = true;
     }
-    if (parse_size_var(envp, "KMEM_THRESHOLD", &c->threshold, &c->threshold_set, err, errlen) < 0)
+    if (parse_size_var(envp, "KMEM_THRESHOLD", SIZE_HINT, &c->threshold, &c->threshold_set, err,
+                       errlen) < 0)
         return -1;
-    if (parse_size_var(envp, "KMEM_ARENA_SIZE", &c->arena_size, NULL, err, errlen) < 0) return -1;
+    if (parse_size_var(envp, "KMEM_ARENA_SIZE", ARENA_HINT, &c->arena_size, NULL, err, errlen) < 0)
+        return -1;
     if (lookup(envp, "KMEM_ARENA_SIZE") && c->arena_size < (64ull << 20))
         return bad(err, errlen, "KMEM_ARENA_SIZE", lookup(envp, "KMEM_ARENA_SIZE"),
                    "too small; expected at least 64M");
 
-    if (parse_size_var(envp, "KMEM_STATS_SAMPLE", &c->stats_sample, &c->stats_sample_set, err,
-                       errlen) < 0)
+    if (parse_size_var(envp, "KMEM_STATS_SAMPLE", SAMPLE_HINT, &c->stats_sample,
+                       &c->stats_sample_set, err, errlen) < 0)
         return -1;
     if (c->stats_sample > (1ull << 30))
         return bad(err, errlen, "KMEM_STATS_SAMPLE", lookup(envp, "KMEM_STATS_SAMPLE"),
-                   "too large; expected 0 (every block) up to 1G");
+                   "too large; expected " SAMPLE_HINT);
 
     const char *nodes_var = "KMEM_NODES";
     int source = KMS_NODES_ENV;

@@ -150,18 +150,24 @@ static size_t put_num(char *out, uint64_t n)
     return 1 + k;
 }
 
-/* "path:line" fitting in KMS_ORIGIN_MAX: a long path keeps its tail, which names the file. */
+/* "path:line" fitting in KMS_ORIGIN_MAX: a long path keeps its tail, which names the file.
+ * KMEM_RULES is one line: its origins are "KMEM_RULES, column N", which a bare
+ * "KMEM_RULES:N" would let a reader take for a line. */
 static void format_origin(char *out, const char *origin, unsigned line, size_t col, int with_col,
                           int env)
 {
     char tail[48];
     size_t tlen;
-    if (env)
-        tlen = put_num(tail, col);
-    else if (with_col)
-        tlen = put_num(tail, line), tlen += put_num(tail + tlen, col);
-    else
+    if (env) {
+        memcpy(tail, ", column", 8);
+        tlen = 8 + put_num(tail + 8, col);
+        tail[8] = ' ';
+    } else if (with_col) {
         tlen = put_num(tail, line);
+        tlen += put_num(tail + tlen, col);
+    } else {
+        tlen = put_num(tail, line);
+    }
     size_t olen = strlen(origin);
     if (olen + tlen < KMS_ORIGIN_MAX) {
         memcpy(out, origin, olen);

@@ -23,7 +23,7 @@
 #define KMS_RULES_MAX_LINE 4096               /* bytes of one line (or one KMEM_RULES rule) */
 #define KMS_RULES_MAX_FILE (4u * 1024 * 1024) /* bytes of a rules file */
 #define KMS_RULES_MAX_DEPTH 64                /* frames a "depth N" rule may look at */
-#define KMS_RULES_MAX_ERRORS 100              /* messages kept; the rest are only counted */
+#define KMS_RULES_MAX_ERRORS 10               /* messages kept; the rest are only counted */
 #define KMS_ORIGIN_MAX 96                     /* "file:line", the path cut from the left */
 
 enum kms_caller_kind {

@@ -12,7 +12,9 @@
 #   vm        the VM tests (ctest -L vm): QEMU, a static busybox, ndctl, daxctl and the initramfs tools
 #   package   the Debian package test (ctest -L package): debhelper and dpkg-dev build the packages
 #             (debian/), lintian checks them, man-db and python3 use them installed
-#   test      every ctest label but vm: preload, install and fuzz
+#   test      every ctest label but vm and package: preload, install, fuzz and docs
+#   docs      the transcripts of README's and the man pages' examples (ctest -L docs): cram,
+#             python3, groff-base (renders the man pages)
 #   demo      quickstart.sh
 #   bench     bench/run.sh, bench/callgrind.sh, bench/stats_cost.sh, bench/callsite_cost.sh
 set -euo pipefail
@@ -25,7 +27,8 @@ for group in "$@"; do
     preload) want+=(python3 perl sqlite3 git) ;;
     install) want+=(groff-base) ;;
     fuzz) want+=(clang libclang-rt-14-dev) ;;
-    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev gnuplot-nox) ;;
+    docs) want+=(python3-cram python3 groff-base) ;;
+    test) want+=(python3 perl sqlite3 git groff-base clang libclang-rt-14-dev gnuplot-nox python3-cram) ;;
     demo) want+=(python3 sqlite3) ;;
     vm) want+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils) ;;
     package) want+=(debhelper dpkg-dev lintian man-db python3) ;;
@@ -33,7 +36,7 @@ for group in "$@"; do
                   valgrind python3 sqlite3) ;;
     *)
         echo "deps.sh: unknown group '$group' (expected build, unit, preload, install, fuzz, stress," \
-             "sanitize, vm, package, test, demo or bench)" >&2
+             "sanitize, vm, package, docs, test, demo or bench)" >&2
         exit 2
         ;;
     esac

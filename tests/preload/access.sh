@@ -88,7 +88,7 @@ PY
         ! grep -A3 "^# [0-9]*: " access.rc | grep -q "$fn" || fail "a rule sends $fn away"
     done
     for fn in alloc_medium alloc_cold_large; do
-        grep -Eq "^# $fn\+0x[0-9a-f]+ .* target$" access.rc || fail "$fn not sent to the target"
+        grep -Eq "^# $fn\+0x[0-9a-f]+ .* kmem$" access.rc || fail "$fn not sent to the target"
         grep -A3 "^# [0-9]*: " access.rc | grep -q "$fn" || fail "no rule for $fn"
     done
     [ "$(grep -c '^route kmem caller ' access.rc)" = 2 ] || fail "expected exactly 2 rules"
@@ -200,8 +200,8 @@ bad)
     expect_err 2 '--access needs --profile PATH or --stats' "$cli" run --access -- true
     KMEM_PROFILE=$work/p.txt KMEM_ACCESS=20 LD_PRELOAD=$shim true
     expect_err 2 "--by 'density': expected bytes or access" "$cli" suggest --by density p.txt
-    printf '# kmemshim profile 1\n# access interval_ms 20 samples 1\n1\t1\t1\t1\tdram\tx+0x1\t-\t-\t-\n' >short.txt
-    expect_err 1 'short.txt:3: expected 14 tab-separated fields, found 9' "$cli" suggest short.txt
+    printf '# kmemshim profile 1\n# access interval_ms 20 samples 1\n# peak_live\tcount\n1\t1\t1\t1\tdram\tx+0x1\t-\t-\t-\n' >short.txt
+    expect_err 1 'short.txt:4: expected 14 tab-separated fields, found 9' "$cli" suggest short.txt
     ;;
 program)
     # A real program: identical output with access sampling; the times go to the log.

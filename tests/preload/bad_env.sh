@@ -55,7 +55,12 @@ expect_stop KMEM_STRICT "2" "KMEM_STRICT='2': $B (stop on problems)"
 expect_stop KMEM_QUIET "please" "KMEM_QUIET='please': $B (no warnings)"
 expect_stop KMEM_VERSION "v" "KMEM_VERSION='v': $B (print the version)"
 expect_stop KMEM_ARENA_SIZE "1M" "KMEM_ARENA_SIZE='1M': too small; expected at least 64M"
-expect_stop KMEM_ARENA_SIZE "x" "KMEM_ARENA_SIZE='x': not a number; $S"
+# Each size names the sizes it accepts: KMEM_THRESHOLD's example sizes would
+# mislead for a variable with a floor or a ceiling.
+expect_stop KMEM_ARENA_SIZE "x" "KMEM_ARENA_SIZE='x': not a number; expected a size of at least 64M, such as 64M, 1G or 1T"
+SAMPLE="expected 0 (every block) or a size up to 1G, such as 4096, 64K or 1M"
+expect_stop KMEM_STATS_SAMPLE "-5" "KMEM_STATS_SAMPLE='-5': negative; $SAMPLE"
+expect_stop KMEM_STATS_SAMPLE "2G" "KMEM_STATS_SAMPLE='2G': too large; $SAMPLE"
 expect_stop KMEM_STATS "" "KMEM_STATS='': empty; expected stderr, 1 (stderr), 0 (no report) or a path"
 expect_stop KMEM_PROFILE "" "KMEM_PROFILE='': empty; expected 1 (kmemshim.%p.profile), 0 (no profile) or a path"
 expect_stop KMEMRC "" "KMEMRC='': empty; expected a path"

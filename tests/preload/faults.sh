@@ -149,7 +149,7 @@ no_elfutils)
     run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller *:main; route dram caller *:x*" \
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
     expect_rc 0; expect_out main-ran
-    expect_err_only "kmemshim: warning: KMEM_RULES:1: caller *:main needs the symbol tables, and cannot match: libelf.so.1 has no elf_version"
+    expect_err_only "kmemshim: warning: KMEM_RULES, column 1: caller *:main needs the symbol tables, and cannot match: libelf.so.1 has no elf_version"
     # A rule whose module never allocates never needs libelf: nothing to say.
     run env LD_LIBRARY_PATH="$fake" KMEM_NODES=0 "KMEM_RULES=route kmem caller nosuchmod:main" \
         LD_PRELOAD="$shim" /bin/echo main-ran; rc=$?
@@ -167,7 +167,7 @@ no_elfutils)
     [ -x "$cli" ] || fail "kmemshim check: no CLI given (argument 4)"
     run env LD_LIBRARY_PATH="$fake" "$cli" check --rules 'route kmem caller *:main; route dram caller libc.so.6:*; route dram caller a:b'; rc=$?
     expect_rc 1
-    [ "$(cat "$err")" = "KMEM_RULES:1: caller *:main needs the symbol tables: libelf.so.1 has no elf_version
+    [ "$(cat "$err")" = "KMEM_RULES, column 1: caller *:main needs the symbol tables: libelf.so.1 has no elf_version
 ... and 1 more rules that name functions, which cannot match either" ] || fail "check without libelf"
     run "$cli" check --rules 'route kmem caller *:main'; rc=$?
     expect_rc 0; expect_out "KMEM_RULES: ok"

@@ -95,6 +95,16 @@ got=$(env -u KMEM_NODES "$cmd" nodes 2>&1 | grep -E '^KMEM nodes|^kmemshim: warn
 check "live machine without KMEM nodes" "kmemshim: warning: no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=daxctl,tiers,hmat found no slow-memory node (no dax device in system-ram mode with online memory; no CPU-less node in a lower memory tier; the firmware gives no HMAT figures); every route uses DRAM
 KMEM nodes: (none) (source: detected (KMEM_DETECT=daxctl,tiers,hmat): libdaxctl: (none), memory tiers: (none), HMAT: (none))" "$got"
 
+# The warning once: in JSON a note of the output, not also on stderr.
+got=$(env -u KMEM_NODES "$cmd" nodes --json 2>&1 >/dev/null)
+check "JSON: no warning on stderr" "" "$got"
+got=$(env -u KMEM_NODES "$cmd" nodes --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+print(json.load(sys.stdin)["notes"])')
+check "JSON: the warning in the notes" "['no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=daxctl,tiers,hmat found no slow-memory node (no dax device in system-ram mode with online memory; no CPU-less node in a lower memory tier; the firmware gives no HMAT figures); every route uses DRAM']" "$got"
+got=$(env -u KMEM_NODES "$cmd" nodes 2>/dev/null | grep -c 'no KMEM nodes' || true)
+check "text: the warning not on stdout" 0 "$got"
+
 got=$(KMEM_NODES=0 "$cmd" nodes | grep -E '^KMEM nodes|^  dax_kmem')
 check "live machine, KMEM_NODES=0" "KMEM nodes: 0 (source: environment (KMEM_NODES))
   dax_kmem                cpu-node 0: bind                0" "$got"
@@ -111,6 +121,32 @@ set +e
 got=$(KMEM_DETECT=tiers,acpi "$cmd" nodes 2>&1); rc=$?
 set -e
 check "unknown KMEM_DETECT source" "1: kmemshim: error: KMEM_DETECT='tiers,acpi': unknown source 'acpi'; expected a comma-separated list of daxctl, tiers, hmat (or all)" "$rc: $got"
+# A --topology file that is not numactl -H output: the file named, its bytes quoted.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+set +e
+got=$("$cmd" nodes --topology /nonexistent/topo 2>&1); rc=$?
+set -e
+check "missing topology file" "1: kmemshim nodes: cannot read /nonexistent/topo: No such file or directory" "$rc: $got"
+set +e
+got=$("$cmd" nodes --topology "$work" 2>&1); rc=$?
+set -e
+check "directory as topology" "1: kmemshim nodes: cannot read $work: Is a directory" "$rc: $got"
+printf '\177ELF\002\001\001\000\000' >"$work/elf"
+set +e
+got=$("$cmd" nodes --topology "$work/elf" 2>&1); rc=$?
+set -e
+check "binary topology" "1: kmemshim nodes: $work/elf: not numactl -H output (a NUL byte at offset 7: binary data)" "$rc: $got"
+printf 'node 0 cpus: 0\n\177\001bad\n' >"$work/ctl"
+set +e
+got=$("$cmd" nodes --topology "$work/ctl" 2>&1); rc=$?
+set -e
+check "control bytes quoted" "1: kmemshim nodes: $work/ctl: line 2: unrecognised line '\\x7f\\x01bad' (expected numactl -H output)" "$rc: $got"
+: >"$work/empty"
+set +e
+got=$("$cmd" nodes --topology "$work/empty" 2>&1); rc=$?
+set -e
+check "empty topology" "1: kmemshim nodes: $work/empty: no nodes found (expected numactl -H output)" "$rc: $got"
 set +e
 got=$("$cmd" nodes --bogus 2>&1); rc=$?
 set -e

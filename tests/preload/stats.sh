@@ -3,7 +3,8 @@
 # KMEM_STATS, KMEM_PROFILE, kmemshim suggest and kmemshim run, end to end.
 # usage: stats.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
 # CASE: off | text | json | fork | threads | signals | profile | cxx | roundtrip | run | help
-#       | sampled | signals_sampled | bad_sample | switches | inline
+#       | sampled | signals_sampled | bad_sample | switches | inline | unwritable | suggest_bad
+#       | run_bad
 set -euo pipefail
 shim=$1 cli=$2 bin=$3 case=$4
 work=$(mktemp -d)
@@ -308,14 +309,88 @@ print("inline ok:", sys.argv[2], d["allocations"], k["allocations"])
 PY
     done
     ;;
+unwritable)
+    # The warning names what could not be written: the report or the profile.
+    KMEM_STATS=/nonexistent/s KMEM_PROFILE=/nonexistent/p LD_PRELOAD=$shim $prog >out 2>err
+    [ "$(cat out)" = ok ] || fail "stdout: $(cat out)"
+    [ "$(cat err)" = "kmemshim: warning: cannot write the report to /nonexistent/s: No such file or directory
+kmemshim: warning: cannot write the profile to /nonexistent/p: No such file or directory" ] ||
+        fail "messages: $(cat err)"
+    ;;
+suggest_bad)
+    # What is not a profile is an error, not a plan: read as a profile without
+    # callsites it would become "default dram" for a program never profiled.
+    expect() { # STATUS MESSAGE suggest-ARGS...
+        local want_rc=$1 want=$2 rc=0
+        shift 2
+        "$cli" suggest "$@" >out 2>err || rc=$?
+        [ "$rc" = "$want_rc" ] || fail "suggest $*: exit $rc, expected $want_rc ($(cat err))"
+        [ "$(cat err)" = "$want" ] || fail "suggest $*: message $(cat err), expected $want"
+        [ ! -s out ] || fail "suggest $*: output $(cat out)"
+    }
+    : >empty.prof
+    expect 1 "empty.prof: empty file: not a kmemshim profile (expected '# kmemshim profile 1')" \
+        --dram-budget 16M empty.prof
+    mkdir dir.prof
+    expect 1 "kmemshim suggest: dir.prof: Is a directory: not a kmemshim profile" dir.prof
+    LD_PRELOAD=$shim KMEM_PROFILE=$work/whole.prof $prog >/dev/null
+    head -c 30 whole.prof >cut.prof
+    expect 1 "cut.prof:2: the profile ends inside its header (no column line '# peak_live<TAB>count...'): not a complete kmemshim profile" cut.prof
+    head -4 whole.prof >cut.prof
+    expect 1 "cut.prof:4: the profile ends inside its header (no column line '# peak_live<TAB>count...'): not a complete kmemshim profile" cut.prof
+    grep -v '^# peak_live' whole.prof >nocolumns.prof
+    expect 1 "nocolumns.prof:5: a callsite before the column line ('# peak_live<TAB>count...'): not a complete kmemshim profile" nocolumns.prof
+    # A complete profile without callsites is a profile: nothing to move.
+    LD_PRELOAD=$shim KMEM_PROFILE=$work/true.prof /bin/true
+    "$cli" suggest true.prof >rules 2>err || fail "profile of /bin/true: $(cat err)"
+    grep -qx 'default dram' rules || fail "rules: $(cat rules)"
+    # --target names where the callsites that leave DRAM go: a KMEM target.
+    for t in dram interleave_all weighted_interleave_all fast; do
+        expect 2 "kmemshim suggest: --target '$t': expected kmem or a KMEM target: dax_kmem, kmem_all, preferred, interleave, weighted_interleave (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED)" \
+            --target "$t" whole.prof
+    done
+    # The table's route column says the target the rules use.
+    "$cli" suggest --target kmem_all whole.prof >rules 2>/dev/null
+    grep -qE '^# big_buffers\+0x[0-9a-f]+ +8\.0 MiB +- +- +kmem_all$' rules || fail "table: $(cat rules)"
+    grep -q '^route kmem_all caller stats_prog+0x' rules || fail "rule: $(cat rules)"
+    ! grep -q ' target$' rules || fail "table says target: $(cat rules)"
+    ;;
+run_bad)
+    # An option whose value is missing is an error, whatever follows it.
+    expect() { # STATUS MESSAGE run-ARGS...
+        local want_rc=$1 want=$2 rc=0
+        shift 2
+        "$cli" run "$@" >out 2>err || rc=$?
+        [ "$rc" = "$want_rc" ] || fail "run $*: exit $rc, expected $want_rc ($(cat err))"
+        [ "$(cat err)" = "$want" ] || fail "run $*: message $(cat err), expected $want"
+    }
+    for opt in --profile --threshold --rules --nodes --policy --library --interval; do
+        expect 2 "kmemshim run: $opt needs a value, found '--' (see --help)" $opt -- /bin/true
+        expect 2 "kmemshim run: $opt needs a value, found '--stats' (see --help)" $opt --stats -- /bin/true
+        expect 2 "kmemshim run: $opt needs a value, found '$opt=' (see --help)" "$opt=" -- /bin/true
+        expect 2 "kmemshim run: $opt needs a value (see --help)" $opt
+    done
+    [ ! -e -- ] && [ ! -e ./--stats ] || fail "a file named after an option was written"
+    # A bad value is a bad option: exit 2 before the command runs, as kmemshim(1) says.
+    expect 2 "kmemshim run: --nodes 'abc': expected a node number, found 'a'; expected a node list such as 2,3 or 2-5" \
+        --nodes abc -- /bin/true
+    expect 2 "kmemshim run: --threshold '12Q': unknown suffix (expected K, M, G or T)" --threshold 12Q -- /bin/true
+    expect 2 "kmemshim run: unknown option '--bogus' (see --help)" --bogus -- /bin/true
+    # What only the library can check stops the command before main with status 1.
+    expect 1 "kmemshim: error: environment (KMEM_NODES): KMEM node 999 does not exist (this machine has nodes 0)" \
+        --nodes 999 -- /bin/true
+    # A value that starts with "--" is given as --opt=VALUE.
+    "$cli" run --nodes 0 --profile=--odd.prof -- /bin/true
+    head -1 ./--odd.prof | grep -qx '# kmemshim profile 1' || fail "--profile=--odd.prof"
+    ;;
 bad_sample)
     unset KMEM_STATS_SAMPLE
     for v in x -1 2G 1Q; do
         KMEM_STATS_SAMPLE=$v KMEM_STATS=stderr LD_PRELOAD=$shim $prog >out 2>err && fail "KMEM_STATS_SAMPLE=$v accepted"
         grep -q "^kmemshim: error: KMEM_STATS_SAMPLE='$v': " err || fail "message for $v: $(cat err)"
     done
-    grep -q "too large; expected 0 (every block) up to 1G" <(KMEM_STATS_SAMPLE=2G LD_PRELOAD=$shim $prog 2>&1) ||
-        fail "2G message"
+    grep -q "too large; expected 0 (every block) or a size up to 1G, such as 4096, 64K or 1M" \
+        <(KMEM_STATS_SAMPLE=2G LD_PRELOAD=$shim $prog 2>&1) || fail "2G message"
     ;;
 switches)
     # 1, yes, on, true (any case) mean stderr, as MIMALLOC_SHOW_STATS=1 does; 0, no, off,

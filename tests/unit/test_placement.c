@@ -275,9 +275,22 @@ START_TEST(bad_topology_text)
     struct kms_topology t;
     char err[256];
     ck_assert_int_eq(kms_topology_parse_text("", &t, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "line 0: no nodes found");
+    ck_assert_str_eq(err, "no nodes found");
     ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nbanana\n", &t, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "line 2: unrecognised line 'banana'");
+    /* A binary file's bytes are quoted as \xNN, and a long line is cut. */
+    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\n\x7f"
+                                             "ELF\x02\xff\n",
+                                             &t, err, sizeof(err)),
+                     -1);
+    ck_assert_str_eq(err, "line 2: unrecognised line '\\x7fELF\\x02\\xff'");
+    ck_assert_int_eq(
+        kms_topology_parse_text("node 0 weight: 0123456789012345678901234567890123456789"
+                                "01234567890123456789\n",
+                                &t, err, sizeof(err)),
+        -1);
+    ck_assert_str_eq(err, "line 1: unrecognised line 'node 0 weight: "
+                          "0123456789012345678901234567890123456789012345678901...'");
     ck_assert_int_eq(kms_topology_parse_text("node 0 size: lots\n", &t, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "line 1: expected a size after 'size:'");
     ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nnode distances:\nnode 0\n  0: \n", &t,

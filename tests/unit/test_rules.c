@@ -212,30 +212,37 @@ static const struct {
      "':' nor '+' in it\n"},
     /* KMEM_RULES: columns count from the start of the variable */
     {1, "route kmem size >= 1M; route foo",
-     "KMEM_RULES:30: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
+     "KMEM_RULES, column 30: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, "
+     "interleave, "
      "interleave_all, weighted_interleave, weighted_interleave_all), found 'foo'\n"},
     {1, "threshold 1M",
-     "KMEM_RULES:1: expected 'route', found 'threshold' (KMEM_RULES holds routes; use "
+     "KMEM_RULES, column 1: expected 'route', found 'threshold' (KMEM_RULES holds routes; use "
      "KMEM_THRESHOLD)\n"},
     {1, "route kmem;policy preferred",
-     "KMEM_RULES:12: expected 'route', found 'policy' (KMEM_RULES holds routes; use "
+     "KMEM_RULES, column 12: expected 'route', found 'policy' (KMEM_RULES holds routes; use "
      "KMEM_POLICY)\n"},
     {1, " nodes 2",
-     "KMEM_RULES:2: expected 'route', found 'nodes' (KMEM_RULES holds routes; use KMEM_NODES)\n"},
+     "KMEM_RULES, column 2: expected 'route', found 'nodes' (KMEM_RULES holds routes; use "
+     "KMEM_NODES)\n"},
     {1, "stats stderr",
-     "KMEM_RULES:1: expected 'route', found 'stats' (KMEM_RULES holds routes; use KMEM_STATS)\n"},
+     "KMEM_RULES, column 1: expected 'route', found 'stats' (KMEM_RULES holds routes; use "
+     "KMEM_STATS)\n"},
     {1, "default dram",
-     "KMEM_RULES:1: expected 'route', found 'default' (KMEM_RULES holds routes; put it in the "
+     "KMEM_RULES, column 1: expected 'route', found 'default' (KMEM_RULES holds routes; put it in "
+     "the "
      "rules file)\n"},
-    {1, "kmem size >= 1M", "KMEM_RULES:1: expected 'route', found 'kmem'\n"},
-    {1, "ROUTE kmem", "KMEM_RULES:1: expected 'route', found 'ROUTE' (keywords are lower case)\n"},
+    {1, "kmem size >= 1M", "KMEM_RULES, column 1: expected 'route', found 'kmem'\n"},
+    {1, "ROUTE kmem",
+     "KMEM_RULES, column 1: expected 'route', found 'ROUTE' (keywords are lower case)\n"},
     {1, "route kmem size",
-     "KMEM_RULES:16: expected a comparison (<, <=, >, >=) or a range LOW..HIGH after 'size', found "
+     "KMEM_RULES, column 16: expected a comparison (<, <=, >, >=) or a range LOW..HIGH after "
+     "'size', found "
      "end of rule\n"},
     {1, "route kmem size 2M..1M ;; route kmem caller a:b depth 0",
-     "KMEM_RULES:17: expected LOW <= HIGH in the range LOW..HIGH, found '2M..1M'\n"
-     "KMEM_RULES:55: expected a frame count from 1 to 64 after 'depth', found '0'\n"},
-    {1, "route kmem x", "KMEM_RULES:12: expected 'size', 'caller' or end of rule, found 'x'\n"},
+     "KMEM_RULES, column 17: expected LOW <= HIGH in the range LOW..HIGH, found '2M..1M'\n"
+     "KMEM_RULES, column 55: expected a frame count from 1 to 64 after 'depth', found '0'\n"},
+    {1, "route kmem x",
+     "KMEM_RULES, column 12: expected 'size', 'caller' or end of rule, found 'x'\n"},
 };
 
 START_TEST(error_messages)
@@ -279,8 +286,9 @@ START_TEST(overlong_line)
     text[0] = 'x';
     text[n + 10] = ';';
     kms_rules_parse(&rs, text, strlen(text), "KMEM_RULES", KMS_RULES_ENV);
-    ck_assert_str_eq(joined(&rs),
-                     "KMEM_RULES:4097: expected a rule of at most 4096 bytes, found 4116 bytes\n");
+    ck_assert_str_eq(
+        joined(&rs),
+        "KMEM_RULES, column 4097: expected a rule of at most 4096 bytes, found 4116 bytes\n");
     ck_assert_uint_eq(rs.count, 1);
     kms_ruleset_free(&rs);
     /* Exactly the limit is fine. */
@@ -304,10 +312,10 @@ START_TEST(error_cap)
     kms_ruleset_init(&rs);
     ck_assert_uint_eq(kms_rules_parse(&rs, text, sizeof(text), "rc", KMS_RULES_FILE), 400);
     ck_assert_uint_eq(rs.nerrors, KMS_RULES_MAX_ERRORS);
+    ck_assert_uint_eq(KMS_RULES_MAX_ERRORS, 10); /* a few, then "... and N more errors" */
     ck_assert_uint_eq(rs.nerrors_total, 400);
-    ck_assert_str_eq(rs.errors[99],
-                     "rc:199:1: expected a keyword (policy, nodes, threshold, stats, "
-                     "default or route), found 'xy'");
+    ck_assert_str_eq(rs.errors[9], "rc:19:1: expected a keyword (policy, nodes, threshold, stats, "
+                                   "default or route), found 'xy'");
     kms_ruleset_free(&rs);
 }
 END_TEST
@@ -549,8 +557,8 @@ START_TEST(precedence)
                        "route dram caller app:hot\n";
     ck_assert_uint_eq(kms_rules_parse(&rs, file, strlen(file), "kmemrc", KMS_RULES_FILE), 0);
     ck_assert_uint_eq(rs.count, 4);
-    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES:1");
-    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:24");
+    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES, column 1");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES, column 24");
     ck_assert_str_eq(origin_of(&rs, 2), "kmemrc:2");
     ck_assert_str_eq(origin_of(&rs, 3), "kmemrc:4");
     ck_assert_str_eq(fmt(&rs.rules[0]), "route dram size >= 1G");
@@ -574,9 +582,9 @@ START_TEST(env_separators)
         parse(" ; route kmem ;;route dram size < 1K;\nroute preferred ; ", KMS_RULES_ENV);
     ck_assert_msg(rs.nerrors == 0, "%s", joined(&rs));
     ck_assert_uint_eq(rs.count, 3);
-    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES:4");
-    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:17");
-    ck_assert_str_eq(origin_of(&rs, 2), "KMEM_RULES:39");
+    ck_assert_str_eq(origin_of(&rs, 0), "KMEM_RULES, column 4");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES, column 17");
+    ck_assert_str_eq(origin_of(&rs, 2), "KMEM_RULES, column 39");
     ck_assert_str_eq(fmt(&rs.rules[2]), "route preferred");
     kms_ruleset_free(&rs);
     /* A comment in KMEM_RULES ends at the next ';'. */
@@ -765,14 +773,26 @@ START_TEST(check_cli)
                      "size and caller; 1 with depth); threshold 64K\n" KMS_FIXTURES
                      "/rules/good.rc: where no route matches: kmem from 64K up (threshold), dram "
                      "below (no default line)\n"
-                     "KMEM_RULES:1: route kmem size >= 1M\n"
-                     "KMEM_RULES:24: route dram caller a:b\n" KMS_FIXTURES
+                     "KMEM_RULES, column 1: route kmem size >= 1M\n"
+                     "KMEM_RULES, column 24: route dram caller a:b\n" KMS_FIXTURES
                      "/rules/good.rc:3: route dram caller myapp:hot_*\n" KMS_FIXTURES
                      "/rules/good.rc:4: route kmem size >= 1M\n" KMS_FIXTURES
                      "/rules/good.rc:5: route kmem size 4K..64K caller *:xmalloc depth 3\n");
+    /* A file of nonsense (a binary file, say): the first few errors, then a count. */
+    ck_assert_int_eq(run("check " KMS_FIXTURES "/rules/many_errors.rc", out, sizeof(out)), 1);
+    char want[4096] = "";
+    for (int line = 2; line <= 11; line++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                 "%s/rules/many_errors.rc:%d:1: expected a keyword (policy, nodes, threshold, "
+                 "stats, default or route), found 'xy'\n",
+                 KMS_FIXTURES, line);
+    snprintf(want + strlen(want), sizeof(want) - strlen(want),
+             "... and 5 more errors\n%s/rules/many_errors.rc: 15 errors\n", KMS_FIXTURES);
+    ck_assert_str_eq(out, want);
     ck_assert_int_eq(run("check --rules 'route kmem size >= 1Z'", out, sizeof(out)), 1);
-    ck_assert_str_eq(out, "KMEM_RULES:20: expected a size like 4096, 64K or 1M after '>=', found "
-                          "'1Z': unknown suffix (expected K, M, G or T)\nKMEM_RULES: 1 error\n");
+    ck_assert_str_eq(
+        out, "KMEM_RULES, column 20: expected a size like 4096, 64K or 1M after '>=', found "
+             "'1Z': unknown suffix (expected K, M, G or T)\nKMEM_RULES: 1 error\n");
 }
 END_TEST
 #endif
@@ -800,7 +820,7 @@ START_TEST(pattern_at_the_end_of_an_unterminated_buffer)
     ck_assert_ptr_null(rs.rules[1].func_glob);
     ck_assert_uint_eq(rs.rules[1].offset, 0x10);
     ck_assert_str_eq(origin_of(&rs, 0), "rc:1");
-    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES:1");
+    ck_assert_str_eq(origin_of(&rs, 1), "KMEM_RULES, column 1");
     kms_ruleset_free(&rs);
 }
 END_TEST
@@ -844,11 +864,12 @@ START_TEST(one_pass_lines_parse_as_the_full_parser_does)
         size_t ee = kms_rules_parse(&e, lines[k], strlen(lines[k]), "E", KMS_RULES_ENV);
         ck_assert_msg(fe == ee && f.count == e.count, "line %zu: %zu/%zu errors, %zu/%zu rules", k,
                       fe, ee, f.count, e.count);
-        /* "rc:1:C: msg" against "E:C: msg", a line being a rule (KMEM_RULES
-         * names what it expects instead of a keyword differently) */
+        /* "rc:1:C: msg" against "E, column C: msg", a line being a rule
+         * (KMEM_RULES names what it expects instead of a keyword differently) */
         if (fe && !strstr(e.errors[0], "expected 'route'")) {
             char env[640];
-            snprintf(env, sizeof(env), "%s", e.errors[0] + strlen("E:"));
+            ck_assert_msg(strncmp(e.errors[0], "E, column ", 10) == 0, "%s", e.errors[0]);
+            snprintf(env, sizeof(env), "%s", e.errors[0] + strlen("E, column "));
             char *rule = strstr(env, "end of rule");
             if (rule) memcpy(rule, "end of line", strlen("end of line"));
             ck_assert_str_eq(f.errors[0] + strlen("rc:1:"), env);
