@@ -4,16 +4,15 @@
 # mappings' kernel policies follow the heat (the DRAM route's `default`, the KMEM route's `bind:0`),
 # the reports say what moved, bad input gets its error or warning, and a read-only /proc (accessed
 # bits that cannot be cleared) is said and never planned by.
-# usage: tier.sh SHIM KMEMSHIM_CLI TESTS_BIN_DIR CASE
+# usage: tier.sh SHIM KMEMSHIM_CLI TIER_PHASES CASE
 # CASE: phases | wrapper | zero | report | run | bad | nokmem | rofs
 set -euo pipefail
-shim=$1 cli=$2 bin=$3 case=$4
+shim=$1 cli=$2 prog=$3 case=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
-prog=$bin/tier_phases
 # Three structures of 16 MiB (A, B, the log); a budget that holds one of them and the little
 # untracked memory the program has. 4 s phases of 100 ms intervals: KMEM_ACCESS_COST=0 keeps the
 # interval from growing (by default it grows to bound the program's re-walks of its pages, to seconds
