@@ -135,6 +135,9 @@ for c in rows:
     assert int(c[3]) >= 0 and int(c[4]) >= 0 and 0 <= float(c[5]) <= 1.0001, c
     groups.add(c[1])
 assert len(groups) >= 3, groups
+# The timeline names each group as the report does (module+0xOFFSET, as in profiles), from its
+# first row on.
+assert groups == {x["callsite"] for x in t["groups"]}, (groups, t["groups"])
 # Each of A and B spends some intervals in each tier.
 seen = {}
 for c in rows:

@@ -41,6 +41,16 @@ share() {
 # at_least / at_most WHAT VALUE LIMIT
 at_least() { check "$1: $2 >= $3" awk -v v="$2" -v l="$3" 'BEGIN { exit !(v != "" && v + 0 >= l + 0) }'; }
 at_most() { check "$1: $2 <= $3" awk -v v="$2" -v l="$3" 'BEGIN { exit !(v != "" && v + 0 <= l + 0) }'; }
+# same_groups TIMELINE JSON: the timeline's group names are the stats report's callsites.
+same_groups() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+t = {l.split("\t")[1] for l in open(sys.argv[1]) if not l.startswith(("#", "time_s"))}
+j = {g["callsite"] for g in json.load(open(sys.argv[2]))["tiering"]["groups"]}
+print("timeline groups:", sorted(t), "report groups:", sorted(j))
+assert t == j, (t ^ j)
+PY
+}
 # phased NAME ARGS...: the phased workload under tiering, checked per phase; stats in NAME.json.
 phased() {
     local name=$1 rc=0
@@ -56,7 +66,9 @@ phased() {
     at_least "$name: phase 2, B (hot) on DRAM" "$(share "$out/$name.out" 2 B)" 0.9
     at_most "$name: phase 2, A (cold) on DRAM" "$(share "$out/$name.out" 2 A)" 0.1
     at_most "$name: phase 2, log on DRAM" "$(share "$out/$name.out" 2 log)" 0.1
-    echo "vm: $name: $(grep '^swap B' "$out/$name.out" || echo 'swap B: no line')"
+    echo "vm: $name: $(grep '^swap A' "$out/$name.out" || echo 'swap A: no line') (from the start of phase 1)"
+    echo "vm: $name: $(grep '^swap B' "$out/$name.out" || echo 'swap B: no line') (from the swap)"
+    check "$name: the timeline names the groups as the report does" same_groups "$out/$name.tsv" "$out/$name.json"
     python3 - "$out/$name.json" "$name" <<'PY' || note_result "$name: the stats report's tiering object" 1
 import json, sys
 t = json.load(open(sys.argv[1]))["tiering"]
