@@ -15,16 +15,19 @@
  *   phase 1 reads 123456789 reads_per_s 24691357
  *
  * (dram_share is "-" without --dram-nodes; several policies are joined by '+'.)
- * With --swap-time, a second thread polls B's pages every 50 ms from the start
- * of phase 2 and prints the time until 90% of them are on the DRAM nodes:
+ * With --swap-time, a second thread polls the pages of the structure a phase
+ * reads (A in phase 1, B in phase 2) every 50 ms from the start of the phase
+ * and prints, as soon as 90% of them are on the DRAM nodes, the time it took
+ * (at the end of the phase, "none" and the largest share seen if never):
  *
  *   swap B dram90_s 1.234            or   swap B dram90_s none max_share 0.42
  *
  * Its own bookkeeping never goes through malloc: page lists and move_pages'
  * status arrays are mmap-ed, /proc files are read into static buffers.
  *
- * usage: tier_phases [--size MIB] [--log-size MIB] [--phase SECONDS] [--phases N]
- *                    [--dram-nodes LIST] [--wrapper] [--equal] [--only-a] [--swap-time] */
+ * usage: tier_phases [--size MIB] [--b-size MIB] [--log-size MIB] [--phase SECONDS] [--phases N]
+ *                    [--dram-nodes LIST] [--wrapper] [--equal] [--only-a] [--swap-time]
+ * --size is A's size and, by default, B's and the log's (48 MiB). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -250,17 +253,17 @@ static inline uint64_t xorshift(uint64_t *x)
 
 /* Random 64-byte-line reads of a (and b, alternately, when b is not NULL) for
  * secs seconds; the number of reads in *reads, the time taken in *took. */
-static uint64_t read_phase(const char *a, const char *b, size_t lines, double secs, uint64_t *seed,
-                           uint64_t *reads, double *took)
+static uint64_t read_phase(const char *a, size_t lines_a, const char *b, size_t lines_b,
+                           double secs, uint64_t *seed, uint64_t *reads, double *took)
 {
     uint64_t sum = 0, n = 0;
     double t0 = now(), t;
     do {
         for (int i = 0; i < 4096; i++) {
-            size_t idx = (size_t)(((unsigned __int128)xorshift(seed) * lines) >> 64);
+            size_t idx = (size_t)(((unsigned __int128)xorshift(seed) * lines_a) >> 64);
             sum += *(const volatile uint64_t *)(a + idx * LINE);
             if (b) {
-                idx = (size_t)(((unsigned __int128)xorshift(seed) * lines) >> 64);
+                idx = (size_t)(((unsigned __int128)xorshift(seed) * lines_b) >> 64);
                 sum += *(const volatile uint64_t *)(b + idx * LINE);
             }
         }
@@ -272,7 +275,8 @@ static uint64_t read_phase(const char *a, const char *b, size_t lines, double se
     return sum;
 }
 
-/* --swap-time: polls B every 50 ms until 90% of its pages are on the DRAM nodes. */
+/* --swap-time: polls the structure a phase reads (A in phase 1, B in phase 2)
+ * every 50 ms until 90% of its pages are on the DRAM nodes, and says so then. */
 static struct {
     struct structure *b;
     int *status;
@@ -290,6 +294,7 @@ static void *poll_b(void *arg)
             if (share > poll_state.max_share) poll_state.max_share = share;
             if (share >= 0.9) {
                 poll_state.reached = now() - poll_state.t0;
+                printf("swap %s dram90_s %.3f\n", poll_state.b->name, poll_state.reached);
                 return NULL;
             }
         }
@@ -302,8 +307,8 @@ static void *poll_b(void *arg)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: tier_phases [--size MIB] [--log-size MIB] [--phase SECONDS] [--phases N]\n"
-            "                   [--dram-nodes LIST] [--wrapper] [--equal] [--only-a]"
+            "usage: tier_phases [--size MIB] [--b-size MIB] [--log-size MIB] [--phase SECONDS]\n"
+            "                   [--phases N] [--dram-nodes LIST] [--wrapper] [--equal] [--only-a]"
             " [--swap-time]\n");
     exit(2);
 }
@@ -323,7 +328,7 @@ static double number(const char *opt, const char *v, double min, double max)
 
 int main(int argc, char **argv)
 {
-    double size_mib = 48, log_mib = -1, phase_s = 5;
+    double size_mib = 48, b_mib = -1, log_mib = -1, phase_s = 5;
     int phases = 2;
     bool equal = false, only_a = false, swap_time = false;
     setvbuf(stdout, stdout_buf, _IOLBF, sizeof(stdout_buf));
@@ -332,6 +337,9 @@ int main(int argc, char **argv)
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "--size")) {
             size_mib = number(o, v, 1, 1 << 20);
+            i++;
+        } else if (!strcmp(o, "--b-size")) {
+            b_mib = number(o, v, 1, 1 << 20);
             i++;
         } else if (!strcmp(o, "--log-size")) {
             log_mib = number(o, v, 0, 1 << 20);
@@ -363,8 +371,10 @@ int main(int argc, char **argv)
     size_t len = (size_t)(size_mib * (1 << 20)) / (size_t)page_size * (size_t)page_size;
     size_t log_len =
         log_mib < 0 ? len : (size_t)(log_mib * (1 << 20)) / (size_t)page_size * (size_t)page_size;
+    size_t b_len =
+        b_mib < 0 ? len : (size_t)(b_mib * (1 << 20)) / (size_t)page_size * (size_t)page_size;
     struct structure st[3] = {{.name = "A", .len = len},
-                              {.name = "B", .len = only_a ? 0 : len},
+                              {.name = "B", .len = only_a ? 0 : b_len},
                               {.name = "log", .len = log_len}};
     st[0].p = alloc_index_a(st[0].len);
     if (st[1].len) st[1].p = alloc_index_b(st[1].len);
@@ -377,14 +387,13 @@ int main(int argc, char **argv)
         setup_pages(&st[i]);
         live[nst++] = &st[i];
     }
-    printf(
-        "tier_phases: pid %d size_mib %g log_mib %g phase_s %g phases %d wrapper %d pattern %s\n",
-        (int)getpid(), (double)len / (1 << 20), (double)log_len / (1 << 20), phase_s, phases,
-        use_wrapper,
-        equal    ? "equal"
-        : only_a ? "only-a"
-                 : "phased");
-    size_t lines = len / LINE;
+    printf("tier_phases: pid %d size_mib %g b_mib %g log_mib %g phase_s %g phases %d wrapper %d "
+           "pattern %s\n",
+           (int)getpid(), (double)len / (1 << 20), (double)st[1].len / (1 << 20),
+           (double)log_len / (1 << 20), phase_s, phases, use_wrapper,
+           equal    ? "equal"
+           : only_a ? "only-a"
+                    : "phased");
     uint64_t seed = 0x9e3779b97f4a7c15ull, sum = 0;
     pthread_t poller;
     bool polling = false;
@@ -392,26 +401,30 @@ int main(int argc, char **argv)
         bool read_b = !only_a && (ph % 2 == 0 || equal);
         const char *first = equal || ph % 2 || only_a ? st[0].p : st[1].p;
         printf("phase %d start reads %s\n", ph, equal ? "A+B" : first == st[0].p ? "A" : "B");
-        if (swap_time && ph == 2) {
-            poll_state.b = &st[1];
-            poll_state.status = map_anon(st[1].npages * sizeof(int) + 1);
+        if (swap_time && ph <= 2) {
+            poll_state.b = ph == 1 ? &st[0] : &st[1];
+            if (!poll_state.status)
+                poll_state.status = map_anon(
+                    (st[0].npages > st[1].npages ? st[0].npages : st[1].npages) * sizeof(int) + 1);
+            atomic_store(&poll_state.stop, false);
             poll_state.t0 = now();
             poll_state.reached = -1;
+            poll_state.max_share = 0;
             if (pthread_create(&poller, NULL, poll_b, NULL) != 0) die("pthread_create failed");
             polling = true;
         }
         uint64_t reads;
         double took;
-        sum += read_phase(first, equal && read_b ? st[1].p : NULL, lines, phase_s, &seed, &reads,
-                          &took);
-        if (polling && ph == 2) {
+        sum += read_phase(first, (first == st[0].p ? st[0].len : st[1].len) / LINE,
+                          equal && read_b ? st[1].p : NULL, st[1].len / LINE, phase_s, &seed,
+                          &reads, &took);
+        if (polling) {
             atomic_store(&poll_state.stop, true);
             pthread_join(poller, NULL);
             polling = false;
-            if (poll_state.reached >= 0)
-                printf("swap B dram90_s %.3f\n", poll_state.reached);
-            else
-                printf("swap B dram90_s none max_share %.4f\n", poll_state.max_share);
+            if (poll_state.reached < 0)
+                printf("swap %s dram90_s none max_share %.4f\n", poll_state.b->name,
+                       poll_state.max_share);
         }
         for (int i = 0; i < nst; i++)
             report(ph, live[i]);

@@ -12,8 +12,9 @@
 #  (d) the best static plan for comparison: the workload profiled with everything in DRAM,
 #      `kmemshim suggest --dram-budget 64M`, run with those rules: the DRAM route's share of sampled
 #      touches (printed beside tiering's);
-#  (e) a move that fails: nodes 2 and 3 filled (numactl --membind) during phase 1 so that A cannot
-#      be demoted in phase 2: the program goes on, the report counts moves_failed > 0.
+#  (e) a move that fails: nodes 2 and 3 filled (numactl --membind) during phase 1 so that A (96 MiB
+#      here, B 16 MiB) cannot be demoted in phase 2: the program goes on, the report counts
+#      moves_failed > 0.
 # By hand: TIER_PHASE (seconds per phase, default 8), TIER_NOTHRASH (default 20), TIER_PARTS (default
 # "a b c d e": the parts to run).
 set -euo pipefail
@@ -21,7 +22,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${KMS_TIER_PROG:?}"
 show_topology
-export KMEM_NODES=2,3
+# KMEM_ACCESS_COST=0: 100 ms intervals throughout. By default the interval grows to bound the
+# program's re-walks of the pages it touches, which TCG makes very slow (about 10 s here): seconds
+# between decisions would need minutes of phases.
+export KMEM_NODES=2,3 KMEM_ACCESS_COST=0
 out=$KMS_OUT
 phase=${TIER_PHASE:-8}
 nothrash=${TIER_NOTHRASH:-20}
@@ -37,6 +41,16 @@ share() {
 # at_least / at_most WHAT VALUE LIMIT
 at_least() { check "$1: $2 >= $3" awk -v v="$2" -v l="$3" 'BEGIN { exit !(v != "" && v + 0 >= l + 0) }'; }
 at_most() { check "$1: $2 <= $3" awk -v v="$2" -v l="$3" 'BEGIN { exit !(v != "" && v + 0 <= l + 0) }'; }
+# same_groups TIMELINE JSON: the timeline's group names are the stats report's callsites.
+same_groups() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+t = {l.split("\t")[1] for l in open(sys.argv[1]) if not l.startswith(("#", "time_s"))}
+j = {g["callsite"] for g in json.load(open(sys.argv[2]))["tiering"]["groups"]}
+print("timeline groups:", sorted(t), "report groups:", sorted(j))
+assert t == j, (t ^ j)
+PY
+}
 # phased NAME ARGS...: the phased workload under tiering, checked per phase; stats in NAME.json.
 phased() {
     local name=$1 rc=0
@@ -52,7 +66,9 @@ phased() {
     at_least "$name: phase 2, B (hot) on DRAM" "$(share "$out/$name.out" 2 B)" 0.9
     at_most "$name: phase 2, A (cold) on DRAM" "$(share "$out/$name.out" 2 A)" 0.1
     at_most "$name: phase 2, log on DRAM" "$(share "$out/$name.out" 2 log)" 0.1
-    echo "vm: $name: $(grep '^swap B' "$out/$name.out" || echo 'swap B: no line')"
+    echo "vm: $name: $(grep '^swap A' "$out/$name.out" || echo 'swap A: no line') (from the start of phase 1)"
+    echo "vm: $name: $(grep '^swap B' "$out/$name.out" || echo 'swap B: no line') (from the swap)"
+    check "$name: the timeline names the groups as the report does" same_groups "$out/$name.tsv" "$out/$name.json"
     python3 - "$out/$name.json" "$name" <<'PY' || note_result "$name: the stats report's tiering object" 1
 import json, sys
 t = json.load(open(sys.argv[1]))["tiering"]
@@ -119,50 +135,59 @@ done
 fi
 
 if part e; then
-section "(e) a move that fails: KMEM nodes 2 and 3 filled, A cannot be demoted"
-# Structures of 64 MiB here (budget 80 MiB). A filler per node, bound to it, takes 4 MiB at a time
-# until at most 24 MiB of the node is free (taking it in one go got the workload OOM-killed): at
-# most 48 MiB left on KMEM for A's 64 MiB.
+section "(e) a move that fails: KMEM nodes 2 and 3 nearly full, A cannot be demoted"
+# A of 160 MiB, B and the log of 16 MiB (about 163 and 18 MiB resident), a budget of 176 MiB: A fits
+# in DRAM alone, not with B, so phase 2 demotes A while promoting B (and the log, which then fits)
+# frees at most 36 MiB on KMEM. Before the workload starts, a filler per node, bound to it, takes
+# 4 MiB at a time until 48 MiB of the node are free, and holds that: room for B and the log should
+# they be made on KMEM, but at most 2 x 48 + 36 MiB for A's 163. (Fillers running beside the moves
+# got the workload or themselves OOM-killed under TCG's timing.) The page cache is dropped first:
+# a move would reclaim it and fit.
 filler='
-import sys, time
+import ctypes, sys, time
 node = sys.argv[1]
+# No transparent huge pages: what is held is what was asked for, nothing the kernel can split later.
+ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE
 def free():
     for l in open("/sys/devices/system/node/node%s/meminfo" % node):
         if "MemFree:" in l:
             return int(l.split()[-2]) * 1024
 held = []
 was = free()
-while free() > (24 << 20):
+while free() > (52 << 20):
     held.append(b"\x01" * (4 << 20))
-print("filler: node %s: %d MiB held, %d MiB were free, %d MiB are" % (node, 4 * len(held), was >> 20, free() >> 20), flush=True)
+print("filler: node %s: holding %d MiB, %d MiB were free, %d MiB are" % (node, 4 * len(held), was >> 20, free() >> 20), flush=True)
 time.sleep(3600)
 '
-rc=0
-KMEM_DRAM_BUDGET=80M KMEM_ACCESS=100 KMEM_STATS=$out/full.json LD_PRELOAD="$KMS_SHIM" \
-    "$KMS_TIER_PROG" --size 64 --phase "$phase" --dram-nodes 0,1 >"$out/full.out" 2>&1 &
-wpid=$!
-for _ in $(seq 100); do grep -q '^phase 1 start' "$out/full.out" && break; sleep 0.1; done
-sleep 1
+sync
+echo 3 >/proc/sys/vm/drop_caches
 fillers=()
 for n in 2 3; do
     numactl --membind=$n python3 -c "$filler" $n >"$out/filler$n.out" 2>&1 &
     fillers+=($!)
 done
 for n in 2 3; do
-    for _ in $(seq 300); do grep -q '^filler:' "$out/filler$n.out" && break; sleep 0.1; done
+    for _ in $(seq 600); do grep -q '^filler:' "$out/filler$n.out" && break; sleep 0.1; done
     cat "$out/filler$n.out"
 done
-grep -E '^Node [23] MemFree' /sys/devices/system/node/node[23]/meminfo || true
+grep -E 'MemFree|AnonPages|FilePages' /sys/devices/system/node/node[23]/meminfo
+rc=0
+KMEM_DRAM_BUDGET=176M KMEM_ACCESS=100 KMEM_STATS=$out/full.json KMEM_TIMELINE=$out/full.tsv LD_PRELOAD="$KMS_SHIM" \
+    "$KMS_TIER_PROG" --size 160 --b-size 16 --log-size 16 --phase "$phase" --dram-nodes 0,1 \
+    >"$out/full.out" 2>&1 &
+wpid=$!
 wait $wpid || rc=$?
 kill "${fillers[@]}" 2>/dev/null || true
 wait "${fillers[@]}" 2>/dev/null || true
+cat "$out"/filler[23].out
 cat "$out/full.out"
 note_result "full KMEM nodes: tier_phases went on to its end" "$rc"
 check "full KMEM nodes: both phases reported" grep -q '^tier_phases: done' "$out/full.out"
 failed=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tiering"]; print(t["moves_failed"])' "$out/full.json" || echo "")
-echo "vm: full KMEM nodes: moves_failed $failed"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tiering"]; print("vm: full KMEM nodes: moves %d moves_failed %d failed_bytes %s; A on DRAM at the end: %s" % (t["moves"], t["moves_failed"], t.get("failed_bytes"), sys.argv[2]))' \
+    "$out/full.json" "$(share "$out/full.out" 2 A)" || true
 at_least "full KMEM nodes: failed moves counted" "$failed" 1
-dmesg | grep -E 'oom-kill|Killed process' || echo "no OOM kill"
+check "full KMEM nodes: no OOM kill" bash -c '! dmesg | grep -E "oom-kill|Killed process"'
 fi
 
 finish
