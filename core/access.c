@@ -130,7 +130,7 @@ static int track(struct cand *c, int route, const void *caller, bool pinned)
     int a = -1;
     if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS) {
         int cls = kms_class_of_target(route);
-        kms_tier_new_group(n, pinned, &cls);
+        kms_tier_new_group(n, pinned, __atomic_load_n(&c->bytes, __ATOMIC_RELAXED), &cls);
         a = kms_arena_add_own(cls, KMS_ACCESS_ARENA);
     }
     if (a < 0) {

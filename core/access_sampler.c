@@ -279,6 +279,7 @@ static void *sampler(void *arg)
         }
         pthread_mutex_unlock(&kms_access_lock);
         if (stop) return NULL;
+        kms_tier_flush_timeline();
         /* Behind (a sample took longer than an interval, or the thread was
          * not scheduled): the next interval is a whole one from now, not a
          * burst of short ones, which would understate every rate. */

@@ -41,6 +41,7 @@ struct group {
     bool retrying;     /* this pass only moves what an earlier one left */
     uint64_t retry_at; /* the step at which a failed range is tried again; 0: none */
     bool seen;
+    unsigned samples; /* samples since it was made */
     double density;
     uint64_t resident, touched;
     uint64_t promoted, demoted, failed; /* bytes */
@@ -88,7 +89,7 @@ bool kms_tier_pinned(uintptr_t caller, uintptr_t parent)
     return setup.pinned(caller) || (parent && setup.pinned(parent));
 }
 
-bool kms_tier_new_group(unsigned unit, bool pinned, int *cls)
+bool kms_tier_new_group(unsigned unit, bool pinned, uint64_t bytes, int *cls)
 {
     if (!kms_tier_on || unit >= KMS_ACCESS_UNITS || pinned) return false;
     struct group *g = &groups[unit];
@@ -96,9 +97,12 @@ bool kms_tier_new_group(unsigned unit, bool pinned, int *cls)
     g->tiered = true;
     g->cls[KMS_TIER_DRAM] = kms_class_of_target(KMS_TARGET_DRAM);
     g->cls[KMS_TIER_KMEM] = kms_class_of_target(setup.kmem_target);
-    /* As the kernel's first touch: DRAM while the budget has room. */
+    /* As the kernel's first touch: DRAM while the budget has room. The
+     * units' lock serialises this with other new groups; the sampler's next
+     * step replaces the sum with what it measures. */
     uint64_t used = __atomic_load_n(&dram_used, __ATOMIC_RELAXED);
-    g->tier = used < setup.budget ? KMS_TIER_DRAM : KMS_TIER_KMEM;
+    g->tier = used + bytes <= setup.budget ? KMS_TIER_DRAM : KMS_TIER_KMEM;
+    if (g->tier == KMS_TIER_DRAM) __atomic_store_n(&dram_used, used + bytes, __ATOMIC_RELAXED);
     g->settled = g->tier;
     *cls = g->cls[g->tier];
     return true;
@@ -213,16 +217,39 @@ static bool dram_class(int cls)
     return kms_target_class[KMS_TARGET_DRAM] == cls;
 }
 
-static void timeline_row(double t, const struct group *g)
+/* The rows of the latest step, written once the lock is let go and the
+ * groups are named (kms_tier_flush_timeline). */
+struct row {
+    double t;
+    unsigned unit;
+    int tier;
+    uint64_t resident, touched;
+    double density;
+};
+static struct row rows[KMS_ACCESS_UNITS];
+static unsigned nrows;
+
+static void timeline_row(double t, unsigned unit, const struct group *g)
 {
-    char row[256];
-    int n =
-        snprintf(row, sizeof(row), "%.3f\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%.4f\n", t, g->name,
-                 g->tier == KMS_TIER_DRAM ? "dram" : "kmem", g->resident, g->touched, g->density);
-    if (n > 0 && (size_t)n < sizeof(row)) {
-        ssize_t rc = write(timeline_fd, row, (size_t)n);
-        (void)rc;
+    rows[nrows++] = (struct row){t, unit, g->tier, g->resident, g->touched, g->density};
+}
+
+void kms_tier_flush_timeline(void)
+{
+    if (timeline_fd < 0 || !nrows) return;
+    kms_tier_name_groups();
+    for (unsigned i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        char line[256];
+        int n = snprintf(line, sizeof(line), "%.3f\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%.4f\n", r->t,
+                         groups[r->unit].name, r->tier == KMS_TIER_DRAM ? "dram" : "kmem",
+                         r->resident, r->touched, r->density);
+        if (n > 0 && (size_t)n < sizeof(line)) {
+            ssize_t rc = write(timeline_fd, line, (size_t)n);
+            (void)rc;
+        }
     }
+    nrows = 0;
 }
 
 static int name_address(char *buf, size_t len, uintptr_t a)
@@ -286,7 +313,11 @@ void kms_tier_step(double interval_s)
         g->seen = true;
         all_touches += (double)g->touched;
         if (g->settled == KMS_TIER_DRAM) dram_touches += (double)g->touched;
-        in[m] = (struct kms_tier_group){g->resident, g->density, g->tier, false};
+        /* A group seen once may be filling still: it stays where it started
+         * until a second sample says how large it is. */
+        bool young = ++g->samples < 2;
+        if (young && g->tier == KMS_TIER_DRAM) other_dram += g->resident;
+        in[m] = (struct kms_tier_group){g->resident, g->density, g->tier, young};
         idx[m++] = u;
     }
     int want[KMS_ACCESS_UNITS];
@@ -302,7 +333,7 @@ void kms_tier_step(double interval_s)
             g->retry_at = 0;
             g->retrying = true;
         }
-        if (g->tier == KMS_TIER_DRAM) used += g->resident;
+        if (g->tier == KMS_TIER_DRAM && !in[k].pinned) used += in[k].resident;
     }
     __atomic_store_n(&dram_used, used, __ATOMIC_RELAXED);
     /* Demotions first: they make the room promotions need. */
@@ -314,8 +345,9 @@ void kms_tier_step(double interval_s)
         }
     if (timeline_fd >= 0) {
         double t = now_since(&started);
+        nrows = 0;
         for (unsigned k = 0; k < m; k++)
-            timeline_row(t, &groups[idx[k]]);
+            timeline_row(t, idx[k], &groups[idx[k]]);
     }
 }
 

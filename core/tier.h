@@ -46,15 +46,21 @@ int kms_tier_init(const struct kms_tier_setup *s);
  * never under access mode's (core/fork.h). */
 bool kms_tier_pinned(uintptr_t caller, uintptr_t parent);
 
-/* A group is being made for unit: the class its range is bound to (-1: the
- * process's own policy) in *cls. Returns whether tiering places it (not when
- * pinned); false leaves *cls alone (the route's class). */
-bool kms_tier_new_group(unsigned unit, bool pinned, int *cls);
+/* A group is being made for unit, its callsite having requested bytes so
+ * far: the class its range is bound to (-1: the process's own policy) in
+ * *cls: DRAM when those bytes fit in what the budget has left (counting the
+ * groups made since the last sample), else KMEM. Returns whether tiering
+ * places it (not when pinned); false leaves *cls alone (the route's class). */
+bool kms_tier_new_group(unsigned unit, bool pinned, uint64_t bytes, int *cls);
 
 /* Names the groups that have no name yet; on the sampler's thread, outside
  * every lock of the shim's (naming takes the callsite table's lock, which
  * comes before access mode's, core/fork.h). */
 void kms_tier_name_groups(void);
+
+/* Writes the latest step's timeline rows; on the sampler's thread, after
+ * kms_access_lock is let go (the rows name the groups). */
+void kms_tier_flush_timeline(void);
 
 /* After a sample (kms_access_lock held): smooth, plan, move, write the timeline. */
 void kms_tier_step(double interval_s);

@@ -37,6 +37,7 @@ static const char *const asking_vars[] = {
     "KMEM_DRAM_BUDGET",
     "KMEM_TIER_RATE",
     "KMEM_TIMELINE",
+    "KMEM_ACCESS_COST",
     NULL,
 };
 /* KMEM_DETECT says how to look for KMEM nodes, not that placement is wanted. */

@@ -47,7 +47,7 @@ DRAM, suggest rules for a 16 MiB DRAM budget, check them and run with them (the 
          requested      count      peak live  route         callsite
           20.0 MiB         20       20.0 MiB  dax_kmem      app\+0x[0-9a-f]+ load\+0x[0-9a-f]+ (re)
            4.0 MiB      87389      256.0 KiB  dram          app\+0x[0-9a-f]+ parse\+0x[0-9a-f]+ (re)
-  accesses \(KMEM_ACCESS\): [0-9]+ intervals? of 100 ms, 2 callsites tracked; writes (n/a \(no soft-dirty bits in this kernel\)|.*) (re)
+  accesses \(KMEM_ACCESS\): [0-9]+ intervals? of 100 ms( \(lengthened to [0-9]+ ms by KMEM_ACCESS_COST\))?, 2 callsites tracked; writes (n/a \(no soft-dirty bits in this kernel\)|.*) (re)
   route        share of touches share of resident peak
   dram +[0-9.]+% +[0-9.]+% (re)
   dax_kmem +[0-9.]+% +[0-9.]+% (re)

@@ -15,7 +15,8 @@ mkdir -p build/tests/preload bench
 cp "$KMS_BUILD/kmemshim" "$KMS_BUILD/access_demo" build/
 cp "$KMS_BUILD/libkmemshim.so.0" build/
 ln -s libkmemshim.so.0 build/libkmemshim.so
-cp "$KMS_BUILD/tests/preload/access_prog" "$KMS_BUILD/tests/preload/tier_phases" build/tests/preload/
+cp "$KMS_BUILD/tests/preload/access_prog" build/tests/preload/
+cp "$KMS_BUILD/tier_phases" build/
 mkdir -p scripts
 cp "$KMS_SRC/scripts/timeline-plot.sh" scripts/
 cp "$KMS_SRC/bench/demo.py" bench/

@@ -21,7 +21,7 @@ The two ways to turn it on, with ./app: a budget that holds everything keeps its
 
 The demonstration:
 
-  $ P=build/tests/preload/tier_phases
+  $ P=build/tier_phases
   $ kmemshim run --nodes 0 --threshold 1T --access --profile tier.prof -- $P --size 32 --phase 5 >/dev/null
   $ kmemshim suggest --dram-budget 40M -o static.rules tier.prof
   kmemshim suggest: ranked by access density: the callsites touched most per byte stay in DRAM

@@ -114,9 +114,11 @@ assert set(g) == {"A", "B", "log"}, (g, funcs)
 # A demoted at the swap, B promoted; each moved at least once.
 assert g["A"]["tier"] == "kmem" and g["A"]["moves"] >= 1, g["A"]
 assert g["B"]["tier"] == "dram" and g["B"]["moves"] >= 1, g["B"]
-# The log is made when A and B already hold more than the budget: it starts on KMEM and, never
-# read again, stays there without a move.
-assert g["log"]["tier"] == "kmem" and g["log"]["moves"] == 0, g["log"]
+# The log is made when A and B already hold more than the budget: it starts on KMEM. While it
+# is being written (the program's first fraction of a second) it is the hottest structure, and
+# with 100 ms intervals it may be promoted for that moment; never read again, it ends on KMEM,
+# after at most that one round trip.
+assert g["log"]["tier"] == "kmem" and g["log"]["moves"] <= 2, g["log"]
 
 lines = open(sys.argv[2]).read().split("\n")
 assert lines[0] == "# kmemshim timeline 1", lines[0]

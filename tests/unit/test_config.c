@@ -133,6 +133,7 @@ START_TEST(runtime_tiering)
     char *zero[] = {"KMEM_DRAM_BUDGET=0",       "KMEM_ACCESS=250",    "KMEM_TIER_RATE=64M",
                     "KMEM_TIMELINE=/tmp/t.tsv", "KMEM_ACCESS_COST=0", NULL};
     ck_assert_int_eq(parse(zero), 0);
+    ck_assert_str_eq(warn, ""); /* every one of them known */
     ck_assert(c.tier);
     ck_assert_uint_eq(c.dram_budget, 0);
     ck_assert_uint_eq(c.access_ms, 250);
