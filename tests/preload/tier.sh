@@ -49,7 +49,7 @@ tiered() { # OUT [NAME=VALUE...] -- [tier_phases ARGS...]
     shift
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    env KMEM_NODES=0 KMEM_DRAM_BUDGET=$budget KMEM_ACCESS=100 KMEM_ACCESS_COST=0 "${envs[@]}" LD_PRELOAD="$shim" \
+    env KMEM_NODES=0 KMEM_DRAM_BUDGET="$budget" KMEM_ACCESS=100 KMEM_ACCESS_COST=0 "${envs[@]}" LD_PRELOAD="$shim" \
         "$prog" --size $size --phase $phase "$@" >"$out" 2>"$out.err" || fail "tier_phases: status $? ($(cat "$out.err"))"
     cat "$out" "$out.err"
     grep -q '^tier_phases: done' "$out" || fail "no end line"
@@ -161,7 +161,7 @@ run)
     "$cli" run -n --dram-budget 1G -- true | grep -qx 'KMEM_ACCESS=100' || fail "default interval"
     expect_err 2 "--dram-budget" "$cli" run --dram-budget 12Q -- true
     # And for real: the timeline is written.
-    "$cli" run --nodes 0 --dram-budget $budget --timeline "$work/r.tsv" -- "$prog" --size 4 --phase 0.5 >out
+    "$cli" run --nodes 0 --dram-budget "$budget" --timeline "$work/r.tsv" -- "$prog" --size 4 --phase 0.5 >out
     head -2 r.tsv
     [ "$(head -1 r.tsv)" = "# kmemshim timeline 1" ] || fail "timeline from kmemshim run"
     ;;
@@ -183,8 +183,9 @@ nokmem)
     cat err
     grep -q '^tier_phases: done' out || fail "the program did not finish"
     [ "$(wc -l <err)" = 1 ] || fail "expected one warning line, got: $(cat err)"
-    grep -Eqi 'tiering' err && grep -Eqi 'off|no tiering|disabled|without tiering' err ||
+    if ! grep -Eqi 'tiering' err || ! grep -Eqi 'off|no tiering|disabled|without tiering' err; then
         fail "the warning does not say tiering is off: $(cat err)"
+    fi
     python3 -c '
 import json, sys
 t = json.load(open(sys.argv[1])).get("tiering")
@@ -253,7 +254,7 @@ PY
     # 2. Tiering: a warning, and nothing placed by the heat it cannot see: the policies at the end
     # of phase 2 are those of the end of phase 1.
     set +e
-    in_ro_proc env KMEM_NODES=0 KMEM_DRAM_BUDGET=$budget KMEM_ACCESS=100 KMEM_STATS="$work/t.json" \
+    in_ro_proc env KMEM_NODES=0 KMEM_DRAM_BUDGET="$budget" KMEM_ACCESS=100 KMEM_STATS="$work/t.json" \
         LD_PRELOAD="$shim" "$prog" --size $size --phase 2 >out 2>err
     rc=$?
     set -e

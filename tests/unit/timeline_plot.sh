@@ -30,7 +30,7 @@ done
 # One mark per row: the fixture has 20 rows in DRAM (red) and 40 on KMEM (blue).
 red=$(grep -Ec '<use .*color=.rgb\( *214, *39, *40\)' t.svg || true)
 blue=$(grep -Ec '<use .*color=.rgb\( *31, *119, *180\)' t.svg || true)
-[ "$red" = 20 ] && [ "$blue" = 40 ] || fail "t.svg: $red DRAM marks (expected 20), $blue KMEM marks (expected 40)"
+{ [ "$red" = 20 ] && [ "$blue" = 40 ]; } || fail "t.svg: $red DRAM marks (expected 20), $blue KMEM marks (expected 40)"
 echo "ok: PNG $size bytes, SVG $(stat -c %s t.svg) bytes"
 
 # expect_err STATUS PATTERN ARGS...: the message and status, and no picture left behind.
