@@ -202,24 +202,26 @@ static unsigned next_interval_ms(void)
     long pagesz = sysconf(_SC_PAGESIZE);
     double rewalk_ms = (double)(last_touched_all / (uint64_t)pagesz) * kms_access_rewalk_us /
                        1000.0 / kms_access_cost_share;
+    /* The sampler's CPU time grows at most twice a step: one sample that
+     * was preempted does not stop the sampling for a minute. The re-walks are
+     * a count of pages times a cost measured once: taken as they are. */
+    double twice = 2.0 * kms_access_interval_now_ms;
+    if (cpu_ms > twice) cpu_ms = twice;
     if (cpu_ms > ms) ms = cpu_ms;
     if (rewalk_ms > ms) ms = rewalk_ms;
-    /* At most twice the last one: one sample preempted or one burst of
-     * faults does not stop the sampling for a minute. */
-    double twice = 2.0 * kms_access_interval_now_ms;
-    if (ms > twice) ms = twice;
     if (ms > KMS_ACCESS_MS_LONGEST) ms = KMS_ACCESS_MS_LONGEST;
     return (unsigned)ms;
 }
 
 /* What touching a page again after a clear and a TLB flush costs, in
  * microseconds: pages of the sampler's own are touched cold (after the clear)
- * and warm; the least of five rounds, since other work on the machine only
- * ever adds time. It clears every accessed bit of the process, which the
- * first interval starts with anyway. */
+ * and warm, in a scattered order as a program's random reads would (STRIDE is
+ * prime to PAGES: every page once); the least of five rounds, since other
+ * work on the machine only ever adds time. It clears every accessed bit of
+ * the process, which the first interval starts with anyway. */
 static double measure_rewalk(void)
 {
-    enum { PAGES = 256, ROUNDS = 5 };
+    enum { PAGES = 1024, STRIDE = 509, ROUNDS = 5 };
     long pagesz = sysconf(_SC_PAGESIZE);
     size_t len = (size_t)PAGES * (size_t)pagesz;
     volatile unsigned char *m =
@@ -234,10 +236,10 @@ static double measure_rewalk(void)
         unsigned sum = 0;
         clock_gettime(CLOCK_MONOTONIC, &a);
         for (size_t i = 0; i < PAGES; i++)
-            sum += m[i * (size_t)pagesz];
+            sum += m[(i * STRIDE % PAGES) * (size_t)pagesz];
         clock_gettime(CLOCK_MONOTONIC, &b);
         for (size_t i = 0; i < PAGES; i++)
-            sum += m[i * (size_t)pagesz];
+            sum += m[(i * STRIDE % PAGES) * (size_t)pagesz];
         clock_gettime(CLOCK_MONOTONIC, &c);
         (void)sum;
         double cold = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
