@@ -9,6 +9,7 @@
 #include "core/report_writers.h"
 #include "core/size.h"
 #include "core/target.h"
+#include "core/tier.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -121,6 +122,9 @@ void kms_access_stats_text(FILE *f)
         if (s.used[r])
             fprintf(f, "%-*s %17.1f%% %21.1f%%\n", width, kms_target_name(r),
                     pct(s.touches[r], s.all_touches), pct(s.resident[r], s.all_resident));
+    if (kms_tier_on)
+        fprintf(f, "(by the route the requests took; runtime tiering moves the tracked callsites' "
+                   "memory between DRAM and KMEM: its section says what DRAM served)\n");
 }
 
 void kms_access_stats_json(FILE *f)

@@ -41,7 +41,8 @@ struct group {
     bool retrying;     /* this pass only moves what an earlier one left */
     uint64_t retry_at; /* the step at which a failed range is tried again; 0: none */
     bool seen;
-    unsigned samples; /* samples since it was made */
+    unsigned samples;  /* samples since it was made */
+    uint64_t moved_at; /* the step of its latest move */
     double density;
     uint64_t resident, touched;
     uint64_t promoted, demoted, failed; /* bytes */
@@ -58,7 +59,6 @@ static uint64_t steps;
 static uint64_t dram_used; /* DRAM bytes in use after the last step; read by new groups */
 static uint64_t promoted, demoted, failed, moves, failed_pieces;
 static double dram_touches, all_touches;
-static double last_interval_s;
 
 static double now_since(const struct timespec *t)
 {
@@ -200,6 +200,7 @@ static void start_move(struct kms_access_unit *u, struct group *g, int t)
 {
     g->tier = t;
     g->moves++;
+    g->moved_at = steps;
     moves++;
     g->retry_at = 0;
     g->retrying = false;
@@ -238,6 +239,7 @@ void kms_tier_flush_timeline(void)
 {
     if (timeline_fd < 0 || !nrows) return;
     kms_tier_name_groups();
+    pthread_mutex_lock(&kms_access_lock); /* the names, which a report may be setting */
     for (unsigned i = 0; i < nrows; i++) {
         const struct row *r = &rows[i];
         char line[256];
@@ -250,6 +252,7 @@ void kms_tier_flush_timeline(void)
         }
     }
     nrows = 0;
+    pthread_mutex_unlock(&kms_access_lock);
 }
 
 static int name_address(char *buf, size_t len, uintptr_t a)
@@ -291,7 +294,6 @@ void kms_tier_step(double interval_s)
 {
     if (!kms_tier_on) return;
     steps++;
-    last_interval_s = interval_s;
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     uint64_t other_dram = 0;
     for (int b = 0; b <= KMS_ACCESS_PLAIN; b++)
@@ -314,10 +316,14 @@ void kms_tier_step(double interval_s)
         all_touches += (double)g->touched;
         if (g->settled == KMS_TIER_DRAM) dram_touches += (double)g->touched;
         /* A group seen once may be filling still: it stays where it started
-         * until a second sample says how large it is. */
+         * until a second sample says how large it is. A group that moved
+         * stays KMS_TIER_DWELL intervals where it went: a group growing past
+         * what the budget has left, or shrinking below it, does not go back
+         * and forth on its size. */
         bool young = ++g->samples < 2;
-        if (young && g->tier == KMS_TIER_DRAM) other_dram += g->resident;
-        in[m] = (struct kms_tier_group){g->resident, g->density, g->tier, young};
+        bool stay = young || (g->moves && steps - g->moved_at < KMS_TIER_DWELL);
+        if (stay && g->tier == KMS_TIER_DRAM) other_dram += g->resident;
+        in[m] = (struct kms_tier_group){g->resident, g->density, g->tier, stay};
         idx[m++] = u;
     }
     int want[KMS_ACCESS_UNITS];
@@ -367,6 +373,7 @@ static double share(void) { return all_touches > 0 ? dram_touches / all_touches 
 void kms_tier_stats_text(FILE *f)
 {
     if (!kms_tier_on) return;
+    kms_tier_name_groups(); /* the groups made since the sampler's last interval */
     pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     char b[32];
@@ -392,6 +399,7 @@ void kms_tier_stats_text(FILE *f)
 void kms_tier_stats_json(FILE *f)
 {
     if (!kms_tier_on) return;
+    kms_tier_name_groups(); /* the groups made since the sampler's last interval */
     pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     fprintf(f,
@@ -399,8 +407,8 @@ void kms_tier_stats_json(FILE *f)
             ", \"promoted_bytes\": %" PRIu64 ", \"demoted_bytes\": %" PRIu64 ", \"moves\": %" PRIu64
             ", \"moves_failed\": %" PRIu64 ", \"failed_bytes\": %" PRIu64
             ", \"dram_touch_share\": %.4f, \"groups\": [",
-            setup.budget, (unsigned)(last_interval_s * 1000.0 + 0.5), setup.rate, promoted, demoted,
-            moves, failed_pieces, failed, share());
+            setup.budget, kms_access_interval_now_ms, setup.rate, promoted, demoted, moves,
+            failed_pieces, failed, share());
     bool first = true;
     for (unsigned u = 0; u < n; u++) {
         const struct group *g = &groups[u];

@@ -26,6 +26,9 @@
 #include <stdint.h>
 
 #define KMS_TIER_STAY 1.5
+/* Intervals a group stays where a move took it (core/tier.c passes it to
+ * the plan as pinned meanwhile). */
+#define KMS_TIER_DWELL 3
 /* Weight of the newest interval in the smoothed density (an exponential
  * moving average: about 1 / KMS_TIER_SMOOTH intervals of memory). */
 #define KMS_TIER_SMOOTH 0.4
