@@ -70,7 +70,7 @@ cmake -S "$top" -B "$build" >/dev/null && cmake --build "$build" --target kmemsh
 shim=$build/libkmemshim.so
 LD_PRELOAD=$shim true
 
-rm -rf "$out"
+rm -rf "$out/runs"
 mkdir -p "$out/runs"
 work=$(mktemp -d /tmp/kmtier.XXXXXX)
 server_pid=
@@ -197,6 +197,8 @@ run_redis() { # ROUND MODE BASE: sets status, wall
     } >>"$base.out" 2>&1 || true
     t1=$EPOCHREALTIME
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    # where the groups' policies point before it stops (bind:0 = the KMEM route)
+    cat "/proc/$server_pid/numa_maps" >"$base.numa_maps" 2>/dev/null || true
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 1 200); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$server_pid" 2>/dev/null || true
@@ -366,6 +368,20 @@ if red:
     print("Groups per tiered run: %s. In this run: %s." % (", ".join(map(str, counts)), "; ".join(
         "%d %s group%s, %.1f MiB (%.0f %%)" % (n, k, "" if n == 1 else "s", b / 1048576, 100 * b / total)
         for k, (n, b) in sorted(kinds.items()))))
+    # numa_maps just before shutdown against the report at exit
+    for r in red:
+        bind = 0
+        try:
+            for line in open(r[6][:-len(".json")] + ".numa_maps"):
+                f = line.split()
+                if len(f) > 1 and f[1].startswith("bind:"):
+                    kb = next((int(x.split("=")[1]) for x in f if x.startswith("kernelpagesize_kB=")), 4)
+                    bind += sum(int(x.split("=")[1]) for x in f if re.fullmatch(r"N\d+=\d+", x)) * kb * 1024
+        except OSError:
+            continue
+        kmem = sum(g["resident"] for g in load(r[6])["tiering"]["groups"] if g["tier"] == "kmem")
+        print("Round %s: numa_maps before shutdown: %.1f MiB resident in bind ranges (the KMEM route); "
+              "the report at exit: %.1f MiB in groups on kmem." % (r[0], bind / 1048576, kmem / 1048576))
     own = kinds.get("wrapper's own", (0, 0))
     print("More groups than its three wrappers (zmalloc_usable, zmalloc, zcalloc): %s (%d groups); "
           "the wrappers' own groups still hold %.0f %% of the groups' resident bytes."
