@@ -119,7 +119,7 @@ done
 
 # ---- runs ----------------------------------------------------------------------
 runs=$out/runs.tsv
-printf 'round\tprogram\tmode\tstatus\twall_s\toutput\tstats\n' >"$runs"
+printf 'round\tprogram\tmode\tstatus\twall_s\toutput\tstats\tcpu_s\n' >"$runs"
 
 status_of_rc() { # exit code -> ok | timeout | exit:N | signal:NAME
     if [ "$1" = 0 ]; then echo ok
@@ -141,21 +141,20 @@ env_of() { # MODE PROGRAM STATS TIMELINE -> the shim's environment, one per line
     fi
 }
 
-run_simple() { # ROUND PROGRAM MODE BASE CMD...: sets status, wall
-    local base=$4 rc=0 t0 t1
+run_simple() { # ROUND PROGRAM MODE BASE CMD...: sets status, wall, cpu
+    local base=$4 rc=0 TIMEFORMAT='%3R %3U %3S' u s
     local -a e
     mapfile -t e < <(env_of "$3" "$2" "$base.json" "$base.timeline")
     shift 4
-    t0=$EPOCHREALTIME
-    timeout -k 5 "$timeout" env "${e[@]}" "$@" >"$base.out" 2>"$base.err" || rc=$?
-    t1=$EPOCHREALTIME
+    { time timeout -k 5 "$timeout" env "${e[@]}" "$@" >"$base.out" 2>"$base.err"; } 2>"$base.time" || rc=$?
     status=$(status_of_rc "$rc")
-    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    read -r wall u s <"$base.time"
+    cpu=$(awk -v a="$u" -v b="$s" 'BEGIN { printf "%.3f", a + b }')
 }
 
 rcli() { timeout -k 5 "$timeout" redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
-run_redis() { # ROUND MODE BASE: sets status, wall
+run_redis() { # ROUND MODE BASE: sets status, wall, cpu (the server's)
     local base=$3 rc=0 t0 t1 bench_rc=0
     local -a e
     mapfile -t e < <(env_of "$2" redis "$base.json" "$base.timeline")
@@ -173,7 +172,7 @@ run_redis() { # ROUND MODE BASE: sets status, wall
         kill -KILL "$server_pid" 2>/dev/null || true
         wait "$server_pid" || rc=$?
         server_pid=
-        status="no-start:$(status_of_rc "$rc")" wall=-
+        status="no-start:$(status_of_rc "$rc")" wall=- cpu=-
         return
     fi
     t0=$EPOCHREALTIME
@@ -199,6 +198,7 @@ run_redis() { # ROUND MODE BASE: sets status, wall
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     # where the groups' policies point before it stops (bind:0 = the KMEM route)
     cat "/proc/$server_pid/numa_maps" >"$base.numa_maps" 2>/dev/null || true
+    cpu=$(awk -v t="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$server_pid/stat" 2>/dev/null || echo -)
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 1 200); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$server_pid" 2>/dev/null || true
@@ -234,8 +234,9 @@ for r in $(seq 1 "$rounds"); do
                 log "DIFFERS: $p $m round $r: output $h, first run's ${ref[$p]} ($base.out)"
                 fail=1
             fi
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$p" "$m" "$status" "$wall" "$h" "$base.json" >>"$runs"
-            log "$p $m round $r: $status, ${wall}s"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$p" "$m" "$status" "$wall" "$h" "$base.json" "$cpu" \
+                >>"$runs"
+            log "$p $m round $r: $status, ${wall}s, CPU ${cpu}s"
         done
     done
 done
@@ -298,8 +299,8 @@ progs = []
 for r in rows:
     if r[1] not in progs:
         progs.append(r[1])
-print("| program | budget | time without tiering (s) | time with tiering (s) | ratio | moves | promoted MiB | demoted MiB | DRAM touch share | interval reached (ms) | groups | outputs |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| program | budget | time without tiering (s) | time with tiering (s) | ratio | CPU without / with (s) | moves | promoted MiB | demoted MiB | DRAM touch share | interval reached (ms) | groups | outputs |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 notes = []
 for p in progs:
     mine = [r for r in rows if r[1] == p]
@@ -314,11 +315,13 @@ for p in progs:
             return "-"
         m = med(vals)
         return (f % m) + ("" if min(vals) == max(vals) else " (%s-%s)" % (f % min(vals), f % max(vals)))
+    cpus = {m: [float(r[7]) for r in mine if r[2] == m and r[3] == "ok" and r[7] != "-"] for m in ("plain", "tiered")}
     a, b = med(walls["plain"]), med(walls["tiered"])
     same = len({r[5] for r in mine}) == 1 and all(r[3] == "ok" for r in mine)
     budget = tier[0]["budget"] / 1048576 if tier else None
-    print("| %s | %s MiB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    print("| %s | %s MiB | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s |" % (
         p, fmt(budget, "%g"), fmt(a), fmt(b), fmt(b / a if a and b else None, "%.2fx"),
+        fmt(med(cpus["plain"])), fmt(med(cpus["tiered"])),
         rng(figure("moves"), "%d"), rng(figure("promoted_bytes", 1048576), "%.1f"),
         rng(figure("demoted_bytes", 1048576), "%.1f"), rng(figure("dram_touch_share"), "%.3f"),
         rng(figure("interval_ms"), "%d"), rng([len(t["groups"]) for t in tier], "%d"),
@@ -332,6 +335,7 @@ for p in progs:
 print()
 print("Times: median of the runs (plain: KMEM_NODES=0 KMEM_THRESHOLD=1T; tiered: KMEM_DRAM_BUDGET); "
       "python3 and sqlite3: the process; redis: the client session (load, redis-benchmark, change, read back). "
+      "CPU: user + system of the process (redis: the server's, threads included). "
       "Tiering figures: median over the tiered runs (range in brackets), from the KMEM_STATS JSON.")
 
 # redis-server's groups, from its last tiered run
