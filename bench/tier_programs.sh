@@ -10,12 +10,12 @@
 #                          [--programs python,sqlite,redis] [--timeout S] [--no-deps]
 #
 # Exit status 1 when an output differs or a run fails (crash, non-zero exit,
-# timeout, no report), 2 on bad usage. About 3 minutes with 3 rounds.
+# timeout, no report), 2 on bad usage. About 3 minutes (5 rounds) on an idle 2-core machine.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
-rounds=3
+rounds=5
 build=$top/build
 out=$here/results/tier_programs
 timeout=120
