@@ -10,7 +10,7 @@
 #                          [--programs python,sqlite,redis] [--timeout S] [--no-deps]
 #
 # Exit status 1 when an output differs or a run fails (crash, non-zero exit,
-# timeout, no report), 2 on bad usage. About 3 minutes (5 rounds) on an idle 2-core machine.
+# timeout, no report), 2 on bad usage. About 2 minutes (5 rounds) on 2 busy cores.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
