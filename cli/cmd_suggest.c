@@ -233,7 +233,7 @@ static bool plannable(const struct psite *s) { return s->peak && strcmp(s->calls
 /* By bytes: the largest peaks leave DRAM until the rest fits the budget. */
 static void plan_bytes(struct psite *ps, size_t n, uint64_t all, uint64_t budget)
 {
-    qsort(ps, n, sizeof(*ps), cmp_peak);
+    if (n) qsort(ps, n, sizeof(*ps), cmp_peak); /* qsort(NULL, 0) is undefined */
     uint64_t left = all;
     for (size_t i = 0; i < n; i++) {
         ps[i].dram_bytes = true;
@@ -258,7 +258,7 @@ static int cmp_density(const void *a, const void *b)
  * be named by a rule stays in DRAM in any case, and counts against it. */
 static void plan_access(struct psite *ps, size_t n, uint64_t budget)
 {
-    qsort(ps, n, sizeof(*ps), cmp_density);
+    if (n) qsort(ps, n, sizeof(*ps), cmp_density);
     uint64_t used = 0;
     for (size_t i = 0; i < n; i++)
         if (!plannable(&ps[i])) used += ps[i].peak;
@@ -451,7 +451,7 @@ int kms_cmd_suggest(int argc, char **argv)
     if (p.blind) fprintf(stderr, "kmemshim suggest: %s: %s\n", path, p.blind_why);
     plan_bytes(p.ps, p.n, p.all, budget);
     if (p.access && !p.blind) plan_access(p.ps, p.n, budget);
-    if (!by_access) qsort(p.ps, p.n, sizeof(*p.ps), cmp_peak);
+    if (!by_access && p.n) qsort(p.ps, p.n, sizeof(*p.ps), cmp_peak);
 
     FILE *out = stdout;
     if (outpath && !(out = fopen(outpath, "w"))) {
