@@ -131,7 +131,7 @@ static int track(struct cand *c, int route, const void *caller, bool pinned)
     if (n < KMS_ACCESS_UNITS && arenas + KMS_ACCESS_SPARE_ARENAS < KMS_MAX_ARENAS) {
         int cls = kms_class_of_target(route);
         kms_tier_new_group(n, pinned, __atomic_load_n(&c->bytes, __ATOMIC_RELAXED), &cls);
-        a = kms_arena_add_own(cls, KMS_ACCESS_ARENA);
+        a = kms_arena_add_own(cls, KMS_ACCESS_ARENA, kms_access_huge);
     }
     if (a < 0) {
         untracked++;
@@ -162,6 +162,7 @@ static void *heap_alloc(mi_heap_t *h, size_t size, size_t align, bool zero)
 }
 
 int kms_access_memo;
+int kms_access_huge;
 
 /* Once a callsite is decided (its group's heap, or its route's when it found
  * no room), the thread's memo (core/site_heap.h) serves its later requests in

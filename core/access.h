@@ -60,6 +60,11 @@ extern int kms_access_contexts;
  * of a decided callsite: statistics off (the memo's path counts nothing) and
  * one route for every size (the memo keeps one size bound, the wrappers'). */
 extern int kms_access_memo;
+/* Whether tracked callsites' ranges ask for transparent huge pages (runtime
+ * tiering sets it: a huge page has one accessed bit to set again after a
+ * clear, not 512, and one TLB entry; profiles keep base pages, whose
+ * figures are per 4 KiB). */
+extern int kms_access_huge;
 
 struct kms_access_figures {
     uint64_t resident_peak; /* bytes, the largest of the samples */

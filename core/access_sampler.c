@@ -122,8 +122,16 @@ static void clear_refs(void)
     close(fd);
 }
 
-static double last_sample_cpu;    /* seconds of CPU the latest sample took */
-static uint64_t last_touched_all; /* bytes referenced in the latest interval, every mapping */
+static double last_sample_cpu; /* seconds of CPU the latest sample took */
+static uint64_t last_walks; /* page-table entries touched in the latest interval, every mapping */
+
+/* The entries whose accessed bit the program set again in a mapping: its
+ * referenced bytes, those in transparent huge pages one entry per 2 MiB. */
+static uint64_t walks_of(uint64_t referenced, uint64_t huge, long pagesz)
+{
+    uint64_t in_huge = huge < referenced ? huge : referenced;
+    return in_huge / (2u << 20) + (referenced - in_huge) / (uint64_t)pagesz;
+}
 
 void kms_access_sample(bool final)
 {
@@ -145,8 +153,13 @@ void kms_access_sample(bool final)
     char line[1024];
     int cur = -1;
     uintptr_t vs = 0, ve = 0;
+    uint64_t walks = 0, map_ref = 0, map_huge = 0; /* the current mapping's */
     while (f && fgets(line, sizeof(line), f)) {
         unsigned long long kb, s, e;
+        if (strncmp(line, "AnonHugePages:", 14) == 0) {
+            map_huge = strtoull(line + 14, NULL, 10) << 10;
+            continue;
+        }
         if (strncmp(line, "Rss:", 4) == 0) {
             if (cur < 0) continue;
             kb = strtoull(line + 4, NULL, 10);
@@ -158,7 +171,8 @@ void kms_access_sample(bool final)
             continue;
         }
         if (strncmp(line, "Referenced:", 11) == 0) {
-            if (cur >= 0) found[cur].referenced += strtoull(line + 11, NULL, 10) << 10;
+            map_ref = strtoull(line + 11, NULL, 10) << 10;
+            if (cur >= 0) found[cur].referenced += map_ref;
             continue;
         }
         /* A mapping's first line, "start-end perms offset dev inode [path]",
@@ -167,9 +181,12 @@ void kms_access_sample(bool final)
         if (!dash || (colon && colon < dash)) continue;
         char path[512] = "";
         if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %511[^\n]", &s, &e, path) < 2) continue;
+        if (cur >= 0) walks += walks_of(map_ref, map_huge, pagesz);
+        map_ref = map_huge = 0;
         vs = (uintptr_t)s, ve = (uintptr_t)e;
         cur = bucket_of(vs, path, n);
     }
+    if (cur >= 0) walks += walks_of(map_ref, map_huge, pagesz);
     if (f) fclose(f);
     if (pm >= 0) close(pm);
     if (!final) clear_refs();
@@ -177,14 +194,9 @@ void kms_access_sample(bool final)
     if (!count) return;
     for (unsigned u = 0; u < n; u++)
         accumulate(&kms_access_units[u].acc, &found[u]);
-    uint64_t touched = 0;
-    for (unsigned u = 0; u < n; u++)
-        touched += found[u].referenced;
-    for (int b = 0; b <= KMS_ACCESS_PLAIN; b++) {
+    for (int b = 0; b <= KMS_ACCESS_PLAIN; b++)
         accumulate(&kms_access_other[b], &found[n + (unsigned)b]);
-        touched += found[n + (unsigned)b].referenced;
-    }
-    last_touched_all = touched;
+    last_walks = walks;
     kms_access_samples++;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     last_sample_cpu = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -199,9 +211,7 @@ static unsigned next_interval_ms(void)
     double ms = kms_access_interval_ms;
     if (kms_access_cost_share <= 0) return kms_access_interval_ms;
     double cpu_ms = last_sample_cpu * 1000.0 / kms_access_cost_share;
-    long pagesz = sysconf(_SC_PAGESIZE);
-    double rewalk_ms = (double)(last_touched_all / (uint64_t)pagesz) * kms_access_rewalk_us /
-                       1000.0 / kms_access_cost_share;
+    double rewalk_ms = (double)last_walks * kms_access_rewalk_us / 1000.0 / kms_access_cost_share;
     /* The sampler's CPU time grows at most twice a step: one sample that
      * was preempted does not stop the sampling for a minute. The re-walks are
      * a count of pages times a cost measured once: taken as they are. */

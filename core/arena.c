@@ -92,7 +92,7 @@ uint64_t kms_bind_reservation(uint64_t capacity, int ncpus)
     return capacity + threads * KMS_ARENA_ALIGN;
 }
 
-int kms_arena_add_own(int cls, uint64_t want)
+int kms_arena_add_own(int cls, uint64_t want, bool huge)
 {
     static const struct kms_placement none = {.mode = KMS_MODE_DEFAULT};
     const struct kms_placement *pl = cls >= 0 ? &kms_classes[cls].pl : &none;
@@ -105,6 +105,9 @@ int kms_arena_add_own(int cls, uint64_t want)
         want = round_up(want / 2, KMS_ARENA_ALIGN);
     mi_arena_id_t id;
     int rc = start ? kms_mbind(start, want, pl) : -ENOMEM;
+    /* Advice only: without THP the range keeps base pages. */
+    if (rc == 0 && huge && !(pl->flags & KMS_MPOL_F_NUMA_BALANCING))
+        (void)madvise(start, want, MADV_HUGEPAGE);
     if (rc < 0 || !mi_manage_os_memory_ex(start, want, false, false, true, -1, true, &id)) {
         if (start) munmap(start, want);
         unlock_arenas();

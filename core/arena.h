@@ -59,9 +59,10 @@ int kms_arena_grow(int cls, size_t min_bytes);
  * like a class's, bound with class cls's placement (cls -1: the process's own
  * policy, as the plain heap), but never added to the class, so that only the
  * heaps made for that callsite allocate from it. Reserves up to want bytes,
- * halving under address-space limits down to KMS_ARENA_MIN. Returns the arena
- * index, or -1 with errno. */
-int kms_arena_add_own(int cls, uint64_t want);
+ * halving under address-space limits down to KMS_ARENA_MIN. huge: ask for
+ * transparent huge pages (MADV_HUGEPAGE; not for a movable placement, which
+ * needs base pages). Returns the arena index, or -1 with errno. */
+int kms_arena_add_own(int cls, uint64_t want, bool huge);
 
 static inline bool kms_arena_is_own(int a) { return kms_arenas[a].own; }
 

@@ -179,6 +179,7 @@ static void start_tiering(const struct kms_config *c, const struct kms_setup *s)
      * with the unwinder opened now rather than from an allocation. */
     kms_stackwalk_load();
     kms_access_contexts = kms_stackwalk_ready();
+    kms_access_huge = 1;
     if (kms_tier_init(&t) < 0) {
         static char msg[PATH_MAX + 128];
         snprintf(msg, sizeof(msg), "KMEM_TIMELINE='%s': cannot create it (%s)", c->timeline,

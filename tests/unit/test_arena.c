@@ -16,7 +16,7 @@ static long cache_delay_after_first_arena(long cache_ms, long span_ms)
     unsetenv("MIMALLOC_SEGMENT_DECOMMIT_DELAY");
     mi_option_set(mi_option_segment_decommit_delay, cache_ms);
     mi_option_set(mi_option_decommit_delay, span_ms);
-    ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
+    ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20, false), 0);
     return mi_option_get(mi_option_segment_decommit_delay);
 }
 
@@ -40,7 +40,7 @@ START_TEST(a_delay_the_user_set_is_kept)
      * staying as it was shows that the shim left it alone. */
     setenv("mimalloc_Segment_Decommit_Delay", "700", 1);
     long before = mi_option_get(mi_option_segment_decommit_delay);
-    ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20), 0);
+    ck_assert_int_ge(kms_arena_add_own(-1, 64ull << 20, false), 0);
     ck_assert_int_eq(mi_option_get(mi_option_segment_decommit_delay), before);
     ck_assert_int_ne(before, mi_option_get(mi_option_decommit_delay));
 }
