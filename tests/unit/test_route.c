@@ -15,21 +15,27 @@
 
 static const void *const caller = (const void *)0x401234;
 
+/* Builds kms_routes from one variable (KMEM_RULES=... or KMEMRC=...) and
+ * KMEM_THRESHOLD when threshold is given. */
+static int build_env(const char *var, const char *threshold, char *err, size_t errlen)
+{
+    char threshold_var[64], warn[1024];
+    char *envp[3] = {(char *)var, NULL, NULL};
+    if (threshold) {
+        snprintf(threshold_var, sizeof(threshold_var), "KMEM_THRESHOLD=%s", threshold);
+        envp[1] = threshold_var;
+    }
+    static struct kms_config c;
+    ck_assert_int_eq(kms_config_from_env(envp, &c, err, errlen, warn, sizeof(warn)), 0);
+    return kms_routes_build(&c, err, errlen);
+}
+
 static void build(const char *rules, const char *threshold)
 {
     static char rules_var[16384];
-    char threshold_var[64], err[1024], warn[1024];
-    char *envp[3] = {NULL, NULL, NULL};
-    int n = 0;
+    char err[1024];
     snprintf(rules_var, sizeof(rules_var), "KMEM_RULES=%s", rules);
-    envp[n++] = rules_var;
-    if (threshold) {
-        snprintf(threshold_var, sizeof(threshold_var), "KMEM_THRESHOLD=%s", threshold);
-        envp[n++] = threshold_var;
-    }
-    static struct kms_config c;
-    ck_assert_int_eq(kms_config_from_env(envp, &c, err, sizeof(err), warn, sizeof(warn)), 0);
-    ck_assert_msg(kms_routes_build(&c, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(build_env(rules_var, threshold, err, sizeof(err)) == 0, "%s", err);
 }
 
 /* Builds from a rules file holding text (and KMEM_THRESHOLD when threshold). */
@@ -37,9 +43,7 @@ static void build_file(const char *text, const char *threshold)
 {
     static char path[] = "/tmp/kms_test_route.XXXXXX";
     static char rc_var[64];
-    char threshold_var[64], err[1024], warn[1024];
-    char *envp[3] = {NULL, NULL, NULL};
-    int n = 0;
+    char err[1024];
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     FILE *f = fdopen(fd, "w");
@@ -47,14 +51,7 @@ static void build_file(const char *text, const char *threshold)
     fputs(text, f);
     fclose(f);
     snprintf(rc_var, sizeof(rc_var), "KMEMRC=%s", path);
-    envp[n++] = rc_var;
-    if (threshold) {
-        snprintf(threshold_var, sizeof(threshold_var), "KMEM_THRESHOLD=%s", threshold);
-        envp[n++] = threshold_var;
-    }
-    static struct kms_config c;
-    ck_assert_int_eq(kms_config_from_env(envp, &c, err, sizeof(err), warn, sizeof(warn)), 0);
-    int rc = kms_routes_build(&c, err, sizeof(err));
+    int rc = build_env(rc_var, threshold, err, sizeof(err));
     unlink(path);
     ck_assert_msg(rc == 0, "%s", err);
 }
