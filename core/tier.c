@@ -56,6 +56,7 @@ static struct kms_tier_setup setup;
 static int timeline_fd = -1;
 static struct timespec started;
 static uint64_t steps;
+static uint64_t credit;    /* bytes the rate still allows to move */
 static uint64_t dram_used; /* DRAM bytes in use after the last step; read by new groups */
 static uint64_t promoted, demoted, failed, moves, failed_pieces;
 static double dram_touches, all_touches;
@@ -166,7 +167,8 @@ static void move_some(struct kms_access_unit *u, struct group *g, uint64_t *allo
         }
         /* Promoted or demoted: the resident bytes now under the new tier's
          * nodes, whether they had to change node or were there already. */
-        uint64_t moved = (uint64_t)((g->retrying ? want : resident) - left) * (uint64_t)pagesz;
+        size_t base = g->retrying ? want : resident;
+        uint64_t moved = (uint64_t)(base > left ? base - left : 0) * (uint64_t)pagesz;
         if (g->tier == KMS_TIER_DRAM) {
             g->promoted += moved;
             promoted += moved;
@@ -342,12 +344,17 @@ void kms_tier_step(double interval_s)
         if (g->tier == KMS_TIER_DRAM && !in[k].pinned) used += in[k].resident;
     }
     __atomic_store_n(&dram_used, used, __ATOMIC_RELAXED);
-    /* Demotions first: they make the room promotions need. */
-    uint64_t allowance = (uint64_t)((double)setup.rate * interval_s);
+    /* Demotions first: they make the room promotions need. What an interval
+     * does not spend carries over, up to a second's worth or one piece, so
+     * that a rate below a piece per interval still moves. */
+    uint64_t cap = setup.rate > PIECE ? setup.rate : PIECE;
+    credit += (uint64_t)((double)setup.rate * interval_s);
+    if (credit > cap) credit = cap;
+    uint64_t *allowance = &credit;
     for (int pass = KMS_TIER_KMEM; pass >= KMS_TIER_DRAM; pass--)
         for (unsigned k = 0; k < m; k++) {
             struct group *g = &groups[idx[k]];
-            if (g->cursor && g->tier == pass) move_some(&kms_access_units[idx[k]], g, &allowance);
+            if (g->cursor && g->tier == pass) move_some(&kms_access_units[idx[k]], g, allowance);
         }
     if (timeline_fd >= 0) {
         double t = now_since(&started);
