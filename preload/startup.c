@@ -128,7 +128,9 @@ static void load_elfutils(const struct kms_config *c)
 /* Runtime tiering needs a KMEM node to demote to and mbind() to move pages;
  * without either it is off, said once (an error under KMEM_STRICT=1). A
  * budget larger than the DRAM nodes' memory is used as that size. */
-static bool tier_possible(struct kms_config *c, const struct kms_setup *s, bool tell)
+/* said: the set-up's warning already says why placement degraded (the
+ * caller adds that tiering is off to it). */
+static bool tier_possible(struct kms_config *c, const struct kms_setup *s, bool tell, bool said)
 {
     static char msg[512];
     const char *why = !s->numa_ok                   ? "mbind() is not available"
@@ -140,7 +142,7 @@ static bool tier_possible(struct kms_config *c, const struct kms_setup *s, bool 
             snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (KMEM_STRICT=1)");
             stop(msg);
         }
-        if (tell) say("warning: ", msg);
+        if (tell && !said) say("warning: ", msg);
         return false;
     }
     uint64_t dram = 0;
@@ -218,7 +220,7 @@ __attribute__((constructor(101))) static void kms_startup(void)
         0)
         stop(setup.error);
     /* Tiering that cannot work is said in the same line as the reason. */
-    bool tier = config.tier && tier_possible(&config, &setup, tell && !setup.warning[0]);
+    bool tier = config.tier && tier_possible(&config, &setup, tell, setup.warning[0] != 0);
     if (setup.warning[0] && tell) {
         if (config.tier && !tier)
             snprintf(setup.warning + strlen(setup.warning),
