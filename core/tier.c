@@ -40,7 +40,6 @@ struct group {
     bool failed_pass;  /* some page of this pass could not move */
     bool retrying;     /* this pass only moves what an earlier one left */
     uint64_t retry_at; /* the step at which a failed range is tried again; 0: none */
-    bool seen;
     unsigned samples;  /* samples since it was made */
     uint64_t moved_at; /* the step of its latest move */
     double density;
@@ -310,11 +309,9 @@ void kms_tier_step(double interval_s)
             if (dram_class(kms_arenas[un->arena].cls)) other_dram += un->acc.last_rss;
             continue;
         }
-        if (!g->name[0]) snprintf(g->name, sizeof(g->name), "0x%" PRIxPTR, un->caller);
         g->resident = un->acc.last_rss;
         g->touched = un->acc.last_touched;
-        g->density = kms_tier_smooth(g->density, g->touched, g->resident, !g->seen);
-        g->seen = true;
+        g->density = kms_tier_smooth(g->density, g->touched, g->resident, g->samples == 0);
         all_touches += (double)g->touched;
         if (g->settled == KMS_TIER_DRAM) dram_touches += (double)g->touched;
         /* A group seen once may be filling still: it stays where it started
