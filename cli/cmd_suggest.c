@@ -11,6 +11,8 @@
  * program behaves as it did when profiled. */
 #include "cli/commands.h"
 #include "policy/rules.h"
+#include "core/access.h"
+#include "core/profile_format.h"
 #include "core/size.h"
 #include "core/target.h"
 
@@ -24,6 +26,8 @@
 struct psite {
     uint64_t peak, count, bytes;
     char *callsite, *symbol, *source, *routes;
+    /* A wrapper's caller, for the row of one of its contexts; "-" for a callsite's row. */
+    char *parent, *parent_symbol;
     bool tracked;                 /* has access figures */
     uint64_t resident;            /* resident bytes at the busiest sample */
     double rate;                  /* bytes touched per interval, averaged */
@@ -80,23 +84,41 @@ static int parses(const char *rule)
     return errors == 0;
 }
 
+static bool is_context(const struct psite *s) { return strcmp(s->parent, "-") != 0; }
+
 /* "route TARGET caller MODULE+0xOFF" (exact, what the profile printed), or by
- * function when the module's name does not fit the pattern syntax. */
+ * function when the module's name does not fit the pattern syntax. A
+ * wrapper's context is named by the wrapper's caller, the second frame
+ * (depth 2), for the requests access mode grouped by it (KMS_ACCESS_WRAP_MIN
+ * bytes and more): smaller ones walk no stack, as when profiled. */
 static int make_rule(const struct psite *s, const char *target, char *out, size_t len)
 {
-    snprintf(out, len, "route %s caller %s", target, s->callsite);
+    bool ctx = is_context(s);
+    const char *where = ctx ? s->parent : s->callsite, *sym = ctx ? s->parent_symbol : s->symbol;
+    const char *pre = ctx ? "size >= 1K " : "", *post = ctx ? " depth 2" : "";
+    _Static_assert(KMS_ACCESS_WRAP_MIN == 1024, "the rule's size is access mode's bound");
+    snprintf(out, len, "route %s %scaller %s%s", target, pre, where, post);
     if (parses(out)) return 0;
-    const char *plus = strrchr(s->callsite, '+');
-    if (plus && strcmp(s->symbol, "-") != 0) {
+    const char *plus = strrchr(where, '+');
+    if (plus && strcmp(sym, "-") != 0) {
         char fn[512];
-        snprintf(fn, sizeof(fn), "%s", s->symbol);
+        snprintf(fn, sizeof(fn), "%s", sym);
         char *off = strstr(fn, "+0x");
         if (off) *off = '\0';
-        snprintf(out, len, "route %s caller %.*s:%s", target, (int)(plus - s->callsite),
-                 s->callsite, fn);
+        snprintf(out, len, "route %s %scaller %.*s:%s%s", target, pre, (int)(plus - where), where,
+                 fn, post);
         if (parses(out)) return 0;
     }
     return -1;
+}
+
+/* The name a table or comment shows: the function, or the callsite; a
+ * context as tiering names its group, callsite<caller. */
+static void display_name(const struct psite *s, char *out, size_t len)
+{
+    bool sym = strcmp(s->symbol, "-") != 0 && (!is_context(s) || strcmp(s->parent_symbol, "-"));
+    const char *a = sym ? s->symbol : s->callsite, *b = sym ? s->parent_symbol : s->parent;
+    snprintf(out, len, "%s%s%s", a, is_context(s) ? "<" : "", is_context(s) ? b : "");
 }
 
 struct profile {
@@ -114,7 +136,7 @@ static void profile_free(struct profile *p)
 {
     for (size_t i = 0; i < p->n; i++)
         free(p->ps[i].routes), free(p->ps[i].callsite), free(p->ps[i].symbol),
-            free(p->ps[i].source);
+            free(p->ps[i].source), free(p->ps[i].parent), free(p->ps[i].parent_symbol);
     free(p->ps);
 }
 
@@ -139,16 +161,25 @@ static int read_profile(const char *path, struct profile *p)
     size_t cap = 0, lineno = 0;
     int status = 0;
     bool columns = false; /* the column line, the header's last, has been read */
+    struct kms_profile_columns cols;
     while (fgets(line, sizeof(line), in)) {
         lineno++;
         line[strcspn(line, "\n")] = '\0';
-        if (lineno == 1 && strcmp(line, "# kmemshim profile 1") != 0) {
-            fprintf(stderr, "%s:1: not a kmemshim profile (expected '# kmemshim profile 1')\n",
+        if (lineno == 1 && strcmp(line, KMS_PROFILE_MAGIC) != 0) {
+            fprintf(stderr, "%s:1: not a kmemshim profile (expected '" KMS_PROFILE_MAGIC "')\n",
                     path);
             status = 1;
             break;
         }
-        if (strncmp(line, "# peak_live\t", 12) == 0) columns = true;
+        if (kms_profile_is_column_line(line)) {
+            const char *why;
+            if (kms_profile_columns_parse(line, p->access, &cols, &why) < 0) {
+                fprintf(stderr, "%s:%zu: %s\n", path, lineno, why);
+                status = 1;
+                break;
+            }
+            columns = true;
+        }
         if (strncmp(line, "# pid ", 6) == 0)
             snprintf(p->header, sizeof(p->header), "%.500s", line + 2);
         if (strncmp(line, "# access none: ", 15) == 0) {
@@ -167,13 +198,12 @@ static int read_profile(const char *path, struct profile *p)
             status = 1;
             break;
         }
-        char *f[14], *save = NULL;
-        int k = 0;
-        for (char *t = strtok_r(line, "\t", &save); t && k < 14; t = strtok_r(NULL, "\t", &save))
-            f[k++] = t;
-        if (k < 8 || (p->access && k < 14)) {
-            fprintf(stderr, "%s:%zu: expected %d tab-separated fields, found %d\n", path, lineno,
-                    p->access ? 14 : 9, k);
+        const char *f[KMS_PCOL_N];
+        int k = kms_profile_row_split(line, &cols, f);
+        if (k < cols.n) {
+            fprintf(stderr,
+                    "%s:%zu: expected %d tab-separated fields (as the column line), found %d\n",
+                    path, lineno, cols.n, k);
             status = 1;
             break;
         }
@@ -188,16 +218,18 @@ static int read_profile(const char *path, struct profile *p)
         }
         struct psite *s = &p->ps[p->n++];
         memset(s, 0, sizeof(*s));
-        s->peak = strtoull(f[0], NULL, 10);
-        s->count = strtoull(f[1], NULL, 10);
-        s->bytes = strtoull(f[2], NULL, 10);
-        s->routes = dup_field(f[4]);
-        s->callsite = dup_field(f[5]);
-        s->symbol = dup_field(f[6]);
-        s->source = dup_field(f[7]);
+        s->peak = strtoull(f[KMS_PCOL_PEAK], NULL, 10);
+        s->count = strtoull(f[KMS_PCOL_COUNT], NULL, 10);
+        s->bytes = strtoull(f[KMS_PCOL_BYTES], NULL, 10);
+        s->routes = dup_field(f[KMS_PCOL_ROUTES]);
+        s->callsite = dup_field(f[KMS_PCOL_CALLSITE]);
+        s->symbol = dup_field(f[KMS_PCOL_SYMBOL]);
+        s->source = dup_field(f[KMS_PCOL_SOURCE]);
+        s->parent = dup_field(f[KMS_PCOL_PARENT]);
+        s->parent_symbol = dup_field(f[KMS_PCOL_PARENT_SYMBOL]);
         double res;
-        if (p->access && figure(f[9], &res) && figure(f[10], &s->rate) &&
-            figure(f[13], &s->touches)) {
+        if (p->access && figure(f[KMS_PCOL_RESIDENT_PEAK], &res) &&
+            figure(f[KMS_PCOL_TOUCHED_AVG], &s->rate) && figure(f[KMS_PCOL_TOUCHES], &s->touches)) {
             s->tracked = true;
             s->resident = (uint64_t)res;
             s->density = res > 0 ? s->rate / res : 0;
@@ -294,8 +326,9 @@ static void print_table(FILE *out, const struct profile *p, const char *target, 
             if (s->dram_bytes) kept_bytes += s->touches;
         }
         /* The function is the readable name; the rules below carry the exact callsite. */
-        fprintf(out, "# %-44.44s %10s %12s %8s  %s\n",
-                strcmp(s->symbol, "-") ? s->symbol : s->callsite,
+        char name[1100];
+        display_name(s, name, sizeof(name));
+        fprintf(out, "# %-44.44s %10s %12s %8s  %s\n", name,
                 kms_size_human(s->peak, h1, sizeof(h1)), rate, density, dram ? "dram" : target);
     }
     fprintf(out,
@@ -308,43 +341,70 @@ static void print_table(FILE *out, const struct profile *p, const char *target, 
                 pct(kept_access, all), pct(kept_bytes, all));
 }
 
+/* Whether the wrapper whose context s is leaves DRAM by a rule of its own,
+ * which would take the context's requests too unless a rule before it keeps
+ * them. */
+static bool wrapper_leaves(const struct profile *p, const struct psite *s, bool by_access)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct psite *w = &p->ps[i];
+        if (!is_context(w) && strcmp(w->callsite, s->callsite) == 0)
+            return !(by_access ? w->dram_access : w->dram_bytes) && plannable(w);
+    }
+    return false;
+}
+
 static void write_rules(FILE *out, const struct profile *p, const char *target, bool by_access,
                         uint64_t budget)
 {
-    char h1[32], h2[32], h3[32], rule[1200];
+    char h1[32], h2[32], h3[32], rule[1200], name[1100];
     uint64_t left = 0;
     for (size_t i = 0; i < p->n; i++)
         if (by_access ? p->ps[i].dram_access : p->ps[i].dram_bytes) left += p->ps[i].peak;
     int rules = 0;
     uint64_t moved = 0;
-    for (size_t i = 0; i < p->n; i++) {
-        const struct psite *s = &p->ps[i];
-        if (by_access ? s->dram_access : s->dram_bytes) continue;
-        if (make_rule(s, target, rule, sizeof(rule)) < 0) {
-            fprintf(out, "\n# cannot route %s (%s at peak): no caller pattern names it\n",
-                    s->callsite, kms_size_human(s->peak, h1, sizeof(h1)));
-            left += s->peak;
-            continue;
+    /* First the wrappers' contexts, whose rules name the second frame: they
+     * must come before a rule for the wrapper's own callsite, which names the
+     * first frame of the same requests. */
+    for (int contexts = 1; contexts >= 0; contexts--)
+        for (size_t i = 0; i < p->n; i++) {
+            const struct psite *s = &p->ps[i];
+            if (is_context(s) != contexts) continue;
+            bool dram = by_access ? s->dram_access : s->dram_bytes;
+            if (dram && !(contexts && plannable(s) && wrapper_leaves(p, s, by_access))) continue;
+            display_name(s, name, sizeof(name));
+            if (make_rule(s, dram ? "dram" : target, rule, sizeof(rule)) < 0) {
+                fprintf(out, "\n# cannot route %s (%s at peak): no caller pattern names it\n", name,
+                        kms_size_human(s->peak, h1, sizeof(h1)));
+                if (!dram) left += s->peak;
+                continue;
+            }
+            rules++;
+            if (!dram) moved += s->peak;
+            fprintf(out,
+                    "\n# %d: %s live at peak (%.1f%% of all peaks), %" PRIu64
+                    " allocations, %s requested; routes seen: %s\n",
+                    rules, kms_size_human(s->peak, h1, sizeof(h1)),
+                    pct((double)s->peak, (double)p->all), s->count,
+                    kms_size_human(s->bytes, h2, sizeof(h2)), s->routes);
+            if (s->tracked)
+                fprintf(out, "#    access rate %s per interval, density %.4f\n",
+                        kms_size_human((uint64_t)s->rate, h3, sizeof(h3)), s->density);
+            if (contexts)
+                fprintf(out, "#    %s: what %s allocates through the wrapper %s%s\n",
+                        dram ? "stays in DRAM" : "leaves DRAM",
+                        strcmp(s->parent_symbol, "-") ? s->parent_symbol : s->parent,
+                        strcmp(s->symbol, "-") ? s->symbol : s->callsite,
+                        dram ? " (whose own rule follows)" : "");
+            else
+                fprintf(out, "#    %s%s%s\n", name, strcmp(s->source, "-") ? " at " : "",
+                        strcmp(s->source, "-") ? s->source : "");
+            fprintf(out, "%s\n", rule);
         }
-        rules++;
-        moved += s->peak;
-        fprintf(out,
-                "\n# %d: %s live at peak (%.1f%% of all peaks), %" PRIu64
-                " allocations, %s requested; routes seen: %s\n",
-                rules, kms_size_human(s->peak, h1, sizeof(h1)),
-                pct((double)s->peak, (double)p->all), s->count,
-                kms_size_human(s->bytes, h2, sizeof(h2)), s->routes);
-        if (s->tracked)
-            fprintf(out, "#    access rate %s per interval, density %.4f\n",
-                    kms_size_human((uint64_t)s->rate, h3, sizeof(h3)), s->density);
-        fprintf(out, "#    %s%s%s\n", strcmp(s->symbol, "-") ? s->symbol : s->callsite,
-                strcmp(s->source, "-") ? " at " : "", strcmp(s->source, "-") ? s->source : "");
-        fprintf(out, "%s\n", rule);
-    }
     fprintf(out, "\n# DRAM left at peak: %s", kms_size_human(left, h1, sizeof(h1)));
     if (left > budget)
         fprintf(out, "; the budget cannot be met\n");
-    else if (rules == 0)
+    else if (moved == 0)
         fprintf(out, "; everything fits the budget: no rule needed\n");
     else
         fprintf(out, "; %s goes to %s\n", kms_size_human(moved, h2, sizeof(h2)), target);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 int kms_access_on;
+bool kms_access_child_sampler = true;
 struct kms_access_unit kms_access_units[KMS_ACCESS_UNITS];
 unsigned kms_access_nunits;
 struct kms_access_acc kms_access_other[KMS_MAX_CLASSES + 1];
@@ -185,10 +186,16 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
 {
     struct kms_thread *self = &kms_self;
     struct cand *c;
+    self->stats.parent = 0;
     if (self->bypass || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
         !(c = cand_of(caller, target)))
         return kms_alloc(target, size, align, zero);
-    if (size >= KMS_ACCESS_WRAP_MIN && kms_access_contexts) c = context_of(c, caller, target);
+    if (size >= KMS_ACCESS_WRAP_MIN && kms_access_contexts) {
+        c = context_of(c, caller, target);
+        /* The statistics count the request where its group is (their rows are
+         * the groups the profile plans by). */
+        self->stats.parent = __atomic_load_n(&c->parent, __ATOMIC_RELAXED);
+    }
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
     if (u == UNIT_NONE &&
         __atomic_add_fetch(&c->bytes, size, __ATOMIC_RELAXED) >= KMS_ACCESS_MIN_BYTES) {
@@ -217,6 +224,7 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
 
 void *kms_access_realloc(void *p, size_t size, int target, const void *caller)
 {
+    kms_self.stats.parent = 0;
     size_t have = mi_usable_size(p);
     /* Shrinking by up to half stays in place, as mimalloc's realloc would. */
     if (size <= have && size >= have / 2) return p;
@@ -289,14 +297,14 @@ static void add(struct kms_access_figures *f, const struct kms_access_acc *a)
     if (a->samples > f->samples) f->samples = a->samples;
 }
 
-bool kms_access_site(uintptr_t caller, struct kms_access_figures *out)
+bool kms_access_site(uintptr_t caller, uintptr_t parent, struct kms_access_figures *out)
 {
     bool any = false;
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&kms_access_lock);
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     for (unsigned u = 0; u < n; u++) {
-        if (kms_access_units[u].caller != caller) continue;
+        if (kms_access_units[u].caller != caller || kms_access_units[u].parent != parent) continue;
         add(out, &kms_access_units[u].acc);
         any = true;
     }

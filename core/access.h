@@ -111,20 +111,27 @@ void kms_access_fork_child(void);
  * run, so it gets a sampler of its own if callsites are tracked (it may
  * never allocate again, which would otherwise start one). */
 void kms_access_child_resume(void);
+/* Whether a forked child starts a sampler thread at all (true). Off only
+ * where no thread may be started after a multi-threaded fork: under the
+ * sanitizers, whose runtimes' locks a parent thread can leave held in the
+ * child (tests/sanitize/engine_driver.c). The child then takes only the last
+ * sample, at its reports. */
+extern bool kms_access_child_sampler;
 
 /* Takes the last sample and stops the sampler: before the reports. */
 void kms_access_finish(void);
 
 void kms_access_get_info(struct kms_access_info *out);
-/* The figures of a callsite (summed over its routes); false if untracked. */
-bool kms_access_site(uintptr_t caller, struct kms_access_figures *out);
+/* The figures of a group (summed over its routes): a callsite's (parent 0),
+ * or a wrapper's callsite's with one caller of it; false if untracked. */
+bool kms_access_site(uintptr_t caller, uintptr_t parent, struct kms_access_figures *out);
 /* Route r's memory: every tracked callsite on it, and its untracked rest. */
 void kms_access_route(int r, struct kms_access_figures *all, struct kms_access_figures *other);
 
 /* The reports' access parts (core/access_report.c). The profile's extra
  * columns follow its nine old ones, so that older readers still read it. */
 void kms_access_profile_header(FILE *f);
-void kms_access_profile_columns(FILE *f, uintptr_t caller);
+void kms_access_profile_columns(FILE *f, uintptr_t caller, uintptr_t parent);
 void kms_access_stats_text(FILE *f);
 void kms_access_stats_json(FILE *f);
 

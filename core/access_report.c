@@ -61,10 +61,10 @@ void kms_access_profile_header(FILE *f)
     }
 }
 
-void kms_access_profile_columns(FILE *f, uintptr_t caller)
+void kms_access_profile_columns(FILE *f, uintptr_t caller, uintptr_t parent)
 {
     struct kms_access_figures x;
-    if (!caller || kms_access_blind || !kms_access_site(caller, &x)) {
+    if (!caller || kms_access_blind || !kms_access_site(caller, parent, &x)) {
         fprintf(f, "\t-\t-\t-\t-\t-");
         return;
     }

@@ -352,8 +352,9 @@ void kms_access_sampler_fork_child(void)
     }
     pthread_mutex_init(&kms_access_lock, NULL);
     /* The child's own run: no sampler yet (kms_access_child_resume starts
-     * one), and figures from now on. */
-    kms_access_started = stopped = false;
+     * one, unless the child may start no thread), and figures from now on. */
+    kms_access_started = !kms_access_child_sampler;
+    stopped = false;
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     for (unsigned u = 0; u < n; u++)
         memset(&kms_access_units[u].acc, 0, sizeof(kms_access_units[u].acc));

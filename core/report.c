@@ -99,22 +99,29 @@ void kms_report_routes_of(uint16_t mask, char *buf, size_t len)
     if (!buf[0]) snprintf(buf, len, "-");
 }
 
-void kms_report_site_name(uint32_t id, uintptr_t addr, const struct kms_libdw *D, Dwfl *dwfl,
-                          struct kms_site_name *out)
+static void name_address(uintptr_t addr, char *where, size_t wlen, char *symbol, size_t slen)
+{
+    struct kms_callsite cs;
+    if (kms_callsite_resolve(addr, &cs) < 0 || !cs.module) {
+        snprintf(where, wlen, "0x%" PRIxPTR, addr);
+    } else {
+        snprintf(where, wlen, "%s+0x%" PRIx64, cs.module, cs.offset);
+        if (cs.func) snprintf(symbol, slen, "%s+0x%" PRIx64, cs.func, cs.func_offset);
+    }
+}
+
+void kms_report_site_name(uint32_t id, uintptr_t addr, uintptr_t parent, const struct kms_libdw *D,
+                          Dwfl *dwfl, struct kms_site_name *out)
 {
     memset(out, 0, sizeof(*out));
     if (id == 0) {
         snprintf(out->where, sizeof(out->where), "(other callsites)");
         return;
     }
-    struct kms_callsite cs;
-    if (kms_callsite_resolve(addr, &cs) < 0 || !cs.module) {
-        snprintf(out->where, sizeof(out->where), "0x%" PRIxPTR, addr);
-    } else {
-        snprintf(out->where, sizeof(out->where), "%s+0x%" PRIx64, cs.module, cs.offset);
-        if (cs.func)
-            snprintf(out->symbol, sizeof(out->symbol), "%s+0x%" PRIx64, cs.func, cs.func_offset);
-    }
+    name_address(addr, out->where, sizeof(out->where), out->symbol, sizeof(out->symbol));
+    if (parent)
+        name_address(parent, out->parent_where, sizeof(out->parent_where), out->parent_symbol,
+                     sizeof(out->parent_symbol));
     if (dwfl) {
         /* The call instruction, not the return address: the line of the call. */
         Dwarf_Addr a = (Dwarf_Addr)addr - 1;

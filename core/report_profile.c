@@ -2,6 +2,7 @@
 #include "core/report_writers.h"
 
 #include "core/access.h"
+#include "core/profile_format.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,7 +24,7 @@ void kms_report_write_profile(FILE *f, struct kms_stats_snapshot *snap)
 {
     qsort(snap->sites, snap->nsites, sizeof(*snap->sites), by_peak);
     const char *prog = program_invocation_name;
-    fprintf(f, "# kmemshim profile 1\n");
+    fprintf(f, KMS_PROFILE_MAGIC "\n");
     fprintf(f, "# pid %ld program %s\n", (long)getpid(), prog ? prog : "?");
     fprintf(f, "# total peak_live %" PRIu64 " live_at_exit %" PRIu64 "\n",
             kms_report_pos(snap->peak), kms_report_pos(snap->live));
@@ -31,16 +32,17 @@ void kms_report_write_profile(FILE *f, struct kms_stats_snapshot *snap)
      * are estimates from blocks sampled once per that many bytes. */
     fprintf(f, "# sample_period %" PRIu64 "\n", snap->period);
     if (kms_access_on) kms_access_profile_header(f);
-    fprintf(
-        f, "# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes%s\n",
-        kms_access_on ? "\tresident_peak\ttouched_avg\ttouched_peak\twritten_avg\ttouches" : "");
+    int last = kms_access_on ? KMS_PCOL_LAST_ACCESS : KMS_PCOL_LAST_PLAIN;
+    for (int c = 0; c <= last; c++)
+        fprintf(f, "%s%s", c ? "\t" : "# ", kms_profile_col_names[c]);
+    fprintf(f, "\n");
     const struct kms_libdw *D = kms_libdw();
     Dwfl *dwfl = kms_report_dwfl_open(D);
     for (size_t i = 0; i < snap->nsites; i++) {
         const struct kms_stats_site *s = &snap->sites[i].s;
         struct kms_site_name nm;
         char rt[64];
-        kms_report_site_name(snap->sites[i].id, s->addr, D, dwfl, &nm);
+        kms_report_site_name(snap->sites[i].id, s->addr, s->parent, D, dwfl, &nm);
         kms_report_routes_of(s->routes, rt, sizeof(rt));
         fprintf(f, "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t",
                 kms_report_pos(s->peak), kms_report_est(s->count), kms_report_est(s->bytes),
@@ -59,7 +61,9 @@ void kms_report_write_profile(FILE *f, struct kms_stats_snapshot *snap)
         }
         if (kms_access_on) {
             if (first) fprintf(f, "-"); /* the columns after it must not shift */
-            kms_access_profile_columns(f, snap->sites[i].id ? s->addr : 0);
+            kms_access_profile_columns(f, snap->sites[i].id ? s->addr : 0, s->parent);
+            fprintf(f, "\t%s\t%s", nm.parent_where[0] ? nm.parent_where : "-",
+                    nm.parent_symbol[0] ? nm.parent_symbol : "-");
         }
         fprintf(f, "\n");
     }

@@ -172,23 +172,33 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
     for (size_t i = 0; i < ntop; i++) {
         const struct kms_stats_site *s = &snap->sites[i].s;
         struct kms_site_name nm;
-        kms_report_site_name(snap->sites[i].id, s->addr, NULL, NULL, &nm);
+        kms_report_site_name(snap->sites[i].id, s->addr, s->parent, NULL, NULL, &nm);
         kms_report_routes_of(s->routes, buf, sizeof(buf));
         if (json) {
             fprintf(f, "%s\n    {\"callsite\": ", i ? "," : "");
             json_str(f, nm.where);
             fprintf(f, ", \"symbol\": ");
             json_str(f, nm.symbol);
+            if (nm.parent_where[0]) {
+                fprintf(f, ", \"parent\": ");
+                json_str(f, nm.parent_where);
+                fprintf(f, ", \"parent_symbol\": ");
+                json_str(f, nm.parent_symbol);
+            }
             fprintf(f,
                     ", \"routes\": \"%s\", \"allocations\": %" PRIu64
                     ", \"bytes_requested\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64 "}",
                     buf, kms_report_est(s->count), kms_report_est(s->bytes),
                     kms_report_pos(s->peak));
         } else {
-            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s\n",
+            /* A wrapper's context as tiering names its group: callsite<caller. */
+            bool ctx = nm.parent_where[0] != '\0';
+            fprintf(f, "  %14s %10" PRIu64 " %14s  %-13s %s%s%s%s%s%s%s%s%s\n",
                     kms_size_human(kms_report_est(s->bytes), h1, 32), kms_report_est(s->count),
-                    kms_size_human(kms_report_pos(s->peak), h2, 32), buf, nm.where,
-                    nm.symbol[0] ? " " : "", nm.symbol, nm.source[0] ? " at " : "", nm.source);
+                    kms_size_human(kms_report_pos(s->peak), h2, 32), buf, nm.where, ctx ? "<" : "",
+                    nm.parent_where, nm.symbol[0] ? " " : "", nm.symbol,
+                    ctx && nm.symbol[0] ? "<" : "", ctx && nm.symbol[0] ? nm.parent_symbol : "",
+                    nm.source[0] ? " at " : "", nm.source);
         }
     }
     if (json) {

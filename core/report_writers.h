@@ -15,11 +15,16 @@ struct kms_site_name {
     char where[512];  /* "module+0xoffset", "0x..." or "(other callsites)" */
     char symbol[512]; /* "function+0xoff" or "" */
     char source[512]; /* "file:line" or "" (only with a Dwfl session) */
+    /* A wrapper's caller, for access mode's context groups: as where and
+     * symbol; "" for a callsite's own group. */
+    char parent_where[512];
+    char parent_symbol[512];
 };
 
-/* Names site id (0: the "other callsites" bucket) at addr; dwfl NULL: no source lines. */
-void kms_report_site_name(uint32_t id, uintptr_t addr, const struct kms_libdw *D, Dwfl *dwfl,
-                          struct kms_site_name *out);
+/* Names site id (0: the "other callsites" bucket): its callsite addr and, for
+ * a wrapper's context, the caller parent (0: none); dwfl NULL: no source lines. */
+void kms_report_site_name(uint32_t id, uintptr_t addr, uintptr_t parent, const struct kms_libdw *D,
+                          Dwfl *dwfl, struct kms_site_name *out);
 /* A session over this process's modules for source lines, or NULL. */
 Dwfl *kms_report_dwfl_open(const struct kms_libdw *D);
 /* "dram,dax_kmem" from a bit mask of targets; "-" when empty. */

@@ -64,15 +64,19 @@ static uint64_t dropped; /* blocks that could not be recorded (the map could not
 static struct kms_stats_thread *threads;
 static uint64_t thread_seq;
 
-/* The id of a callsite: its slot in the open-addressed table (lock held). */
-static uint32_t site_id(uintptr_t addr)
+/* The id of a callsite, or of a wrapper's callsite with one caller of it
+ * (parent): its slot in the open-addressed table (lock held). */
+static uint32_t site_id(uintptr_t addr, uintptr_t parent)
 {
-    uint32_t i = (uint32_t)((addr * 0x9E3779B97F4A7C15ull) >> 40) & (KMS_STATS_SITES - 1);
+    uint64_t h =
+        ((uint64_t)addr ^ (uint64_t)parent * 0xC2B2AE3D27D4EB4Full) * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 40) & (KMS_STATS_SITES - 1);
     for (int probe = 0; probe < 64; probe++) {
         if (i == 0) i = 1;
-        if (sites[i].addr == addr) return i;
+        if (sites[i].addr == addr && sites[i].parent == parent) return i;
         if (sites[i].addr == 0) {
             sites[i].addr = addr;
+            sites[i].parent = parent;
             return i;
         }
         i = (i + 1) & (KMS_STATS_SITES - 1);
@@ -203,6 +207,8 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
 {
     struct kms_stats_thread *s = &kms_self.stats;
     double w = kms_stats_weight(size, kms_stats_period);
+    uintptr_t parent = s->parent;
+    s->parent = 0;
     if (size < kms_stats_period) s->left = kms_stats_draw(&s->rng, kms_stats_period);
     /* A signal handler that interrupted this thread's locked part: its block
      * is counted above but not recorded. */
@@ -211,7 +217,7 @@ void kms_stats_sample(void *p, size_t size, int route, const void *caller)
     struct kms_sampled_rec r = {
         .addr = (uintptr_t)p,
         .bytes = kms_round((double)size * w),
-        .site = site_id((uintptr_t)caller),
+        .site = site_id((uintptr_t)caller, parent),
         .route = (uint8_t)route,
         .bucket = (uint8_t)kms_stats_bucket(size),
     };

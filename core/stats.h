@@ -126,8 +126,9 @@ void kms_stats_realloc_failed(const struct kms_sampled_rec *r);
 
 /* What the statistics hold at one moment, for the report writers. */
 struct kms_stats_site {
-    uintptr_t addr;  /* return address; slot 0 is "other callsites" */
-    uint16_t routes; /* bit per route (target) the site's requests went to */
+    uintptr_t addr;   /* return address; slot 0 is "other callsites" */
+    uintptr_t parent; /* a wrapper's caller (access mode's context groups); 0: none */
+    uint16_t routes;  /* bit per route (target) the site's requests went to */
     _Static_assert(KMS_TARGET_COUNT <= 16, "one bit of routes per target");
     double count, bytes;
     int64_t live, peak;

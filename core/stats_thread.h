@@ -24,6 +24,11 @@ struct kms_stats_thread {
      * from count[] so that the inline path adds at a fixed offset. */
     uint64_t side_count[2], side_bytes[2];
     uint64_t rng;
+    /* The caller of the wrapper whose request is being counted, when access
+     * mode grouped it by that caller (core/access.c); 0 otherwise. Set by
+     * every access-mode request, taken and cleared by the block's record, so
+     * that the profile's rows are access mode's groups. */
+    uintptr_t parent;
     struct kms_stats_thread *next, *prev; /* every active thread, for the report */
     int npending;
     void *pending[KMS_STATS_PENDING];

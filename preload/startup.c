@@ -177,10 +177,6 @@ static void start_tiering(const struct kms_config *c, const struct kms_setup *s)
         .timeline = c->timeline,
         .pinned = kms_routes.by_caller ? pinned_by_rule : NULL,
     };
-    /* Wrappers' requests are grouped by their caller: a stack walk each,
-     * with the unwinder opened now rather than from an allocation. */
-    kms_stackwalk_load();
-    kms_access_contexts = kms_stackwalk_ready();
     kms_access_huge = 1;
     if (kms_tier_init(&t) < 0) {
         static char msg[PATH_MAX + 128];
@@ -247,6 +243,13 @@ __attribute__((constructor(101))) static void kms_startup(void)
             if (!config.quiet) say("warning: ", msg);
             if (tier && config.strict) stop(msg);
             tier = false;
+        }
+        /* Wrappers' requests are grouped by their caller, for profiles as for
+         * tiering: a stack walk each, with the unwinder opened now rather than
+         * from an allocation. */
+        if (kms_access_on) {
+            kms_stackwalk_load();
+            kms_access_contexts = kms_stackwalk_ready();
         }
         if (tier) start_tiering(&config, &setup);
         /* Without statistics, with one route for every size that no CPU changes, a decided

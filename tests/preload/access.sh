@@ -24,7 +24,7 @@ else
     written=n/a
 fi
 
-# Checks the profile's shape: the header, 14 fields per row, the access line.
+# Checks the profile's shape: the header, the column line's fields in every row, the access line.
 valid_profile() { # FILE
     python3 - "$1" "$written" <<'PY'
 import sys
@@ -38,14 +38,21 @@ f = acc[0].split()
 facts = dict(zip(f[2::2], f[3::2]))
 assert int(facts["samples"]) >= 1, facts
 assert facts["written"] == written, (facts, written)
+names = [l[2:].split("\t") for l in lines if l.startswith("# peak_live\t")]
+assert len(names) == 1, names
+names = names[0]
+assert names[9:] == ["resident_peak", "touched_avg", "touched_peak", "written_avg", "touches",
+                     "parent", "parent_symbol"], names
 for l in lines[1:-1]:
     if l.startswith("#"):
         continue
-    cols = l.split("\t")
-    assert len(cols) == 14, (len(cols), l)
-    if cols[9] != "-":
-        assert written != "n/a" or cols[12] == "n/a", l
-        int(cols[9]); int(cols[10]); int(cols[11]); int(cols[13])
+    cols = dict(zip(names, l.split("\t")))
+    assert len(l.split("\t")) == len(names), (len(names), l)
+    if cols["resident_peak"] != "-":
+        assert written != "n/a" or cols["written_avg"] == "n/a", l
+        for n in ("resident_peak", "touched_avg", "touched_peak", "touches"):
+            int(cols[n])
+    assert (cols["parent"] == "-") == (cols["parent_symbol"] == "-"), l
 print("profile ok:", path, facts)
 PY
 }
@@ -198,10 +205,15 @@ bad)
     expect_err 2 "--interval '9': expected milliseconds, 10 to 60000" "$cli" run --profile p --access --interval 9 -- true
     expect_err 2 '--interval is the sampling interval of --access' "$cli" run --profile p --interval 50 -- true
     expect_err 2 '--access needs --profile PATH or --stats' "$cli" run --access -- true
-    KMEM_PROFILE=$work/p.txt KMEM_ACCESS=20 LD_PRELOAD=$shim true
+    KMEM_PROFILE=$work/p.txt KMEM_ACCESS=20 LD_PRELOAD=$shim /bin/true
     expect_err 2 "--by 'density': expected bytes or access" "$cli" suggest --by density p.txt
-    printf '# kmemshim profile 1\n# access interval_ms 20 samples 1\n# peak_live\tcount\n1\t1\t1\t1\tdram\tx+0x1\t-\t-\t-\n' >short.txt
-    expect_err 1 'short.txt:4: expected 14 tab-separated fields, found 9' "$cli" suggest short.txt
+    printf '# kmemshim profile 1\n# access interval_ms 20 samples 1\n# peak_live\tcount\n' >cols.txt
+    expect_err 1 'cols.txt:3: the column line lacks a column every profile has' "$cli" suggest cols.txt
+    printf '# kmemshim profile 1\n# access interval_ms 20 samples 1\n# peak_live\tcount\tbytes\tlive_at_exit\troutes\tcallsite\tsymbol\tsource\tsizes\n' >noacc.txt
+    expect_err 1 "noacc.txt:3: the header has an '# access' line but the column line no access columns" "$cli" suggest noacc.txt
+    grep '^# peak_live' p.txt >header
+    { printf '# kmemshim profile 1\n# access interval_ms 20 samples 1\n'; cat header; printf '1\t1\t1\t1\tdram\tx+0x1\t-\t-\t-\n'; } >short.txt
+    expect_err 1 'short.txt:4: expected 16 tab-separated fields (as the column line), found 9' "$cli" suggest short.txt
     ;;
 program)
     # A real program: identical output with access sampling; the times go to the log.

@@ -5,7 +5,7 @@
 # the reports say what moved, bad input gets its error or warning, and a read-only /proc (accessed
 # bits that cannot be cleared) is said and never planned by.
 # usage: tier.sh SHIM KMEMSHIM_CLI TIER_PHASES CASE
-# CASE: phases | wrapper | zero | report | run | bad | nokmem | rofs
+# CASE: phases | wrapper | zero | report | run | bad | nokmem | rofs | profile
 set -euo pipefail
 shim=$1 cli=$2 prog=$3 case=$4
 work=$(mktemp -d)
@@ -269,6 +269,62 @@ import json, sys
 t = json.load(open(sys.argv[1])).get("tiering")
 assert t is None or (t["moves"] == 0 and t["promoted_bytes"] == 0 and t["demoted_bytes"] == 0), t
 print("no moves:", t)' t.json
+    ;;
+profile)
+    # Profiles and suggest group through the wrapper as tiering does: the profile has a row per
+    # context (parent and parent_symbol name the wrapper's caller), suggest's rules name the
+    # caller at depth 2, and the program run with them has each structure where its rule says.
+    # One phase that reads A: B and the log are cold.
+    env KMEM_NODES=0 KMEM_ACCESS_COST=0 "$cli" run --profile p.tsv --access -- \
+        "$prog" --wrapper --size $size --phase 2 --phases 1 >out 2>err || fail "profile run: $(cat err)"
+    cat p.tsv
+    # col NAME: the column's number in p.tsv's column line (suggest reads them by name).
+    col() { awk -F'\t' -v n="$1" '/^# peak_live\t/ { sub(/^# /, ""); for (i = 1; i <= NF; i++) if ($i == n) print i }' p.tsv; }
+    pc=$(col parent_symbol) sc=$(col symbol)
+    [ -n "$pc" ] || fail "no parent_symbol column"
+    for fn in alloc_index_b alloc_log; do
+        awk -F'\t' -v c="$pc" -v s="$sc" -v f="$fn" '!/^#/ && $c ~ "^" f "\\+" && $s ~ /^my_xmalloc\+/ { ok = 1 } END { exit !ok }' p.tsv ||
+            fail "no row for my_xmalloc called from $fn"
+        echo "ok: a row for my_xmalloc<$fn"
+    done
+    awk -F'\t' -v c="$pc" -v s="$sc" '!/^#/ && $c == "-" && $s ~ /^my_xmalloc\+/ { ok = 1 } END { exit !ok }' p.tsv ||
+        fail "no row for my_xmalloc's own group (its first caller, A)"
+    # A budget that holds one structure: B's and the log's contexts leave DRAM, by their callers.
+    "$cli" suggest --dram-budget 20M -o r.rules p.tsv 2>err || fail "suggest: $(cat err)"
+    cat r.rules
+    [ "$(grep -c '^route kmem size >= 1K caller tier_phases+0x[0-9a-f]* depth 2$' r.rules)" = 2 ] ||
+        fail "expected two context rules at depth 2"
+    grep -q '^route kmem caller' r.rules && fail "the wrapper's own group (A, the hot one) got a rule"
+    "$cli" check r.rules
+    env KMEM_NODES=0 KMEMRC=r.rules LD_PRELOAD="$shim" "$prog" --wrapper --size $size --phase 0.2 --phases 1 >out2 2>&1 ||
+        fail "run with the rules: $(cat out2)"
+    cat out2
+    expect_policy out2 1 A default
+    expect_policy out2 1 B bind:0
+    expect_policy out2 1 log bind:0
+    # The columns by name: the same profile with its columns in another order plans the same.
+    awk -F'\t' -v OFS='\t' -v a="$sc" -v b="$pc" '/^# peak_live\t/ || !/^#/ { t = $a; $a = $b; $b = t } { print }' p.tsv >swapped.tsv
+    "$cli" suggest --dram-budget 20M -o r2.rules swapped.tsv 2>err || fail "suggest swapped: $(cat err)"
+    diff <(grep -v '^# kmemshim rules suggested' r.rules) <(grep -v '^# kmemshim rules suggested' r2.rules) ||
+        fail "the same profile with two columns swapped plans otherwise"
+    echo "ok: columns read by name"
+    # The hot context under a cold wrapper's own group: the context's dram rule comes before the
+    # wrapper's, which would take its requests otherwise. A hand-made heat: A (the wrapper's own
+    # row) untouched, B touched every interval.
+    tc=$(col touched_avg) rc=$(col resident_peak)
+    awk -F'\t' -v OFS='\t' -v c="$pc" -v s="$sc" -v t="$tc" -v r="$rc" '
+        !/^#/ && $s ~ /^my_xmalloc\+/ { $t = ($c ~ /^alloc_index_b\+/) ? $r : 0 } { print }' p.tsv >cold_a.tsv
+    "$cli" suggest --dram-budget 20M -o r3.rules cold_a.tsv 2>err || fail "suggest cold_a: $(cat err)"
+    cat r3.rules
+    grep '^route' r3.rules >routes
+    sed -n 1p routes | grep -q '^route dram size >= 1K caller .* depth 2$' || fail "first rule: not B's context kept in DRAM: $(cat routes)"
+    tail -1 routes | grep -q '^route kmem caller tier_phases+0x' || fail "last rule: not the wrapper's own: $(cat routes)"
+    env KMEM_NODES=0 KMEMRC=r3.rules LD_PRELOAD="$shim" "$prog" --wrapper --size $size --phase 0.2 --phases 1 >out3 2>&1 ||
+        fail "run with the rules: $(cat out3)"
+    cat out3
+    expect_policy out3 1 A bind:0
+    expect_policy out3 1 B default
+    expect_policy out3 1 log bind:0
     ;;
 *)
     fail "unknown case $case"

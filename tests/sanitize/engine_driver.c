@@ -54,6 +54,7 @@
 #include "policy/route.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -418,11 +419,37 @@ static void *child_thread(void *arg)
     return NULL;
 }
 
+/* The child worker 0 waits for, for the watchdog: 0 when none. */
+static volatile pid_t waiting_for;
+
+/* A run that has not ended long after its time says what it waits for, and
+ * ends, instead of leaving ctest to kill it without a word. */
+static void watchdog(int sig)
+{
+    (void)sig;
+    char msg[160];
+    pid_t c = waiting_for;
+    int n = c ? snprintf(msg, sizeof(msg),
+                         "engine_driver: hung: worker 0 waits for its forked child %d, which has "
+                         "not ended (stuck in a fork handler?)\n",
+                         (int)c)
+              : snprintf(msg, sizeof(msg),
+                         "engine_driver: hung: the run has not ended 120 s after its time\n");
+    if (n > 0) {
+        ssize_t rc = write(STDERR_FILENO, msg, (size_t)n);
+        (void)rc;
+    }
+    if (c) kill(c, SIGKILL);
+    _exit(1);
+}
+
 static void fork_once(struct worker *w)
 {
     pid_t pid = fork();
     if (pid < 0) die("fork: %s", strerror(errno));
+    waiting_for = pid;
     if (pid == 0) {
+        signal(SIGALRM, SIG_DFL);
         alarm(60);
         for (int i = 0; i < SLOTS; i++)
             if (w->slot[i].p)
@@ -448,6 +475,7 @@ static void fork_once(struct worker *w)
     }
     int status;
     if (waitpid(pid, &status, 0) != pid) die("waitpid: %s", strerror(errno));
+    waiting_for = 0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("forked child: status 0x%x", status);
     w->forks++;
 }
@@ -544,6 +572,8 @@ static void start_engine(void)
     kms_fork_handlers_register(true);
     if (tiering) {
         const char *why = NULL;
+        /* The shim's own thread in a forked child hangs as the driver's would (fork_once). */
+        kms_access_child_sampler = !KMS_TSAN && !KMS_ASAN;
         kms_stats_start(KMS_STATS_SAMPLE_DEFAULT);
         if (!kms_access_init(config.access_ms, config.access_cost, &why))
             die("access mode: %s", why);
@@ -579,6 +609,8 @@ int main(int argc, char **argv)
     }
     if (nworkers < 1 || nworkers > MAX_WORKERS) die("--threads: 1..%d", MAX_WORKERS);
     start_engine();
+    signal(SIGALRM, watchdog);
+    alarm((unsigned)seconds + 120);
 
     /* The preload tests' mimalloc #700 case, directly: sizes 256..1024 aligned to themselves. */
     for (int t = 0; t < KMS_TARGET_COUNT; t++)
