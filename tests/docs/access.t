@@ -18,7 +18,7 @@ structures of access_prog (in either order: their densities are both close to 1)
   # make_index\+0x[0-9a-f]+ +64\.0 MiB +[0-9.]+ (KiB|MiB) +[0-9.]+  dram (re)
   # make_log\+0x[0-9a-f]+ +64\.0 MiB +[0-9.]+ (KiB|MiB) +[0-9.]+  kmem (re)
   # sampled accesses kept in DRAM: ([5-9][0-9]|100)\.[0-9]% by access, [0-9.]+% by bytes \(of the tracked callsites' touches\) (re)
-  $ kmemshim run --nodes 0 --threshold 1T --profile prog.prof --access -- build/tests/preload/access_prog 3
+  $ KMEM_ACCESS_COST=0 kmemshim run --nodes 0 --threshold 1T --profile prog.prof --access -- build/tests/preload/access_prog 3
   access_prog: done (0)
   $ kmemshim suggest --dram-budget 24M -o prog.rules prog.prof
   kmemshim suggest: ranked by access density: the callsites touched most per byte stay in DRAM
