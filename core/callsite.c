@@ -7,6 +7,8 @@
 #include "core/callsite.h"
 
 #include "core/elflibs.h"
+#include "core/engine.h"
+#include "core/meta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +49,8 @@ struct module {
 /* The module list and symbol tables; its place among the shim's locks: core/fork.h. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct module *modules;
-/* The engine redirects nested mallocs, but a nested *decision* on the same
- * thread (libelf allocating while we hold the lock) must not self-deadlock. */
+/* libelf's requests under the lock are bypassed (load_symbols), but a nested
+ * lookup on the same thread must still not self-deadlock. */
 static __thread int busy;
 
 /* ---- finding the module ----------------------------------------------- */
@@ -86,23 +88,15 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static void free_module(struct module *m)
 {
-    free(m->key);
-    free(m->file);
-    free(m->alt);
-    free(m->syms);
-    free(m->maxend);
-    free(m->strings);
-    free(m);
+    kms_meta_free(m->key);
+    kms_meta_free(m->file);
+    kms_meta_free(m->alt);
+    kms_meta_free(m->syms);
+    kms_meta_free(m->maxend);
+    kms_meta_free(m->strings);
+    kms_meta_free(m);
 }
 
 /* Called with the lock held; the loader was asked before, without it (see
@@ -111,12 +105,12 @@ static struct module *module_get(const struct find *f)
 {
     for (struct module *m = modules; m; m = m->next)
         if (m->base == f->base && strcmp(m->key, f->name) == 0) return m;
-    struct module *m = calloc(1, sizeof(*m));
+    struct module *m = kms_meta_calloc(1, sizeof(*m));
     if (!m) return NULL;
     m->base = f->base;
-    m->key = dup_str(f->name);
+    m->key = kms_meta_strdup(f->name);
     if (f->name[0]) {
-        m->file = dup_str(f->name);
+        m->file = kms_meta_strdup(f->name);
         m->name = m->file ? base_name(m->file) : NULL;
     } else {
         /* The main program: /proc/self/exe names the real file (symbols are
@@ -127,13 +121,14 @@ static struct module *module_get(const struct find *f)
         static const char deleted[] = " (deleted)";
         size_t len = strlen(path), dl = sizeof(deleted) - 1;
         if (len > dl && strcmp(path + len - dl, deleted) == 0) path[len - dl] = '\0';
-        m->file = dup_str(path[0] ? path : "/proc/self/exe");
+        m->file = kms_meta_strdup(path[0] ? path : "/proc/self/exe");
         if (m->file) {
             m->name = base_name(m->file);
             /* A symlink (python3 -> python3.11) makes the started name differ:
              * users may write either. */
             const char *started = program_invocation_short_name;
-            if (started && *started && strcmp(started, m->name) != 0) m->alt = dup_str(started);
+            if (started && *started && strcmp(started, m->name) != 0)
+                m->alt = kms_meta_strdup(started);
         }
     }
     if (!m->key || !m->file || !m->name) {
@@ -169,7 +164,7 @@ static int pool_add(struct pool *p, const char *s, uint32_t *off)
         size_t cap = p->cap ? p->cap : 4096;
         while (cap < p->len + n)
             cap *= 2;
-        char *b = realloc(p->buf, cap);
+        char *b = kms_meta_realloc(p->buf, cap);
         if (!b) return -1;
         p->buf = b;
         p->cap = cap;
@@ -203,7 +198,7 @@ static void read_symbols(const struct kms_libelf *E, Elf *e, struct pool *pool, 
             if (!name || !*name) continue;
             if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 256;
-                struct sym *ns = realloc(*syms, nc * sizeof(*ns));
+                struct sym *ns = kms_meta_realloc(*syms, nc * sizeof(*ns));
                 if (!ns) return;
                 *syms = ns;
                 *cap = nc;
@@ -240,8 +235,8 @@ static void ensure_symbols(struct module *m)
     if (e) E->end(e);
     close(fd);
     if (n == 0) {
-        free(syms);
-        free(pool.buf);
+        kms_meta_free(syms);
+        kms_meta_free(pool.buf);
         return;
     }
     qsort(syms, n, sizeof(*syms), sym_cmp);
@@ -258,10 +253,10 @@ static void ensure_symbols(struct module *m)
     n = k;
     /* Dedup may have raised ranks: restore the order the search relies on. */
     qsort(syms, n, sizeof(*syms), sym_cmp);
-    uint64_t *maxend = malloc(n * sizeof(*maxend));
+    uint64_t *maxend = kms_meta_malloc(n * sizeof(*maxend));
     if (!maxend) {
-        free(syms);
-        free(pool.buf);
+        kms_meta_free(syms);
+        kms_meta_free(pool.buf);
         return;
     }
     uint64_t hi = 0;
@@ -365,9 +360,11 @@ static void load_symbols(struct module *m)
      * constructors allocate, and a thread that allocated from a callsite
      * not seen before would wait for our lock while we wait for the loader. */
     (void)kms_libelf();
+    kms_bypass_enter(&kms_self); /* libelf and qsort allocate through malloc */
     pthread_mutex_lock(&lock);
     ensure_symbols(m);
     pthread_mutex_unlock(&lock);
+    kms_bypass_leave(&kms_self);
 }
 
 /* A callsite located but not looked up in the symbols (kms_callsite_locate). */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/elflibs.h"
 
+#include "core/engine.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -75,7 +77,9 @@ const struct kms_libelf *kms_libelf(void)
 {
     const struct kms_libelf *e = __atomic_load_n(&elf_ok, __ATOMIC_ACQUIRE);
     if (e) return e;
+    kms_bypass_enter(&kms_self); /* dlopen allocates through malloc */
     pthread_once(&elf_once, load_elf);
+    kms_bypass_leave(&kms_self);
     return __atomic_load_n(&elf_ok, __ATOMIC_ACQUIRE);
 }
 
@@ -83,7 +87,9 @@ const struct kms_libdw *kms_libdw(void)
 {
     const struct kms_libdw *d = __atomic_load_n(&dw_ok, __ATOMIC_ACQUIRE);
     if (d) return d;
+    kms_bypass_enter(&kms_self); /* dlopen allocates through malloc */
     pthread_once(&dw_once, load_dw);
+    kms_bypass_leave(&kms_self);
     return __atomic_load_n(&dw_ok, __ATOMIC_ACQUIRE);
 }
 

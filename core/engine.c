@@ -123,7 +123,7 @@ void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t thr
 void kms_fast_learn(size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
-    if (!kms_fast_ok || self->bypass) return;
+    if (!kms_fast_ok || kms_bypassed(self)) return;
     int cls = kms_target_class[target];
     if (cls == KMS_CLASS_BY_CPU) return;
     unsigned side = size >= kms_fast_threshold;
@@ -141,7 +141,7 @@ static void thread_exit(void *arg)
     (void)arg;
     /* mimalloc deletes this thread's heaps in its own thread-exit hook, which
      * runs after this one: from here on the thread allocates from the plain heap. */
-    kms_self.bypass = KMS_BYPASS_EXITING;
+    kms_self.exiting = 1;
     memset(kms_self.fast, 0, sizeof(kms_self.fast));
     memset(kms_self.counted, 0, sizeof(kms_self.counted));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
@@ -219,7 +219,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
 void *kms_realloc_routed(void *p, size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
-    if (self->bypass) {
+    if (kms_bypassed(self)) {
         void *q = mi_realloc(p, size);
         if (!q) errno = ENOMEM;
         return q;

@@ -3,6 +3,7 @@
 
 #include "core/engine.h"
 #include "core/expmath.h"
+#include "core/meta.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -181,7 +182,7 @@ static void activate(struct kms_stats_thread *s)
 void kms_stats_note_slow(void *p, size_t size, int route, const void *caller)
 {
     struct kms_stats_thread *s = &kms_self.stats;
-    if (kms_self.bypass) return; /* the shim's own requests are not counted */
+    if (kms_bypassed(&kms_self)) return; /* a foreign call's requests are the shim's: not counted */
     if (s->state == KMS_STATS_NONE) activate(s);
     switch (s->state) {
     case KMS_STATS_ACTIVE: kms_stats_note(p, size, route, caller); return;
@@ -246,11 +247,8 @@ void *kms_stats_counted_failed(size_t size, unsigned side, bool zero)
     return NULL;
 }
 
-/* Inside the shim's own work, not a thread's exit (whose frees are the program's). */
-static inline bool own_work(void)
-{
-    return kms_self.bypass != 0 && !(kms_self.bypass & KMS_BYPASS_EXITING);
-}
+/* Inside a foreign call, not a thread's exit (whose frees are the program's). */
+static inline bool own_work(void) { return kms_self.bypass != 0 && !kms_self.exiting; }
 
 /* Lock held: forgets p's record, if it has one. */
 static bool forget_locked(void *p, struct kms_sampled_rec *r)
@@ -265,9 +263,9 @@ void kms_stats_free(void *p)
     struct kms_stats_thread *s = &kms_self.stats;
     if (!p) return;
     if (own_work()) {
-        /* The shim's own blocks are never recorded, and its own work (reading
-         * symbol tables, with the callsite table's lock held) must not wait
-         * for this lock: a thread holding it may wait for that one. */
+        /* A foreign call's blocks are never recorded, and a foreign call
+         * (libelf reading symbol tables, with the callsite table's lock held)
+         * must not wait for this lock: a thread holding it may wait for that one. */
         mi_free(p);
         return;
     }
@@ -326,7 +324,7 @@ bool kms_stats_snapshot(struct kms_stats_snapshot *out)
     memset(out, 0, sizeof(*out));
     if (s->in_lock) return false;
     /* Room for every site (only the used part is touched), taken before the lock. */
-    struct kms_stats_site_copy *buf = malloc(KMS_STATS_SITES * sizeof(*buf));
+    struct kms_stats_site_copy *buf = kms_meta_malloc(KMS_STATS_SITES * sizeof(*buf));
     lock_self(s);
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         out->route[r] = routes[r];
@@ -359,7 +357,7 @@ bool kms_stats_snapshot(struct kms_stats_snapshot *out)
 
 void kms_stats_snapshot_free(struct kms_stats_snapshot *snap)
 {
-    free(snap->sites);
+    kms_meta_free(snap->sites);
     snap->sites = NULL;
     snap->nsites = 0;
 }

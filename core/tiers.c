@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/tiers.h"
 
+#include "core/meta.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -114,10 +116,10 @@ static int read_access(const char *root, int node, int cls, struct kms_hmat *h, 
 
 void kms_tiers_free(struct kms_tiers *tr)
 {
-    free(tr->tier);
-    free(tr->perf);
-    free(tr->perf_class);
-    free(tr->weight);
+    kms_meta_free(tr->tier);
+    kms_meta_free(tr->perf);
+    kms_meta_free(tr->perf_class);
+    kms_meta_free(tr->weight);
     memset(tr, 0, sizeof(*tr));
     tr->max_node = -1;
 }
@@ -129,10 +131,10 @@ int kms_tiers_read(const char *root, const struct kms_topology *t, unsigned part
     if (!out->tier) {
         memset(out, 0, sizeof(*out));
         out->max_node = t->max_node;
-        out->tier = malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
-        out->perf = calloc((size_t)(nn > 0 ? nn : 1), sizeof(struct kms_hmat));
-        out->perf_class = malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
-        out->weight = calloc((size_t)(nn > 0 ? nn : 1), sizeof(int));
+        out->tier = kms_meta_malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
+        out->perf = kms_meta_calloc((size_t)(nn > 0 ? nn : 1), sizeof(struct kms_hmat));
+        out->perf_class = kms_meta_malloc(sizeof(int) * (size_t)(nn > 0 ? nn : 1));
+        out->weight = kms_meta_calloc((size_t)(nn > 0 ? nn : 1), sizeof(int));
         if (!out->tier || !out->perf || !out->perf_class || !out->weight) {
             kms_tiers_free(out);
             snprintf(err, errlen, "out of memory reading the memory tiers");

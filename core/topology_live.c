@@ -4,6 +4,8 @@
  * about 150,000 instructions, a fifth of /bin/true's start-up). */
 #include "core/topology.h"
 
+#include "core/meta.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -80,7 +82,7 @@ static bool cpu_room(struct kms_topology *t, long c)
     while (want <= c)
         want *= 2;
     if (want > KMS_MAX_CPUS) want = KMS_MAX_CPUS;
-    int16_t *grown = realloc(t->cpu_node, sizeof(*grown) * (size_t)want);
+    int16_t *grown = kms_meta_realloc(t->cpu_node, sizeof(*grown) * (size_t)want);
     if (!grown) return false;
     for (int i = t->ncpus; i < want; i++)
         grown[i] = -1;
@@ -136,8 +138,8 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
     }
     int nn = max + 1;
     t->max_node = max;
-    t->size = calloc((size_t)nn, sizeof(*t->size));
-    t->distance = calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
+    t->size = kms_meta_calloc((size_t)nn, sizeof(*t->size));
+    t->distance = kms_meta_calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
     struct cpus_of x = {.t = t, .used = 1}; /* one entry at least */
     if (!t->size || !t->distance || !cpu_room(t, 0)) goto oom;
     for (int n = 0; n <= max; n++) {

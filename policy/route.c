@@ -3,6 +3,7 @@
 
 #include "core/elflibs.h"
 #include "core/engine.h"
+#include "core/meta.h"
 #include "core/site_heap.h"
 #include "core/size.h"
 #include "core/stackwalk.h"
@@ -111,7 +112,7 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         }
     }
     size_t words = (r->rules.count + 63) / 64;
-    r->plain = words ? calloc(words, sizeof(*r->plain)) : NULL;
+    r->plain = words ? kms_meta_calloc(words, sizeof(*r->plain)) : NULL;
     for (size_t i = 0; r->plain && i < r->rules.count; i++)
         if (!r->rules.rules[i].has_caller) r->plain[i / 64] |= 1ull << (i % 64);
     /* Depth rules walk the stack on every request in their size range:
@@ -150,7 +151,7 @@ static int pieces_insert(struct pieces *ps, size_t at, struct piece v)
 {
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 16;
-        struct piece *np = realloc(ps->p, cap * sizeof(*np));
+        struct piece *np = kms_meta_realloc(ps->p, cap * sizeof(*np));
         if (!np) return -1;
         ps->p = np;
         ps->cap = cap;
@@ -202,7 +203,7 @@ static const uint64_t *rules_of_module(const struct kms_routes *r, const struct 
          m = m->next)
         if (m->mod == cs->mod_) return m->bits;
     size_t words = (r->rules.count + 63) / 64;
-    struct module_rules *m = calloc(1, sizeof(*m) + words * sizeof(uint64_t));
+    struct module_rules *m = kms_meta_calloc(1, sizeof(*m) + words * sizeof(uint64_t));
     if (!m) return NULL; /* every rule is tested */
     m->mod = cs->mod_;
     for (size_t i = 0; i < r->rules.count; i++) {
@@ -279,7 +280,7 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
     memset(out, 0, sizeof(*out));
     if (pieces_insert(&ps, 0, (struct piece){0, UINT64_MAX, -1}) < 0) goto done;
     if (nframes) {
-        fi = calloc(nframes, sizeof(*fi));
+        fi = kms_meta_calloc(nframes, sizeof(*fi));
         if (!fi) goto done;
         for (unsigned f = 0; f < nframes; f++) {
             fi[f].located = kms_callsite_locate(frames[f], &fi[f].cs) == 0;
@@ -291,7 +292,8 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
      * where a frame's rules are unknown. A program's callsite under a rules
      * file written for other modules tests none of them. */
     const size_t words = (r->rules.count + 63) / 64;
-    uint64_t cand_local[64], *cand = words <= 64 ? cand_local : calloc(words, sizeof(*cand));
+    uint64_t cand_local[64],
+        *cand = words <= 64 ? cand_local : kms_meta_calloc(words, sizeof(*cand));
     bool all = !cand || !r->plain;
     if (!all) {
         memcpy(cand, r->plain, words * sizeof(*cand));
@@ -314,12 +316,12 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
                 if (!frame_matches(rule, i, fi, frames, nframes)) continue;
             }
             if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0) {
-                if (cand != cand_local) free(cand);
+                if (cand != cand_local) kms_meta_free(cand);
                 goto done;
             }
         }
     }
-    if (cand != cand_local) free(cand);
+    if (cand != cand_local) kms_meta_free(cand);
     if (r->threshold < UINT64_MAX && assign(&ps, r->threshold, UINT64_MAX, r->above) < 0) goto done;
     if (assign(&ps, 0, UINT64_MAX, r->below) < 0) goto done;
     /* Merge neighbours with the same target. */
@@ -331,8 +333,8 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
             ps.p[n++] = ps.p[i];
     }
     out->n = (unsigned)n;
-    out->bound = malloc(sizeof(*out->bound) * (n > 1 ? n - 1 : 1));
-    out->target = malloc(n);
+    out->bound = kms_meta_malloc(sizeof(*out->bound) * (n > 1 ? n - 1 : 1));
+    out->target = kms_meta_malloc(n);
     if (!out->bound || !out->target) goto done;
     for (size_t i = 0; i < n; i++) {
         out->target[i] = (int8_t)ps.p[i].target;
@@ -341,16 +343,16 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
     rc = 0;
 done:
     if (rc < 0) kms_decision_free(out);
-    free(ps.p);
-    free(fi);
+    kms_meta_free(ps.p);
+    kms_meta_free(fi);
     return rc;
 }
 
 void kms_decision_free(struct kms_decision *d)
 {
-    free(d->bound);
-    free(d->target);
-    free(d->frames);
+    kms_meta_free(d->bound);
+    kms_meta_free(d->target);
+    kms_meta_free(d->frames);
     memset(d, 0, sizeof(*d));
 }
 
@@ -413,7 +415,7 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
             sl->above = d->target[d->n - 1];
             sl->bound = d->n == 2 ? d->bound[0] : 0;
             kms_decision_free(d);
-            free(d);
+            kms_meta_free(d);
             __atomic_store_n(&sl->kind, SLOT_SIMPLE, __ATOMIC_RELEASE);
             /* The inline path: the home slot of a plain callsite, and no depth
              * rule that could ask for this callsite's stack. */
@@ -427,7 +429,7 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
     }
     /* No room: the decision is kept nowhere, the next request decides again. */
     kms_decision_free(d);
-    free(d);
+    kms_meta_free(d);
 }
 
 /* ---- stacks, for depth rules --------------------------------------------- */
@@ -445,9 +447,10 @@ static uintptr_t hash_frames(const uintptr_t *frames, unsigned n)
 static __attribute__((noinline)) int decide_slow(size_t size, const void *caller)
 {
     const struct kms_routes *r = &kms_routes;
-    /* Inside the shim's own work (resolving symbols allocates): no decision
-     * is possible without recursion, and the request goes to the plain heap anyway. */
-    if (kms_self.bypass) return r->below;
+    /* Inside a foreign call (libelf resolving symbols, libunwind walking):
+     * no decision is possible without recursion, and the request goes to the
+     * plain heap anyway. */
+    if (kms_bypassed(&kms_self)) return r->below;
     uintptr_t frames[KMS_RULES_MAX_DEPTH];
     unsigned nframes = 1;
     uintptr_t key = (uintptr_t)caller;
@@ -464,13 +467,12 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
         if (sl) return slot_apply(sl, size);
     }
 
-    kms_bypass_enter(&kms_self);
     int target = r->below;
-    struct kms_decision *nd = calloc(1, sizeof(*nd));
+    struct kms_decision *nd = kms_meta_calloc(1, sizeof(*nd));
     if (nd && kms_decision_compile(r, frames, nframes, stack, nd) == 0) {
         target = kms_decision_apply(nd, size);
         if (stack) {
-            nd->frames = malloc(nframes * sizeof(*frames));
+            nd->frames = kms_meta_malloc(nframes * sizeof(*frames));
             if (nd->frames) {
                 memcpy(nd->frames, frames, nframes * sizeof(*frames));
                 nd->nframes = nframes;
@@ -480,12 +482,11 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
             cache_insert(key, nd);
         } else {
             kms_decision_free(nd);
-            free(nd);
+            kms_meta_free(nd);
         }
     } else {
-        free(nd);
+        kms_meta_free(nd);
     }
-    kms_bypass_leave(&kms_self);
     return target;
 }
 

@@ -3,6 +3,7 @@
 
 #include "policy/rules_scan.h"
 
+#include "core/meta.h"
 #include "core/nodeset.h"
 #include "core/size.h"
 #include "core/target.h"
@@ -34,16 +35,16 @@ void kms_ruleset_init(struct kms_ruleset *rs)
 void kms_ruleset_free(struct kms_ruleset *rs)
 {
     for (size_t i = 0; i < rs->nsources; i++) {
-        free(rs->sources[i].name);
-        free(rs->sources[i].text);
+        kms_meta_free(rs->sources[i].name);
+        kms_meta_free(rs->sources[i].text);
     }
-    free(rs->sources);
-    free(rs->rules);
+    kms_meta_free(rs->sources);
+    kms_meta_free(rs->rules);
     for (size_t i = 0; i < rs->nerrors; i++)
-        free(rs->errors[i]);
-    free(rs->errors);
-    free(rs->nodes);
-    free(rs->stats);
+        kms_meta_free(rs->errors[i]);
+    kms_meta_free(rs->errors);
+    kms_meta_free(rs->nodes);
+    kms_meta_free(rs->stats);
     kms_ruleset_init(rs);
 }
 
@@ -104,29 +105,19 @@ static const unsigned char cclass[256] = {
     ['_'] = C_IDENT,
 };
 
-static char *dup_range(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static void add_error_text(struct kms_ruleset *rs, const char *msg)
 {
     rs->nerrors_total++;
     if (rs->nerrors >= KMS_RULES_MAX_ERRORS) return;
     if (rs->nerrors % 8 == 0) {
-        char **e = realloc(rs->errors, (rs->nerrors + 8) * sizeof(*e));
+        char **e = kms_meta_realloc(rs->errors, (rs->nerrors + 8) * sizeof(*e));
         if (!e) {
             rs->oom = 1;
             return;
         }
         rs->errors = e;
     }
-    char *m = dup_range(msg, strlen(msg));
+    char *m = kms_meta_strdup(msg);
     if (!m) {
         rs->oom = 1;
         return;
@@ -388,10 +379,10 @@ static int add_source(struct cursor *c)
 {
     struct kms_ruleset *rs = c->rs;
     if (rs->nsources >= UINT16_MAX) return -1; /* kms_rule.source's range */
-    struct kms_rules_source *ns = realloc(rs->sources, (rs->nsources + 1) * sizeof(*ns));
+    struct kms_rules_source *ns = kms_meta_realloc(rs->sources, (rs->nsources + 1) * sizeof(*ns));
     if (!ns) goto oom;
     rs->sources = ns;
-    char *name = dup_range(c->origin, strlen(c->origin));
+    char *name = kms_meta_strdup(c->origin);
     if (!name) goto oom;
     ns[rs->nsources] = (struct kms_rules_source){.name = name, .env = c->env};
     c->source = (int)rs->nsources++;
@@ -413,7 +404,7 @@ static char *source_text(struct cursor *c)
         c->owned = NULL;
         return src->text;
     }
-    src->text = malloc(c->len + 1);
+    src->text = kms_meta_malloc(c->len + 1);
     if (!src->text) {
         c->rs->oom = 1;
         return NULL;
@@ -554,7 +545,7 @@ static struct kms_rule *rule_slot(struct cursor *c, size_t kw_at)
         size_t guess = c->env ? 0 : rs->count + (c->len - kw_at) / 32;
         size_t cap = rs->cap ? rs->cap * 2 : 16;
         if (c->source_rules == 0 && guess > cap) cap = guess;
-        struct kms_rule *nr = realloc(rs->rules, cap * sizeof(*nr));
+        struct kms_rule *nr = kms_meta_realloc(rs->rules, cap * sizeof(*nr));
         if (!nr) {
             rs->oom = 1;
             return NULL;
@@ -644,13 +635,13 @@ static int keep_value(struct cursor *c, size_t at, size_t n, char **dst, const c
 {
     c->pos += n;
     if (expect_end(c) < 0) return -1;
-    char *d = dup_range(c->buf + at, n);
+    char *d = kms_meta_strndup(c->buf + at, n);
     if (!d) {
         c->rs->oom = 1;
         error_at(c, at, "expected memory for %s, found none (out of memory)", what);
         return -1;
     }
-    free(*dst);
+    kms_meta_free(*dst);
     *dst = d;
     return 0;
 }
@@ -938,13 +929,13 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
     size_t cap = 4096, len = 0;
     if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= KMS_RULES_MAX_FILE)
         cap = (size_t)st.st_size + 1;
-    char *buf = malloc(cap);
+    char *buf = kms_meta_malloc(cap);
     if (!buf) goto oom;
     for (;;) {
         if (len == cap) {
             if (cap > KMS_RULES_MAX_FILE) break;
             size_t ncap = cap * 2 > KMS_RULES_MAX_FILE + 1 ? KMS_RULES_MAX_FILE + 1 : cap * 2;
-            char *nb = realloc(buf, ncap);
+            char *nb = kms_meta_realloc(buf, ncap);
             if (!nb) goto oom;
             buf = nb;
             cap = ncap;
@@ -956,7 +947,7 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
                      "%s: expected a readable rules file, found it unreadable (%s)", path,
                      strerror(errno));
             add_error_text(rs, msg);
-            free(buf);
+            kms_meta_free(buf);
             close(fd);
             return 1;
         }
@@ -969,21 +960,21 @@ size_t kms_rules_load(struct kms_ruleset *rs, const char *path)
                  "%s: expected a rules file of at most %u bytes, found a larger one", path,
                  KMS_RULES_MAX_FILE);
         add_error_text(rs, msg);
-        free(buf);
+        kms_meta_free(buf);
         return 1;
     }
     if (len == cap) { /* a pipe's: the text's extra byte */
-        char *nb = realloc(buf, len + 1);
+        char *nb = kms_meta_realloc(buf, len + 1);
         if (!nb) goto oom_closed;
         buf = nb;
     }
     size_t n = parse(rs, buf, len, path, KMS_RULES_FILE, &buf);
-    free(buf); /* NULL when the rules adopted it */
+    kms_meta_free(buf); /* NULL when the rules adopted it */
     return n;
 oom:
     close(fd);
 oom_closed:
-    free(buf);
+    kms_meta_free(buf);
     rs->oom = 1;
     snprintf(msg, sizeof(msg), "%s: expected memory to read the rules file, found none", path);
     add_error_text(rs, msg);
