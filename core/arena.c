@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/arena.h"
 
+#include "core/fork.h"
+
 #include <errno.h>
 #include <mimalloc.h>
 #include <pthread.h>
@@ -22,11 +24,24 @@ uint64_t kms_arena_chunk;
 /* Serialises growing the arenas; the last of the shim's locks (core/fork.h). */
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void lock_arenas(void) { pthread_mutex_lock(&arena_lock); }
-static void unlock_arenas(void) { pthread_mutex_unlock(&arena_lock); }
+static void lock_arenas(void)
+{
+    kms_lock_order_take(KMS_LOCK_ARENAS);
+    pthread_mutex_lock(&arena_lock);
+}
+
+static void unlock_arenas(void)
+{
+    pthread_mutex_unlock(&arena_lock);
+    kms_lock_order_drop(KMS_LOCK_ARENAS);
+}
 void kms_arena_fork_prepare(void) { lock_arenas(); }
 void kms_arena_fork_parent(void) { unlock_arenas(); }
-void kms_arena_fork_child(void) { pthread_mutex_init(&arena_lock, NULL); }
+void kms_arena_fork_child(void)
+{
+    pthread_mutex_init(&arena_lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_ARENAS);
+}
 
 int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
 {
@@ -172,8 +187,10 @@ int kms_arena_grow(int cls, size_t min_bytes)
     kms_arenas[n].mi_id = id;
     kms_arenas[n].cls = cls;
     if (n == 0) segment_cache_for_two_kinds();
+    kms_assert(c->narenas < KMS_MAX_ARENAS);
     c->arenas[c->narenas] = n;
     c->reserved_bytes += want;
+    kms_assert(c->reserved_bytes <= c->target_bytes); /* a class never reserves past its target */
     /* Publish the arena before the class sees it, so a reader that finds the
      * class's arena also finds its range in kms_arena_of. */
     __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);

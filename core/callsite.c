@@ -8,6 +8,7 @@
 
 #include "core/elflibs.h"
 #include "core/engine.h"
+#include "core/fork.h"
 #include "core/meta.h"
 
 #include <errno.h>
@@ -48,6 +49,18 @@ struct module {
 
 /* The module list and symbol tables; its place among the shim's locks: core/fork.h. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_callsites(void)
+{
+    kms_lock_order_take(KMS_LOCK_CALLSITES);
+    pthread_mutex_lock(&lock);
+}
+
+static void unlock_callsites(void)
+{
+    pthread_mutex_unlock(&lock);
+    kms_lock_order_drop(KMS_LOCK_CALLSITES);
+}
 static struct module *modules;
 /* libelf's requests under the lock are bypassed (load_symbols), but a nested
  * lookup on the same thread must still not self-deadlock. */
@@ -347,9 +360,9 @@ static struct module *module_of(uintptr_t addr)
     dl_iterate_phdr(find_cb, &f);
 #endif
     if (!f.found) return NULL;
-    pthread_mutex_lock(&lock);
+    lock_callsites();
     struct module *m = module_get(&f);
-    pthread_mutex_unlock(&lock);
+    unlock_callsites();
     return m;
 }
 
@@ -361,9 +374,9 @@ static void load_symbols(struct module *m)
      * not seen before would wait for our lock while we wait for the loader. */
     (void)kms_libelf();
     kms_bypass_enter(&kms_self); /* libelf and qsort allocate through malloc */
-    pthread_mutex_lock(&lock);
+    lock_callsites();
     ensure_symbols(m);
-    pthread_mutex_unlock(&lock);
+    unlock_callsites();
     kms_bypass_leave(&kms_self);
 }
 
@@ -425,16 +438,20 @@ int kms_callsite_each_symbol(const struct kms_callsite *cs, int (*fn)(const char
     return each_covering(m, cs->sym_, key, each_name_cb, &e);
 }
 
-void kms_callsite_fork_prepare(void) { pthread_mutex_lock(&lock); }
-void kms_callsite_fork_parent(void) { pthread_mutex_unlock(&lock); }
-void kms_callsite_fork_child(void) { pthread_mutex_init(&lock, NULL); }
+void kms_callsite_fork_prepare(void) { lock_callsites(); }
+void kms_callsite_fork_parent(void) { unlock_callsites(); }
+void kms_callsite_fork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_CALLSITES);
+}
 
 void kms_callsite_reset(void)
 {
-    pthread_mutex_lock(&lock);
+    lock_callsites();
     struct module *m = modules;
     modules = NULL;
-    pthread_mutex_unlock(&lock);
+    unlock_callsites();
     while (m) {
         struct module *next = m->next;
         free_module(m);

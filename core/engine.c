@@ -123,6 +123,7 @@ void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t thr
 void kms_fast_learn(size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
+    kms_thread_check(self);
     if (!kms_fast_ok || kms_bypassed(self)) return;
     int cls = kms_target_class[target];
     if (cls == KMS_CLASS_BY_CPU) return;

@@ -4,6 +4,7 @@
 #ifndef KMS_CORE_ENGINE_H
 #define KMS_CORE_ENGINE_H
 #include "core/arena.h"
+#include "core/check.h"
 #include "core/placement.h"
 #include "core/stats_thread.h"
 #include "core/target.h"
@@ -68,7 +69,23 @@ static inline void kms_bypass_enter(struct kms_thread *self)
     self->counted[0] = self->counted[1] = NULL;
 }
 
-static inline void kms_bypass_leave(struct kms_thread *self) { self->bypass--; }
+/* The thread's invariant: a fast or counted pointer is set only while its
+ * requests may be routed (plain_only is 0), so that the inline paths need test
+ * nothing else. */
+static inline void kms_thread_check(const struct kms_thread *self)
+{
+    (void)self;
+    kms_assert(!self->plain_only ||
+               !(self->fast[0] || self->fast[1] || self->fast[KMS_FAST_SMALL] || self->counted[0] ||
+                 self->counted[1]));
+}
+
+static inline void kms_bypass_leave(struct kms_thread *self)
+{
+    kms_assert(self->bypass > 0); /* leaves only what it entered */
+    kms_thread_check(self);
+    self->bypass--;
+}
 
 /* Whether the thread's requests go to the plain heap: inside a foreign call
  * or exiting. One compare in memory on the hot paths. */

@@ -3,6 +3,7 @@
 
 #include "core/engine.h"
 #include "core/expmath.h"
+#include "core/fork.h"
 #include "core/meta.h"
 
 #include <pthread.h>
@@ -126,6 +127,7 @@ static void retire_locked(struct kms_stats_thread *s)
 static void lock_self(struct kms_stats_thread *s)
 {
     s->in_lock++;
+    kms_lock_order_take(KMS_LOCK_STATS);
     pthread_mutex_lock(&lock);
 }
 
@@ -134,6 +136,7 @@ static void drain_pending(struct kms_stats_thread *s);
 static void unlock_self(struct kms_stats_thread *s)
 {
     pthread_mutex_unlock(&lock);
+    kms_lock_order_drop(KMS_LOCK_STATS);
     s->in_lock--;
     if (s->npending && !s->in_lock) drain_pending(s);
 }
@@ -369,6 +372,7 @@ void kms_stats_fork_parent(void) { unlock_self(&kms_self.stats); }
 void kms_stats_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_STATS);
     kms_self.stats.in_lock--;
     /* The other threads are gone; their blocks stay, and so do their counts. */
     struct kms_stats_thread *self = &kms_self.stats, *next;
