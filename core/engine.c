@@ -56,11 +56,11 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
     for (int c = 0; c < ncpus || c < cpus_set; c++)
         kms_cpu_node[c] = (c < ncpus && topo->cpu_node[c] >= 0) ? topo->cpu_node[c] : 0;
     cpus_set = ncpus;
-    int dram_cls = -1;
+    int dram_cls = KMS_CLASS_PLAIN;
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
         for (int n = 0; n <= plan->max_node && n < KMS_MAX_NODES; n++) {
             const struct kms_placement *pl = &plan->at[t][n];
-            int cls = -1;
+            int cls = KMS_CLASS_PLAIN;
             if (pl->mode != KMS_MODE_DEFAULT) {
                 cls = find_class(pl);
                 if (cls < 0 && kms_nclasses < KMS_MAX_CLASSES) {
@@ -70,12 +70,12 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                     c->pl = *pl;
                     /* A bound class is sized to what its nodes hold; a preferred one
                      * spills over, so it may use as much as the machine has. */
-                    c->target_bytes = pl->mode == KMS_MODE_BIND
-                                          ? kms_bind_reservation(
-                                                kms_topology_capacity(topo, &pl->set), topo->ncpus)
-                                          : total;
-                    if (c->target_bytes < KMS_ARENA_MIN) c->target_bytes = KMS_ARENA_MIN;
-                    c->fallback = -2;
+                    c->reserve_cap = pl->mode == KMS_MODE_BIND
+                                         ? kms_bind_reservation(
+                                               kms_topology_capacity(topo, &pl->set), topo->ncpus)
+                                         : total;
+                    if (c->reserve_cap < KMS_ARENA_MIN) c->reserve_cap = KMS_ARENA_MIN;
+                    c->fallback = KMS_FALLBACK_NONE;
                 }
             }
             if (t == KMS_TARGET_DRAM) dram_cls = cls;
@@ -181,7 +181,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
          * size; no new arena would help, so such a request takes the fallback
          * (DRAM for preferred, ENOMEM for bound routes) at once. */
         if (align > KMS_ARENA_MAX_ALIGN) {
-            if (c->fallback == -2) {
+            if (c->fallback == KMS_FALLBACK_NONE) {
                 errno = ENOMEM;
                 break;
             }
@@ -205,14 +205,14 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
                 sched_yield();
         }
         if (p) break;
-        if (c->fallback == -2) {
+        if (c->fallback == KMS_FALLBACK_NONE) {
             errno = ENOMEM;
             break;
         }
         cls = c->fallback;
     }
     kms_bypass_leave(self);
-    if (!p && cls == -1) p = kms_plain_alloc(size, align, zero);
+    if (!p && cls == KMS_CLASS_PLAIN) p = kms_plain_alloc(size, align, zero);
     if (!p) errno = ENOMEM;
     return p;
 }

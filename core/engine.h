@@ -93,7 +93,7 @@ static inline bool kms_bypassed(const struct kms_thread *self) { return self->pl
 
 extern __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 extern int kms_state;
-/* The class of each target: -1 for the plain heap (also before start-up has
+/* The class of each target: KMS_CLASS_PLAIN for the plain heap (also before start-up has
  * finished, so the hot path needs no state check), KMS_CLASS_BY_CPU when it
  * depends on the CPU the thread runs on. */
 #define KMS_CLASS_BY_CPU 127

@@ -62,9 +62,9 @@ static int assign(struct pieces *ps, uint64_t lo, uint64_t hi, int target)
 
 /* Per module, which caller rules its name (or the program's other name)
  * matches: a new callsite then tests its module's rules only, and the glob of
- * every other rule is not run again per callsite (1,000 rules cost ~70,000
- * instructions per new callsite without this). A push-only list: a race adds
- * the same module twice, harmlessly. */
+ * every other rule is not run again per callsite (bench/analysis.md, "Figures
+ * behind the code"). A push-only list: a race adds the same module twice,
+ * harmlessly. */
 struct module_rules {
     struct module_rules *next;
     const void *mod; /* kms_callsite.mod_ */
@@ -167,9 +167,9 @@ int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, un
     const size_t words = (r->rules.count + 63) / 64;
     uint64_t cand_local[64],
         *cand = words <= 64 ? cand_local : kms_meta_calloc(words, sizeof(*cand));
-    bool all = !cand || !r->plain;
+    bool all = !cand || !r->no_caller;
     if (!all) {
-        memcpy(cand, r->plain, words * sizeof(*cand));
+        memcpy(cand, r->no_caller, words * sizeof(*cand));
         for (unsigned f = 0; f < nframes && !all; f++) {
             if (!fi[f].located) continue;
             if (!fi[f].own) all = true;

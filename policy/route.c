@@ -92,9 +92,9 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         }
     }
     size_t words = (r->rules.count + 63) / 64;
-    r->plain = words ? kms_meta_calloc(words, sizeof(*r->plain)) : NULL;
-    for (size_t i = 0; r->plain && i < r->rules.count; i++)
-        if (!r->rules.rules[i].has_caller) r->plain[i / 64] |= 1ull << (i % 64);
+    r->no_caller = words ? kms_meta_calloc(words, sizeof(*r->no_caller)) : NULL;
+    for (size_t i = 0; r->no_caller && i < r->rules.count; i++)
+        if (!r->rules.rules[i].has_caller) r->no_caller[i / 64] |= 1ull << (i % 64);
     /* Depth rules walk the stack on every request in their size range:
      * libunwind's cached walk, opened now rather than from an allocation. */
     if (r->max_frames > 1) kms_stackwalk_load();
@@ -124,8 +124,8 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
  * allocator's inline path reads a callsite's home slot. */
 #define CACHE_SLOTS (1u << KMS_ROUTE_CACHE_BITS)
 /* A callsite that finds no free slot in its window is decided again on every
- * request. Simulated, random callsites past a 16-slot window: 16 of 18,000,
- * 344 of 25,000; with 64: none, 11. Lookups stop at the first empty slot. */
+ * request; the window's size is chosen in bench/analysis.md ("Figures behind
+ * the code"). Lookups stop at the first empty slot. */
 #define CACHE_PROBES 64
 enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
 struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64)));
