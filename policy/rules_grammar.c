@@ -302,6 +302,24 @@ static int keep_value(struct cursor *c, size_t at, size_t n, char **dst, const c
     return 0;
 }
 
+/* A setting's value that names a target (or a policy, by parse): the word at
+ * c->buf[at..at+n), which ends its line. */
+static int target_value(struct cursor *c, size_t at, size_t n, int (*parse)(const char *, size_t),
+                        const char *what, int *out)
+{
+    char f[64];
+    int t = n ? parse(c->buf + at, n) : KMS_TARGET_INVALID;
+    if (t == KMS_TARGET_INVALID) {
+        kms_rules_error_at(c, at, "expected %s, found %s", what,
+                           kms_rules_found(c, at, n, f, sizeof(f)));
+        return -1;
+    }
+    c->pos += n;
+    if (kms_rules_expect_end(c) < 0) return -1;
+    *out = t;
+    return 0;
+}
+
 static int parse_setting(struct cursor *c, int which, size_t kw_at)
 {
     struct kms_ruleset *rs = c->rs;
@@ -331,14 +349,8 @@ static int parse_setting(struct cursor *c, int which, size_t kw_at)
     uint64_t sz;
     switch (which) {
     case SET_POLICY:
-        t = n ? kms_policy_parse(v, n) : KMS_TARGET_INVALID;
-        if (t == KMS_TARGET_INVALID) {
-            kms_rules_error_at(c, at, "expected a policy (" KMS_POLICY_WORDS "), found %s",
-                               kms_rules_found(c, at, n, f, sizeof(f)));
+        if (target_value(c, at, n, kms_policy_parse, "a policy (" KMS_POLICY_WORDS ")", &t) < 0)
             return -1;
-        }
-        c->pos += n;
-        if (kms_rules_expect_end(c) < 0) return -1;
         rs->policy = t;
         break;
     case SET_NODES: {
@@ -374,14 +386,8 @@ static int parse_setting(struct cursor *c, int which, size_t kw_at)
         break;
     }
     case SET_DEFAULT:
-        t = n ? kms_target_parse(v, n) : KMS_TARGET_INVALID;
-        if (t == KMS_TARGET_INVALID) {
-            kms_rules_error_at(c, at, "expected a target (" KMS_TARGET_WORDS "), found %s",
-                               kms_rules_found(c, at, n, f, sizeof(f)));
+        if (target_value(c, at, n, kms_target_parse, "a target (" KMS_TARGET_WORDS ")", &t) < 0)
             return -1;
-        }
-        c->pos += n;
-        if (kms_rules_expect_end(c) < 0) return -1;
         rs->default_target = t;
         break;
     }
