@@ -190,7 +190,8 @@ int kms_arena_grow(int cls, size_t min_bytes)
     kms_assert(c->narenas < KMS_MAX_ARENAS);
     c->arenas[c->narenas] = n;
     c->reserved_bytes += want;
-    kms_assert(c->reserved_bytes <= c->reserve_cap); /* a class never reserves past its target */
+    /* A class never reserves past its cap, but for the last arena's rounding up. */
+    kms_assert(c->reserved_bytes <= round_up(c->reserve_cap, KMS_ARENA_ALIGN));
     /* Publish the arena before the class sees it, so a reader that finds the
      * class's arena also finds its range in kms_arena_of. */
     __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);

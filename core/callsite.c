@@ -373,11 +373,12 @@ static void load_symbols(struct module *m)
      * constructors allocate, and a thread that allocated from a callsite
      * not seen before would wait for our lock while we wait for the loader. */
     (void)kms_libelf();
-    kms_bypass_enter(&kms_self); /* libelf and qsort allocate through malloc */
+    struct kms_thread *self = &kms_self;
+    kms_bypass_enter(self); /* libelf and qsort allocate through malloc */
     lock_callsites();
     ensure_symbols(m);
     unlock_callsites();
-    kms_bypass_leave(&kms_self);
+    kms_bypass_leave(self);
 }
 
 /* A callsite located but not looked up in the symbols (kms_callsite_locate). */

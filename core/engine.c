@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&
+                   offsetof(struct kms_thread, bypass) == offsetof(struct kms_thread, plain_only),
+               "kms_bypass_leave reads bypass as plain_only's low half");
 int kms_state;
 int8_t kms_target_class[KMS_TARGET_COUNT] = {[0 ... KMS_TARGET_COUNT - 1] = -1};
 int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
