@@ -187,7 +187,7 @@ void *kms_access_alloc(int target, size_t size, size_t align, bool zero, const v
     struct kms_thread *self = &kms_self;
     struct cand *c;
     self->stats.parent = 0;
-    if (self->bypass || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
+    if (kms_bypassed(self) || size > PTRDIFF_MAX || align > KMS_ARENA_MAX_ALIGN ||
         !(c = cand_of(caller, target)))
         return kms_alloc(target, size, align, zero);
     if (size >= KMS_ACCESS_WRAP_MIN && kms_access_contexts) {

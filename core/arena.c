@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/arena.h"
 
+#include "core/fork.h"
+
 #include <errno.h>
 #include <mimalloc.h>
 #include <pthread.h>
@@ -22,11 +24,24 @@ uint64_t kms_arena_chunk;
 /* Serialises growing the arenas; the last of the shim's locks (core/fork.h). */
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void lock_arenas(void) { pthread_mutex_lock(&arena_lock); }
-static void unlock_arenas(void) { pthread_mutex_unlock(&arena_lock); }
+static void lock_arenas(void)
+{
+    kms_lock_order_take(KMS_LOCK_ARENAS);
+    pthread_mutex_lock(&arena_lock);
+}
+
+static void unlock_arenas(void)
+{
+    pthread_mutex_unlock(&arena_lock);
+    kms_lock_order_drop(KMS_LOCK_ARENAS);
+}
 void kms_arena_fork_prepare(void) { lock_arenas(); }
 void kms_arena_fork_parent(void) { unlock_arenas(); }
-void kms_arena_fork_child(void) { pthread_mutex_init(&arena_lock, NULL); }
+void kms_arena_fork_child(void)
+{
+    pthread_mutex_init(&arena_lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_ARENAS);
+}
 
 int kms_mbind(void *start, size_t len, const struct kms_placement *pl)
 {
@@ -69,11 +84,11 @@ static void *reserve(size_t len)
  * exclusive arena exists, every exiting thread frees one segment of each
  * kind; the entries the pops skip pile up, each keeping its touched pages
  * for segment_decommit_delay (500 ms), while fresh segments are made for the
- * threads that missed. A server starting a thread per request kept 26-31 MiB
- * against mimalloc's 5 MiB. A cached segment now waits as long as a freed
- * span inside a segment does (decommit_delay, 25 ms by default): 7.5-10 MiB,
- * with the same page faults and time (bench/analysis.md). A value the user
- * set is left. Called with the arenas' lock held, for the first arena. */
+ * threads that missed: a server starting a thread per request kept several
+ * times mimalloc's memory (bench/analysis.md, "Figures behind the code"). A
+ * cached segment now waits as long as a freed span inside a segment does
+ * (decommit_delay). A value the user set is left. Called with the arenas' lock held, for the first
+ * arena. */
 static void segment_cache_for_two_kinds(void)
 {
     static const char var[] = "MIMALLOC_SEGMENT_DECOMMIT_DELAY=";
@@ -134,14 +149,14 @@ int kms_arena_grow(int cls, size_t min_bytes)
         return -1;
     }
     uint64_t need = round_up((uint64_t)min_bytes + KMS_ARENA_ALIGN, KMS_ARENA_ALIGN);
-    uint64_t left = c->target_bytes > c->reserved_bytes ? c->target_bytes - c->reserved_bytes : 0;
+    uint64_t left = c->reserve_cap > c->reserved_bytes ? c->reserve_cap - c->reserved_bytes : 0;
     uint64_t want = left;
     if (kms_arena_chunk && want > kms_arena_chunk) want = kms_arena_chunk;
     if (want < need) want = need;
     /* A class never reserves past its target: far more than a bound node set
      * can hold fails here with ENOMEM instead of an OOM kill later, and a
      * preferred class falls back to DRAM. */
-    if (c->reserved_bytes + need > c->target_bytes) {
+    if (c->reserved_bytes + need > c->reserve_cap) {
         unlock_arenas();
         errno = ENOMEM;
         return -1;
@@ -172,8 +187,11 @@ int kms_arena_grow(int cls, size_t min_bytes)
     kms_arenas[n].mi_id = id;
     kms_arenas[n].cls = cls;
     if (n == 0) segment_cache_for_two_kinds();
+    kms_assert(c->narenas < KMS_MAX_ARENAS);
     c->arenas[c->narenas] = n;
     c->reserved_bytes += want;
+    /* A class never reserves past its cap, but for the last arena's rounding up. */
+    kms_assert(c->reserved_bytes <= round_up(c->reserve_cap, KMS_ARENA_ALIGN));
     /* Publish the arena before the class sees it, so a reader that finds the
      * class's arena also finds its range in kms_arena_of. */
     __atomic_store_n(&kms_narenas, n + 1, __ATOMIC_RELEASE);

@@ -35,13 +35,18 @@ struct kms_arena {
 
 struct kms_class {
     struct kms_placement pl;
-    uint64_t target_bytes;   /* how much address space the class may reserve in all */
+    uint64_t reserve_cap;    /* the address space the class may reserve in all (not memory) */
     uint64_t reserved_bytes; /* what it has reserved */
     int narenas;
     int arenas[KMS_MAX_ARENAS];
-    int fallback; /* class (or -1 = the plain DRAM heap) used when this one is exhausted;
-                     -2 = none: the request fails with ENOMEM */
+    int fallback; /* class used when this one is exhausted, KMS_CLASS_PLAIN, or
+                     KMS_FALLBACK_NONE */
 };
+
+/* A class number that is no class: the plain heap (a target's class, a fallback). */
+#define KMS_CLASS_PLAIN (-1)
+/* A fallback that is none: the request fails with ENOMEM (bound classes). */
+#define KMS_FALLBACK_NONE (-2)
 
 extern struct kms_arena kms_arenas[KMS_MAX_ARENAS];
 extern int kms_narenas; /* arenas in use; read with __atomic_load_n (acquire) */

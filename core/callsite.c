@@ -7,6 +7,9 @@
 #include "core/callsite.h"
 
 #include "core/elflibs.h"
+#include "core/engine.h"
+#include "core/fork.h"
+#include "core/meta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +49,21 @@ struct module {
 
 /* The module list and symbol tables; its place among the shim's locks: core/fork.h. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_callsites(void)
+{
+    kms_lock_order_take(KMS_LOCK_CALLSITES);
+    pthread_mutex_lock(&lock);
+}
+
+static void unlock_callsites(void)
+{
+    pthread_mutex_unlock(&lock);
+    kms_lock_order_drop(KMS_LOCK_CALLSITES);
+}
 static struct module *modules;
-/* The engine redirects nested mallocs, but a nested *decision* on the same
- * thread (libelf allocating while we hold the lock) must not self-deadlock. */
+/* libelf's requests under the lock are bypassed (load_symbols), but a nested
+ * lookup on the same thread must still not self-deadlock. */
 static __thread int busy;
 
 /* ---- finding the module ----------------------------------------------- */
@@ -86,23 +101,15 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static void free_module(struct module *m)
 {
-    free(m->key);
-    free(m->file);
-    free(m->alt);
-    free(m->syms);
-    free(m->maxend);
-    free(m->strings);
-    free(m);
+    kms_meta_free(m->key);
+    kms_meta_free(m->file);
+    kms_meta_free(m->alt);
+    kms_meta_free(m->syms);
+    kms_meta_free(m->maxend);
+    kms_meta_free(m->strings);
+    kms_meta_free(m);
 }
 
 /* Called with the lock held; the loader was asked before, without it (see
@@ -111,12 +118,12 @@ static struct module *module_get(const struct find *f)
 {
     for (struct module *m = modules; m; m = m->next)
         if (m->base == f->base && strcmp(m->key, f->name) == 0) return m;
-    struct module *m = calloc(1, sizeof(*m));
+    struct module *m = kms_meta_calloc(1, sizeof(*m));
     if (!m) return NULL;
     m->base = f->base;
-    m->key = dup_str(f->name);
+    m->key = kms_meta_strdup(f->name);
     if (f->name[0]) {
-        m->file = dup_str(f->name);
+        m->file = kms_meta_strdup(f->name);
         m->name = m->file ? base_name(m->file) : NULL;
     } else {
         /* The main program: /proc/self/exe names the real file (symbols are
@@ -127,13 +134,14 @@ static struct module *module_get(const struct find *f)
         static const char deleted[] = " (deleted)";
         size_t len = strlen(path), dl = sizeof(deleted) - 1;
         if (len > dl && strcmp(path + len - dl, deleted) == 0) path[len - dl] = '\0';
-        m->file = dup_str(path[0] ? path : "/proc/self/exe");
+        m->file = kms_meta_strdup(path[0] ? path : "/proc/self/exe");
         if (m->file) {
             m->name = base_name(m->file);
             /* A symlink (python3 -> python3.11) makes the started name differ:
              * users may write either. */
             const char *started = program_invocation_short_name;
-            if (started && *started && strcmp(started, m->name) != 0) m->alt = dup_str(started);
+            if (started && *started && strcmp(started, m->name) != 0)
+                m->alt = kms_meta_strdup(started);
         }
     }
     if (!m->key || !m->file || !m->name) {
@@ -169,7 +177,7 @@ static int pool_add(struct pool *p, const char *s, uint32_t *off)
         size_t cap = p->cap ? p->cap : 4096;
         while (cap < p->len + n)
             cap *= 2;
-        char *b = realloc(p->buf, cap);
+        char *b = kms_meta_realloc(p->buf, cap);
         if (!b) return -1;
         p->buf = b;
         p->cap = cap;
@@ -203,7 +211,7 @@ static void read_symbols(const struct kms_libelf *E, Elf *e, struct pool *pool, 
             if (!name || !*name) continue;
             if (*n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 256;
-                struct sym *ns = realloc(*syms, nc * sizeof(*ns));
+                struct sym *ns = kms_meta_realloc(*syms, nc * sizeof(*ns));
                 if (!ns) return;
                 *syms = ns;
                 *cap = nc;
@@ -240,8 +248,8 @@ static void ensure_symbols(struct module *m)
     if (e) E->end(e);
     close(fd);
     if (n == 0) {
-        free(syms);
-        free(pool.buf);
+        kms_meta_free(syms);
+        kms_meta_free(pool.buf);
         return;
     }
     qsort(syms, n, sizeof(*syms), sym_cmp);
@@ -258,10 +266,10 @@ static void ensure_symbols(struct module *m)
     n = k;
     /* Dedup may have raised ranks: restore the order the search relies on. */
     qsort(syms, n, sizeof(*syms), sym_cmp);
-    uint64_t *maxend = malloc(n * sizeof(*maxend));
+    uint64_t *maxend = kms_meta_malloc(n * sizeof(*maxend));
     if (!maxend) {
-        free(syms);
-        free(pool.buf);
+        kms_meta_free(syms);
+        kms_meta_free(pool.buf);
         return;
     }
     uint64_t hi = 0;
@@ -352,9 +360,9 @@ static struct module *module_of(uintptr_t addr)
     dl_iterate_phdr(find_cb, &f);
 #endif
     if (!f.found) return NULL;
-    pthread_mutex_lock(&lock);
+    lock_callsites();
     struct module *m = module_get(&f);
-    pthread_mutex_unlock(&lock);
+    unlock_callsites();
     return m;
 }
 
@@ -365,9 +373,12 @@ static void load_symbols(struct module *m)
      * constructors allocate, and a thread that allocated from a callsite
      * not seen before would wait for our lock while we wait for the loader. */
     (void)kms_libelf();
-    pthread_mutex_lock(&lock);
+    struct kms_thread *self = &kms_self;
+    kms_bypass_enter(self); /* libelf and qsort allocate through malloc */
+    lock_callsites();
     ensure_symbols(m);
-    pthread_mutex_unlock(&lock);
+    unlock_callsites();
+    kms_bypass_leave(self);
 }
 
 /* A callsite located but not looked up in the symbols (kms_callsite_locate). */
@@ -428,16 +439,20 @@ int kms_callsite_each_symbol(const struct kms_callsite *cs, int (*fn)(const char
     return each_covering(m, cs->sym_, key, each_name_cb, &e);
 }
 
-void kms_callsite_fork_prepare(void) { pthread_mutex_lock(&lock); }
-void kms_callsite_fork_parent(void) { pthread_mutex_unlock(&lock); }
-void kms_callsite_fork_child(void) { pthread_mutex_init(&lock, NULL); }
+void kms_callsite_fork_prepare(void) { lock_callsites(); }
+void kms_callsite_fork_parent(void) { unlock_callsites(); }
+void kms_callsite_fork_child(void)
+{
+    pthread_mutex_init(&lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_CALLSITES);
+}
 
 void kms_callsite_reset(void)
 {
-    pthread_mutex_lock(&lock);
+    lock_callsites();
     struct module *m = modules;
     modules = NULL;
-    pthread_mutex_unlock(&lock);
+    unlock_callsites();
     while (m) {
         struct module *next = m->next;
         free_module(m);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/elflibs.h"
 
+#include "core/engine.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -71,20 +73,25 @@ static void load_dw(void)
     __atomic_store_n(&dw_ok, &dw_api, __ATOMIC_RELEASE);
 }
 
+/* The library's table once loaded, loading it on the first call. */
+static const void *loaded(const void *const *ok, pthread_once_t *once, void (*load_fn)(void))
+{
+    const void *p = __atomic_load_n(ok, __ATOMIC_ACQUIRE);
+    if (p) return p;
+    kms_bypass_enter(&kms_self); /* dlopen allocates through malloc */
+    pthread_once(once, load_fn);
+    kms_bypass_leave(&kms_self);
+    return __atomic_load_n(ok, __ATOMIC_ACQUIRE);
+}
+
 const struct kms_libelf *kms_libelf(void)
 {
-    const struct kms_libelf *e = __atomic_load_n(&elf_ok, __ATOMIC_ACQUIRE);
-    if (e) return e;
-    pthread_once(&elf_once, load_elf);
-    return __atomic_load_n(&elf_ok, __ATOMIC_ACQUIRE);
+    return loaded((const void *const *)&elf_ok, &elf_once, load_elf);
 }
 
 const struct kms_libdw *kms_libdw(void)
 {
-    const struct kms_libdw *d = __atomic_load_n(&dw_ok, __ATOMIC_ACQUIRE);
-    if (d) return d;
-    pthread_once(&dw_once, load_dw);
-    return __atomic_load_n(&dw_ok, __ATOMIC_ACQUIRE);
+    return loaded((const void *const *)&dw_ok, &dw_once, load_dw);
 }
 
 const char *kms_elflibs_error(void) { return error; }

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&
+                   offsetof(struct kms_thread, bypass) == offsetof(struct kms_thread, plain_only),
+               "kms_bypass_leave reads bypass as plain_only's low half");
 int kms_state;
 int8_t kms_target_class[KMS_TARGET_COUNT] = {[0 ... KMS_TARGET_COUNT - 1] = -1};
 int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
@@ -56,11 +59,11 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
     for (int c = 0; c < ncpus || c < cpus_set; c++)
         kms_cpu_node[c] = (c < ncpus && topo->cpu_node[c] >= 0) ? topo->cpu_node[c] : 0;
     cpus_set = ncpus;
-    int dram_cls = -1;
+    int dram_cls = KMS_CLASS_PLAIN;
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
         for (int n = 0; n <= plan->max_node && n < KMS_MAX_NODES; n++) {
             const struct kms_placement *pl = &plan->at[t][n];
-            int cls = -1;
+            int cls = KMS_CLASS_PLAIN;
             if (pl->mode != KMS_MODE_DEFAULT) {
                 cls = find_class(pl);
                 if (cls < 0 && kms_nclasses < KMS_MAX_CLASSES) {
@@ -70,12 +73,12 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                     c->pl = *pl;
                     /* A bound class is sized to what its nodes hold; a preferred one
                      * spills over, so it may use as much as the machine has. */
-                    c->target_bytes = pl->mode == KMS_MODE_BIND
-                                          ? kms_bind_reservation(
-                                                kms_topology_capacity(topo, &pl->set), topo->ncpus)
-                                          : total;
-                    if (c->target_bytes < KMS_ARENA_MIN) c->target_bytes = KMS_ARENA_MIN;
-                    c->fallback = -2;
+                    c->reserve_cap = pl->mode == KMS_MODE_BIND
+                                         ? kms_bind_reservation(
+                                               kms_topology_capacity(topo, &pl->set), topo->ncpus)
+                                         : total;
+                    if (c->reserve_cap < KMS_ARENA_MIN) c->reserve_cap = KMS_ARENA_MIN;
+                    c->fallback = KMS_FALLBACK_NONE;
                 }
             }
             if (t == KMS_TARGET_DRAM) dram_cls = cls;
@@ -123,7 +126,8 @@ void kms_fast_enable(bool ok, bool counted, uint64_t recorded_from, uint64_t thr
 void kms_fast_learn(size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
-    if (!kms_fast_ok || self->bypass) return;
+    kms_thread_check(self);
+    if (!kms_fast_ok || kms_bypassed(self)) return;
     int cls = kms_target_class[target];
     if (cls == KMS_CLASS_BY_CPU) return;
     unsigned side = size >= kms_fast_threshold;
@@ -141,7 +145,7 @@ static void thread_exit(void *arg)
     (void)arg;
     /* mimalloc deletes this thread's heaps in its own thread-exit hook, which
      * runs after this one: from here on the thread allocates from the plain heap. */
-    kms_self.bypass = KMS_BYPASS_EXITING;
+    kms_self.exiting = 1;
     memset(kms_self.fast, 0, sizeof(kms_self.fast));
     memset(kms_self.counted, 0, sizeof(kms_self.counted));
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
@@ -180,7 +184,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
          * size; no new arena would help, so such a request takes the fallback
          * (DRAM for preferred, ENOMEM for bound routes) at once. */
         if (align > KMS_ARENA_MAX_ALIGN) {
-            if (c->fallback == -2) {
+            if (c->fallback == KMS_FALLBACK_NONE) {
                 errno = ENOMEM;
                 break;
             }
@@ -204,14 +208,14 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
                 sched_yield();
         }
         if (p) break;
-        if (c->fallback == -2) {
+        if (c->fallback == KMS_FALLBACK_NONE) {
             errno = ENOMEM;
             break;
         }
         cls = c->fallback;
     }
     kms_bypass_leave(self);
-    if (!p && cls == -1) p = kms_plain_alloc(size, align, zero);
+    if (!p && cls == KMS_CLASS_PLAIN) p = kms_plain_alloc(size, align, zero);
     if (!p) errno = ENOMEM;
     return p;
 }
@@ -219,7 +223,7 @@ void *kms_alloc_slow(int cls, size_t size, size_t align, bool zero)
 void *kms_realloc_routed(void *p, size_t size, int target)
 {
     struct kms_thread *self = &kms_self;
-    if (self->bypass) {
+    if (kms_bypassed(self)) {
         void *q = mi_realloc(p, size);
         if (!q) errno = ENOMEM;
         return q;

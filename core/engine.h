@@ -4,6 +4,7 @@
 #ifndef KMS_CORE_ENGINE_H
 #define KMS_CORE_ENGINE_H
 #include "core/arena.h"
+#include "core/check.h"
 #include "core/placement.h"
 #include "core/stats_thread.h"
 #include "core/target.h"
@@ -33,20 +34,29 @@ struct kms_thread {
     /* The same while statistics are on (fast[] then stays NULL): malloc's
      * inline counted path (core/stats.h, kms_stats_counted_heap) allocates from it and
      * counts. Set only while this thread's statistics state is ACTIVE and it is
-     * outside the shim's own work (kms_bypass_enter), cleared when either
+     * outside a foreign call (kms_bypass_enter), cleared when either
      * ends, so that the inline path needs no state or bypass test. */
     mi_heap_t *counted[2];
     mi_heap_t *cur[KMS_MAX_CLASSES]; /* heap the thread allocates from, per class */
     mi_heap_t *heap[KMS_MAX_ARENAS]; /* heap per arena, made on first use */
-    int bypass; /* > 0: inside the shim's own work (its requests are its own), or the thread is
-                   exiting (KMS_BYPASS_EXITING set: the program's requests still come) */
+    /* Why this thread's requests go to the plain heap, unrouted and uncounted. bypass: how
+     * deep it is in the named foreign calls the shim makes (fopen, opendir, dlopen, qsort,
+     * libelf, libdw, libunwind: they allocate through the exported malloc, and those requests
+     * are the shim's, kms_bypass_enter); exiting: its thread-exit hook ran, mimalloc deletes
+     * its heaps next (the program's requests still come). plain_only is both at once: the one
+     * word the hot paths test. */
+    union {
+        struct {
+            uint16_t bypass;
+            uint16_t exiting;
+        };
+        uint32_t plain_only;
+    };
     bool exit_hook;
     struct kms_stats_thread stats; /* KMEM_STATS / KMEM_PROFILE counting (core/stats.h) */
 };
 
-#define KMS_BYPASS_EXITING (1 << 20)
-
-/* Enters the shim's own work (bypass > 0: its requests go to the plain heap,
+/* Enters a foreign call (bypass > 0: the requests it makes go to the plain heap,
  * uncounted). The fast and counted pointers are emptied, so the inline paths,
  * which test nothing else, send every request made inside it to the full
  * path: a pointer set implies bypass == 0, because kms_fast_learn sets none
@@ -59,19 +69,33 @@ static inline void kms_bypass_enter(struct kms_thread *self)
     self->counted[0] = self->counted[1] = NULL;
 }
 
-static inline void kms_bypass_leave(struct kms_thread *self) { self->bypass--; }
-
-/* Whether the thread is in the shim's own work or exiting (bypass != 0).
- * bypass is never negative: the mask only lets the compiler test it in
- * memory, one instruction less than a load and a test on the hot paths. */
-static inline bool kms_bypassed(const struct kms_thread *self)
+/* The thread's invariant: a fast or counted pointer is set only while its
+ * requests may be routed (plain_only is 0), so that the inline paths need test
+ * nothing else. */
+static inline void kms_thread_check(const struct kms_thread *self)
 {
-    return (self->bypass & INT_MAX) != 0;
+    (void)self;
+    kms_assert(!self->plain_only ||
+               !(self->fast[0] || self->fast[1] || self->fast[KMS_FAST_SMALL] || self->counted[0] ||
+                 self->counted[1]));
 }
+
+static inline void kms_bypass_leave(struct kms_thread *self)
+{
+    /* Leaves only what it entered. bypass read as its half of plain_only: GCC 12's UBSan
+     * reports a member of the anonymous struct, read here, as a null pointer's. */
+    kms_assert((self->plain_only & 0xffffu) != 0);
+    kms_thread_check(self);
+    self->bypass--;
+}
+
+/* Whether the thread's requests go to the plain heap: inside a foreign call
+ * or exiting. One compare in memory on the hot paths. */
+static inline bool kms_bypassed(const struct kms_thread *self) { return self->plain_only != 0; }
 
 extern __thread struct kms_thread kms_self __attribute__((tls_model("initial-exec")));
 extern int kms_state;
-/* The class of each target: -1 for the plain heap (also before start-up has
+/* The class of each target: KMS_CLASS_PLAIN for the plain heap (also before start-up has
  * finished, so the hot path needs no state check), KMS_CLASS_BY_CPU when it
  * depends on the CPU the thread runs on. */
 #define KMS_CLASS_BY_CPU 127

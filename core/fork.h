@@ -18,14 +18,46 @@
  * ones), whatever the other threads held; it skips those no thread can hold
  * (kms_fork_handlers_register). mimalloc's own state needs nothing
  * from us: a child's heaps are its thread's, as in the parent.
- * Before all three, fork() waits for the stack walks under way (depth rules,
+ * Before all four, fork() waits for the stack walks under way (depth rules,
  * core/stackwalk.c): libunwind's own locks are then free in the child. A walk
- * holds none of the three, but its own requests may take (1), so the walks
+ * holds none of the four, but its own requests may take (1), so the walks
  * come first. */
 #ifndef KMS_CORE_FORK_H
 #define KMS_CORE_FORK_H
 
+#include "core/check.h"
+
 #include <stdbool.h>
+
+/* The ranks of the order above. Where KMS_ASSERT is on, each thread keeps the
+ * ranks it holds, and taking a lock while one of the same or a later rank is
+ * held breaks the order: kms_assert says so. Locks (3) are core/access*.c's
+ * and not tracked yet. */
+enum kms_lock_rank {
+    KMS_LOCK_STATS = 1,
+    KMS_LOCK_CALLSITES = 2,
+    KMS_LOCK_ACCESS = 3,
+    KMS_LOCK_ARENAS = 4,
+};
+
+#if KMS_ASSERT
+extern __thread unsigned kms_locks_held __attribute__((tls_model("initial-exec")));
+/* Before taking the lock of rank r. */
+static inline void kms_lock_order_take(enum kms_lock_rank r)
+{
+    kms_assert((kms_locks_held >> r) == 0); /* nothing of rank r or later held */
+    kms_locks_held |= 1u << r;
+}
+/* After letting it go (or, in a fork child, making it anew). */
+static inline void kms_lock_order_drop(enum kms_lock_rank r)
+{
+    kms_assert(kms_locks_held & (1u << r));
+    kms_locks_held &= ~(1u << r);
+}
+#else
+static inline void kms_lock_order_take(enum kms_lock_rank r) { (void)r; }
+static inline void kms_lock_order_drop(enum kms_lock_rank r) { (void)r; }
+#endif
 
 /* Registers the fork handlers; once, at start-up, after the engine. callers:
  * the configuration can take locks (1) to (3) and walk stacks (rules that look

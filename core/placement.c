@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/placement.h"
 
+#include "core/meta.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ void kms_placement_mode_name(const struct kms_placement *pl, char *buf, size_t l
 void kms_plan_free(struct kms_plan *plan)
 {
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
-        free(plan->at[t]);
+        kms_meta_free(plan->at[t]);
         plan->at[t] = NULL;
     }
 }
@@ -73,7 +75,7 @@ int kms_plan_compute(const struct kms_topology *t, const struct kms_nodeset *kme
     }
     int nn = t->max_node + 1;
     for (int tg = 0; tg < KMS_TARGET_COUNT; tg++) {
-        plan->at[tg] = calloc((size_t)nn, sizeof(struct kms_placement));
+        plan->at[tg] = kms_meta_calloc((size_t)nn, sizeof(struct kms_placement));
         if (!plan->at[tg]) {
             kms_plan_free(plan);
             snprintf(err, errlen, "out of memory computing node sets");

@@ -2,6 +2,7 @@
 #include "core/resident.h"
 
 #include "core/arena.h"
+#include "core/meta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,7 @@ void kms_resident_measure(struct kms_resident *res)
      * knows: count every node up to the highest with memory. */
     if (res->max_node < 63) res->max_node = 63;
     size_t cells = (size_t)(kms_nclasses ? kms_nclasses : 1) * (size_t)(res->max_node + 1);
-    res->bytes = calloc(cells, sizeof(uint64_t));
+    res->bytes = kms_meta_calloc(cells, sizeof(uint64_t));
     res->method = "none";
     if (!res->bytes) return;
     if (resident_move_pages(res) < 0) {
@@ -113,6 +114,6 @@ void kms_resident_measure(struct kms_resident *res)
 
 void kms_resident_free(struct kms_resident *res)
 {
-    free(res->bytes);
+    kms_meta_free(res->bytes);
     res->bytes = NULL;
 }

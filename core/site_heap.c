@@ -17,7 +17,7 @@ static mi_heap_t *heap_of_target(int target)
 
 void kms_site_heap_learn_heaps(uintptr_t caller, uint64_t bound, mi_heap_t *below, mi_heap_t *above)
 {
-    if (caller == 0 || kms_self.bypass || (!below && !above)) return;
+    if (caller == 0 || kms_bypassed(&kms_self) || (!below && !above)) return;
     struct kms_site_heap *e = &kms_site_memo.slot[kms_site_heap_slot(caller)];
     *e = (struct kms_site_heap){.caller = caller, .bound = bound, .heap = {below, above}};
 }

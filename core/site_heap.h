@@ -52,10 +52,11 @@ static inline size_t kms_site_heap_slot(uintptr_t caller)
 
 /* The heap for a request of size from caller, or NULL: not known.
  *
- * kms_self.bypass is not tested, so that malloc's frame needs no register for
+ * kms_bypassed is not tested, so that malloc's frame needs no register for
  * it: an exiting thread has an empty memo (emptied at exit, never taught
- * again), and the shim's own requests come from its own callsites, which are
- * only taught when they allocate outside its work. A library both the shim
+ * again), and the requests of the shim's foreign calls come from the foreign
+ * code's callsites, which are only taught when they allocate outside a
+ * foreign call. A library both the shim
  * and the program call (libc's fopen for a report) may serve the shim from
  * the heap the program's rules chose for it: placement only, no recursion
  * (the memo's path calls mimalloc and nothing of the shim). */
@@ -72,7 +73,7 @@ static inline mi_heap_t *kms_site_heap_of(size_t size, const void *caller)
 /* Remembers caller's decision (size < bound -> below, else above): each
  * side's heap as kms_alloc would pick it now (a target of -1: none, that side
  * takes the full path). Nothing for per-CPU targets,
- * inside the shim's own work, or a thread that is exiting. Replaces whatever
+ * inside a foreign call (kms_bypass_enter), or a thread that is exiting. Replaces whatever
  * the slot held. */
 void kms_site_heap_learn(uintptr_t caller, uint64_t bound, int below, int above);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/stackwalk.h"
 
+#include "core/engine.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
@@ -85,7 +87,9 @@ static void load(void)
 
 bool kms_stackwalk_load(void)
 {
+    kms_bypass_enter(&kms_self); /* dlopen allocates through malloc */
     pthread_once(&load_once, load);
+    kms_bypass_leave(&kms_self);
     return __atomic_load_n(&unw_backtrace_fn, __ATOMIC_ACQUIRE) != NULL;
 }
 

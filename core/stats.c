@@ -3,6 +3,8 @@
 
 #include "core/engine.h"
 #include "core/expmath.h"
+#include "core/fork.h"
+#include "core/meta.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -129,6 +131,7 @@ static void retire_locked(struct kms_stats_thread *s)
 static void lock_self(struct kms_stats_thread *s)
 {
     s->in_lock++;
+    kms_lock_order_take(KMS_LOCK_STATS);
     pthread_mutex_lock(&lock);
 }
 
@@ -137,6 +140,7 @@ static void drain_pending(struct kms_stats_thread *s);
 static void unlock_self(struct kms_stats_thread *s)
 {
     pthread_mutex_unlock(&lock);
+    kms_lock_order_drop(KMS_LOCK_STATS);
     s->in_lock--;
     if (s->npending && !s->in_lock) drain_pending(s);
 }
@@ -185,7 +189,7 @@ static void activate(struct kms_stats_thread *s)
 void kms_stats_note_slow(void *p, size_t size, int route, const void *caller)
 {
     struct kms_stats_thread *s = &kms_self.stats;
-    if (kms_self.bypass) return; /* the shim's own requests are not counted */
+    if (kms_bypassed(&kms_self)) return; /* a foreign call's requests are the shim's: not counted */
     if (s->state == KMS_STATS_NONE) activate(s);
     switch (s->state) {
     case KMS_STATS_ACTIVE: kms_stats_note(p, size, route, caller); return;
@@ -252,11 +256,8 @@ void *kms_stats_counted_failed(size_t size, unsigned side, bool zero)
     return NULL;
 }
 
-/* Inside the shim's own work, not a thread's exit (whose frees are the program's). */
-static inline bool own_work(void)
-{
-    return kms_self.bypass != 0 && !(kms_self.bypass & KMS_BYPASS_EXITING);
-}
+/* Inside a foreign call, not a thread's exit (whose frees are the program's). */
+static inline bool own_work(void) { return kms_self.bypass != 0 && !kms_self.exiting; }
 
 /* Lock held: forgets p's record, if it has one. */
 static bool forget_locked(void *p, struct kms_sampled_rec *r)
@@ -271,9 +272,9 @@ void kms_stats_free(void *p)
     struct kms_stats_thread *s = &kms_self.stats;
     if (!p) return;
     if (own_work()) {
-        /* The shim's own blocks are never recorded, and its own work (reading
-         * symbol tables, with the callsite table's lock held) must not wait
-         * for this lock: a thread holding it may wait for that one. */
+        /* A foreign call's blocks are never recorded, and a foreign call
+         * (libelf reading symbol tables, with the callsite table's lock held)
+         * must not wait for this lock: a thread holding it may wait for that one. */
         mi_free(p);
         return;
     }
@@ -332,7 +333,7 @@ bool kms_stats_snapshot(struct kms_stats_snapshot *out)
     memset(out, 0, sizeof(*out));
     if (s->in_lock) return false;
     /* Room for every site (only the used part is touched), taken before the lock. */
-    struct kms_stats_site_copy *buf = malloc(KMS_STATS_SITES * sizeof(*buf));
+    struct kms_stats_site_copy *buf = kms_meta_malloc(KMS_STATS_SITES * sizeof(*buf));
     lock_self(s);
     for (int r = 0; r < KMS_TARGET_COUNT; r++) {
         out->route[r] = routes[r];
@@ -365,7 +366,7 @@ bool kms_stats_snapshot(struct kms_stats_snapshot *out)
 
 void kms_stats_snapshot_free(struct kms_stats_snapshot *snap)
 {
-    free(snap->sites);
+    kms_meta_free(snap->sites);
     snap->sites = NULL;
     snap->nsites = 0;
 }
@@ -377,6 +378,7 @@ void kms_stats_fork_parent(void) { unlock_self(&kms_self.stats); }
 void kms_stats_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_STATS);
     kms_self.stats.in_lock--;
     /* The other threads are gone; their blocks stay, and so do their counts. */
     struct kms_stats_thread *self = &kms_self.stats, *next;

@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) void kms_stats_note(void *p, size_t
  * call of the shim's own, and the heap to allocate it from is returned: the
  * thread's counted pointer. NULL: the full path serves and counts it (no
  * counted pointer, or a block to be recorded). The counted pointer stands
- * for the state and bypass tests (it is NULL in the shim's own work:
+ * for the state and bypass tests (it is NULL inside a foreign call:
  * core/engine.h) and side 0 for the size test (kms_fast_enable). The
  * request is counted before the heap's call, so that nothing but the size is
  * kept across it; should the call fail, kms_stats_counted_failed serves it.

@@ -88,10 +88,4 @@ void kms_tiers_detect(const struct kms_topology *t, const struct kms_tiers *tr,
  * Returns whether the set shrank. */
 bool kms_tiers_break_tie(const struct kms_tiers *tr, struct kms_nodeset *set);
 
-/* "daxctl,tiers,hmat" (any subset, comma-separated, or "all"). Returns the
- * mask, or -1 with the unknown word in why. */
-int kms_detect_parse(const char *s, char *why, size_t whylen);
-/* "daxctl,tiers,hmat" for a mask. */
-void kms_detect_format(unsigned mask, char *buf, size_t len);
-
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/topology.h"
 
+#include "core/meta.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,9 +11,9 @@
 
 void kms_topology_free(struct kms_topology *t)
 {
-    free(t->size);
-    free(t->distance);
-    free(t->cpu_node);
+    kms_meta_free(t->size);
+    kms_meta_free(t->distance);
+    kms_meta_free(t->cpu_node);
     memset(t, 0, sizeof(*t));
     t->max_node = -1;
 }
@@ -185,9 +187,9 @@ int kms_topology_parse_text(const char *text, struct kms_topology *t, char *err,
     int nn = sc.max_node + 1;
     t->max_node = sc.max_node;
     t->ncpus = sc.max_cpu + 1;
-    t->size = calloc((size_t)nn, sizeof(*t->size));
-    t->distance = calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
-    t->cpu_node = malloc(sizeof(*t->cpu_node) * (size_t)(t->ncpus > 0 ? t->ncpus : 1));
+    t->size = kms_meta_calloc((size_t)nn, sizeof(*t->size));
+    t->distance = kms_meta_calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
+    t->cpu_node = kms_meta_malloc(sizeof(*t->cpu_node) * (size_t)(t->ncpus > 0 ? t->ncpus : 1));
     if (!t->size || !t->distance || !t->cpu_node) {
         kms_topology_free(t);
         return fail(err, errlen, 0, "out of memory");

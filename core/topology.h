@@ -30,6 +30,9 @@ int kms_topology_parse_text(const char *text, struct kms_topology *t, char *err,
 /* Reads the running machine from sysfs. Returns -1 with the reason in err
  * when NUMA is unavailable (a kernel without NUMA) or sysfs cannot be read. */
 int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen);
+/* The same from the sysfs tree under root ("" = the live /sys), without the
+ * kernel's NUMA check: fixture trees in the tests. */
+int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err, size_t errlen);
 void kms_topology_free(struct kms_topology *t);
 /* Total bytes of the nodes in s. */
 uint64_t kms_topology_capacity(const struct kms_topology *t, const struct kms_nodeset *s);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The running machine's topology, read from sysfs (what libnuma reads, without
- * loading libnuma: its constructor alone costs every process under the shim
- * about 150,000 instructions, a fifth of /bin/true's start-up). */
+/* The running machine's topology, read from sysfs: what libnuma reads,
+ * without loading libnuma, whose constructor every process under the shim
+ * would pay for (bench/analysis.md). */
 #include "core/topology.h"
+
+#include "core/fileread.h"
+#include "core/meta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,30 +18,9 @@
 
 #define NODE_DIR "/sys/devices/system/node"
 
-/* Reads a small sysfs file into buf (NUL-terminated). Returns its length or -1.
- * sysfs gives an attribute whole (at most a page) to one read(): a read that
- * fills less than asked is the end, and asking again would only cost every
- * process a system call per file. */
-static ssize_t slurp(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t got = 0;
-    while (got + 1 < len) {
-        size_t want = len - 1 - got;
-        ssize_t k = read(fd, buf + got, want);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break;
-        got += (size_t)k;
-        if ((size_t)k < want) break;
-    }
-    close(fd);
-    buf[got] = '\0';
-    return (ssize_t)got;
-}
-
-/* Calls fn(i, arg) for each number of a sysfs list ("0-3,8,10-11\n"). */
-static void each_in_list(const char *s, void (*fn)(long, void *), void *arg)
+/* Calls fn(i, arg) for each CPU of a sysfs CPU list ("0-3,8,10-11\n"); node
+ * lists go to kms_nodeset_parse. */
+static void each_cpu(const char *s, void (*fn)(long, void *), void *arg)
 {
     while (*s) {
         char *end;
@@ -55,11 +37,6 @@ static void each_in_list(const char *s, void (*fn)(long, void *), void *arg)
         if (*s != ',') break;
         s++;
     }
-}
-
-static void add_node(long n, void *arg)
-{
-    if (n < KMS_MAX_NODES) kms_nodeset_add(arg, (int)n);
 }
 
 struct cpus_of {
@@ -80,7 +57,7 @@ static bool cpu_room(struct kms_topology *t, long c)
     while (want <= c)
         want *= 2;
     if (want > KMS_MAX_CPUS) want = KMS_MAX_CPUS;
-    int16_t *grown = realloc(t->cpu_node, sizeof(*grown) * (size_t)want);
+    int16_t *grown = kms_meta_realloc(t->cpu_node, sizeof(*grown) * (size_t)want);
     if (!grown) return false;
     for (int i = t->ncpus; i < want; i++)
         grown[i] = -1;
@@ -112,8 +89,6 @@ static uint64_t mem_total(const char *meminfo)
 
 int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
 {
-    static char buf[16384];
-    char path[96];
     memset(t, 0, sizeof(*t));
     t->max_node = -1;
     /* As libnuma's numa_available(): only a kernel without NUMA (ENOSYS) means
@@ -124,20 +99,28 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
                  strerror(errno));
         return -1;
     }
-    if (slurp(NODE_DIR "/online", buf, sizeof(buf)) <= 0) {
-        snprintf(err, errlen, "cannot read %s/online: %s", NODE_DIR, strerror(errno));
+    return kms_topology_read_sysfs("", t, err, errlen);
+}
+
+int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err, size_t errlen)
+{
+    static char buf[16384];
+    char path[96], why[96];
+    memset(t, 0, sizeof(*t));
+    t->max_node = -1;
+    if (kms_read_small_trim(root, NODE_DIR "/online", buf, sizeof(buf)) < 0) {
+        snprintf(err, errlen, "cannot read %s%s/online: %s", root, NODE_DIR, strerror(errno));
         return -1;
     }
-    each_in_list(buf, add_node, &t->present);
+    if (kms_nodeset_parse(buf, &t->present, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s%s/online: '%.40s': %s", root, NODE_DIR, buf, why);
+        return -1;
+    }
     int max = kms_nodeset_last(&t->present);
-    if (max < 0) {
-        snprintf(err, errlen, "%s/online names no node: '%s'", NODE_DIR, buf);
-        return -1;
-    }
     int nn = max + 1;
     t->max_node = max;
-    t->size = calloc((size_t)nn, sizeof(*t->size));
-    t->distance = calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
+    t->size = kms_meta_calloc((size_t)nn, sizeof(*t->size));
+    t->distance = kms_meta_calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
     struct cpus_of x = {.t = t, .used = 1}; /* one entry at least */
     if (!t->size || !t->distance || !cpu_room(t, 0)) goto oom;
     for (int n = 0; n <= max; n++) {
@@ -145,15 +128,15 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
             t->distance[n * nn + m] = n == m ? 10 : 20;
         if (!kms_nodeset_has(&t->present, n)) continue;
         snprintf(path, sizeof(path), NODE_DIR "/node%d/meminfo", n);
-        if (slurp(path, buf, sizeof(buf)) > 0) t->size[n] = mem_total(buf);
+        if (kms_read_small(root, path, buf, sizeof(buf)) > 0) t->size[n] = mem_total(buf);
         if (t->size[n] > 0) kms_nodeset_add(&t->with_memory, n);
         snprintf(path, sizeof(path), NODE_DIR "/node%d/cpulist", n);
         x.node = n;
-        if (slurp(path, buf, sizeof(buf)) > 0) each_in_list(buf, add_cpu, &x);
+        if (kms_read_small(root, path, buf, sizeof(buf)) > 0) each_cpu(buf, add_cpu, &x);
         if (x.oom) goto oom;
         /* One distance per online node, in node order. */
         snprintf(path, sizeof(path), NODE_DIR "/node%d/distance", n);
-        if (slurp(path, buf, sizeof(buf)) > 0) {
+        if (kms_read_small(root, path, buf, sizeof(buf)) > 0) {
             const char *s = buf;
             for (int m = 0; m <= max; m++) {
                 if (!kms_nodeset_has(&t->present, m)) continue;

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static int module_matches(const struct kms_rule *r, const char *name, const char *alt)
+int kms_rule_module_matches(const struct kms_rule *r, const char *name, const char *alt)
 {
     return kms_glob_match(r->module_glob, name) || (alt && kms_glob_match(r->module_glob, alt));
 }
@@ -13,7 +13,7 @@ static int glob_cb(const char *name, void *pattern) { return kms_glob_match(patt
 int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs)
 {
     if (!r->has_caller) return 1;
-    if (!cs->module || !module_matches(r, cs->module, cs->module_alt)) return 0;
+    if (!cs->module || !kms_rule_module_matches(r, cs->module, cs->module_alt)) return 0;
     if (r->caller_kind == KMS_CALLER_OFFSET) return cs->offset == r->offset;
     if (!kms_rule_needs_symbols(r)) return 1;
     return kms_callsite_each_symbol(cs, glob_cb, (void *)r->func_glob);

@@ -13,4 +13,7 @@
  * than "*": the caller resolves it first. */
 int kms_callsite_matches(const struct kms_rule *r, const struct kms_callsite *cs);
 
+/* 1 when rule r's module glob matches name, or alt (the program's other name, or NULL). */
+int kms_rule_module_matches(const struct kms_rule *r, const char *name, const char *alt);
+
 #endif

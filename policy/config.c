@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/config.h"
 
+#include "policy/rules.h"
+
 #include "core/size.h"
 #include "core/target.h"
 #include "core/tiers.h"
@@ -21,24 +23,15 @@
  * placement is reported (struct kms_config.asked). KMEM_QUIET, KMEM_VERSION and KMEM_DETECT
  * ask for neither, so a system-wide install that sets only those stays silent. */
 static const char *const asking_vars[] = {
-    "KMEM_POLICY",
-    "KMEM_THRESHOLD",
-    "KMEM_RULES",
-    "KMEMRC",
-    "KMEM_NODES",
-    "KMEM_STRICT",
-    "KMEM_STATS",
-    "KMEM_PROFILE",
-    "KMEM_ARENA_SIZE",
-    "KMEM_STATS_SAMPLE",
-    "KMEM_ACCESS",
-    "MEMKIND_DAX_KMEM_NODES",
-    "KMEM_MOVABLE",
-    "KMEM_DRAM_BUDGET",
-    "KMEM_TIER_RATE",
-    "KMEM_TIMELINE",
-    "KMEM_ACCESS_COST",
-    NULL,
+    "KMEM_POLICY",      "KMEM_THRESHOLD",
+    "KMEM_RULES",       "KMEMRC",
+    "KMEM_NODES",       "KMEM_STRICT",
+    "KMEM_STATS",       "KMEM_PROFILE",
+    "KMEM_ARENA_SIZE",  "KMEM_STATS_SAMPLE",
+    "KMEM_ACCESS",      "MEMKIND_DAX_KMEM_NODES",
+    "KMEM_MOVABLE",     "KMEM_DRAM_BUDGET",
+    "KMEM_TIER_RATE",   "KMEM_TIMELINE",
+    "KMEM_ACCESS_COST", NULL,
 };
 /* KMEM_DETECT says how to look for KMEM nodes, not that placement is wanted. */
 static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", "KMEM_DETECT", NULL};
@@ -347,4 +340,72 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         }
     }
     return 0;
+}
+
+/* Settings from the rules file, under the environment's. */
+void kms_config_merge_rules(struct kms_config *c, const struct kms_ruleset *rs)
+{
+    if (!c->policy_set && rs->policy >= 0) {
+        c->kmem_policy = rs->policy;
+        c->policy_set = true;
+    }
+    if (!c->threshold_set && rs->threshold_set) {
+        c->threshold = rs->threshold;
+        c->threshold_set = true;
+    }
+    if (!c->nodes_set && rs->nodes) {
+        c->nodes = rs->node_set;
+        c->nodes_set = true;
+        c->nodes_source = KMS_NODES_FILE;
+    }
+    if (!c->stats_set && rs->stats) c->stats = kms_config_report_dest(rs->stats);
+}
+
+static const struct {
+    const char *word;
+    unsigned mask;
+} detect_words[] = {
+    {"daxctl", KMS_DETECT_DAXCTL},
+    {"tiers", KMS_DETECT_TIERS},
+    {"hmat", KMS_DETECT_HMAT},
+    {"all", KMS_DETECT_ALL},
+};
+
+int kms_detect_parse(const char *s, char *why, size_t whylen)
+{
+    unsigned mask = 0;
+    const char *p = s;
+    if (!*p) {
+        snprintf(why, whylen, "empty");
+        return -1;
+    }
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        bool found = false;
+        for (size_t i = 0; i < sizeof(detect_words) / sizeof(detect_words[0]); i++) {
+            if (strlen(detect_words[i].word) == n && strncmp(detect_words[i].word, p, n) == 0) {
+                mask |= detect_words[i].mask;
+                found = true;
+            }
+        }
+        if (!found) {
+            snprintf(why, whylen, "unknown source '%.*s'", (int)(n > 40 ? 40 : n), p);
+            return -1;
+        }
+        if (!p[n]) break;
+        p += n + 1;
+    }
+    return (int)mask;
+}
+
+void kms_detect_format(unsigned mask, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (!(mask & detect_words[i].mask)) continue;
+        int k = snprintf(buf + used, len - used, "%s%s", used ? "," : "", detect_words[i].word);
+        if (k > 0 && (size_t)k < len - used) used += (size_t)k;
+    }
+    if (!used) snprintf(buf, len, "none");
 }

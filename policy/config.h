@@ -68,6 +68,16 @@ const char *kms_nodes_source_name(int source);
  * itself, a path. */
 const char *kms_config_report_dest(const char *value);
 
+/* The rules file's settings (policy, threshold, nodes, stats) where the environment set none. */
+struct kms_ruleset;
+void kms_config_merge_rules(struct kms_config *c, const struct kms_ruleset *rs);
+
+/* KMEM_DETECT: "daxctl,tiers,hmat" (any subset of the KMS_DETECT_* bits,
+ * comma-separated, or "all"). Returns the mask, or -1 with the unknown word in why. */
+int kms_detect_parse(const char *s, char *why, size_t whylen);
+/* "daxctl,tiers,hmat" for a mask. */
+void kms_detect_format(unsigned mask, char *buf, size_t len);
+
 /* KMEM_ACCESS's (and kmemshim run --interval's) value: milliseconds, digits
  * with an optional "ms". Returns 0, or -1 outside the range or syntax. */
 #define KMS_ACCESS_MS_MIN 10

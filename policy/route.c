@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/route.h"
 
-#include "core/elflibs.h"
 #include "core/engine.h"
+#include "core/meta.h"
 #include "core/site_heap.h"
 #include "core/size.h"
 #include "core/stackwalk.h"
@@ -20,25 +20,6 @@ struct kms_routes kms_routes = {
     .below = KMS_TARGET_DRAM,
     .max_frames = 1,
 };
-
-/* Settings from the rules file, under the environment's. */
-static void merge_file_settings(struct kms_config *c, const struct kms_ruleset *rs)
-{
-    if (!c->policy_set && rs->policy >= 0) {
-        c->kmem_policy = rs->policy;
-        c->policy_set = true;
-    }
-    if (!c->threshold_set && rs->threshold_set) {
-        c->threshold = rs->threshold;
-        c->threshold_set = true;
-    }
-    if (!c->nodes_set && rs->nodes) {
-        c->nodes = rs->node_set;
-        c->nodes_set = true;
-        c->nodes_source = KMS_NODES_FILE;
-    }
-    if (!c->stats_set && rs->stats) c->stats = kms_config_report_dest(rs->stats);
-}
 
 static int resolve(const struct kms_config *c, int target)
 {
@@ -72,7 +53,7 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         if (!err[0]) snprintf(err, errlen, "out of memory reading the rules");
         return -1;
     }
-    merge_file_settings(c, &r->rules);
+    kms_config_merge_rules(c, &r->rules);
 
     int deflt =
         r->rules.default_target >= 0 ? resolve(c, r->rules.default_target) : KMS_TARGET_DRAM;
@@ -111,9 +92,9 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
         }
     }
     size_t words = (r->rules.count + 63) / 64;
-    r->plain = words ? calloc(words, sizeof(*r->plain)) : NULL;
-    for (size_t i = 0; r->plain && i < r->rules.count; i++)
-        if (!r->rules.rules[i].has_caller) r->plain[i / 64] |= 1ull << (i % 64);
+    r->no_caller = words ? kms_meta_calloc(words, sizeof(*r->no_caller)) : NULL;
+    for (size_t i = 0; r->no_caller && i < r->rules.count; i++)
+        if (!r->rules.rules[i].has_caller) r->no_caller[i / 64] |= 1ull << (i % 64);
     /* Depth rules walk the stack on every request in their size range:
      * libunwind's cached walk, opened now rather than from an allocation. */
     if (r->max_frames > 1) kms_stackwalk_load();
@@ -134,226 +115,6 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
     return 0;
 }
 
-/* ---- compiling a decision ------------------------------------------------ */
-
-struct piece {
-    uint64_t lo, hi;
-    int target; /* -1: not decided yet */
-};
-
-struct pieces {
-    struct piece *p;
-    size_t n, cap;
-};
-
-static int pieces_insert(struct pieces *ps, size_t at, struct piece v)
-{
-    if (ps->n == ps->cap) {
-        size_t cap = ps->cap ? ps->cap * 2 : 16;
-        struct piece *np = realloc(ps->p, cap * sizeof(*np));
-        if (!np) return -1;
-        ps->p = np;
-        ps->cap = cap;
-    }
-    memmove(&ps->p[at + 1], &ps->p[at], (ps->n - at) * sizeof(*ps->p));
-    ps->p[at] = v;
-    ps->n++;
-    return 0;
-}
-
-/* Gives [lo, hi] to target wherever no earlier rule decided. */
-static int assign(struct pieces *ps, uint64_t lo, uint64_t hi, int target)
-{
-    for (size_t i = 0; i < ps->n; i++) {
-        struct piece *q = &ps->p[i];
-        if (q->target >= 0 || q->hi < lo || q->lo > hi) continue;
-        if (q->lo < lo) { /* split off the part below */
-            struct piece below = {q->lo, lo - 1, -1};
-            q->lo = lo;
-            if (pieces_insert(ps, i, below) < 0) return -1;
-            continue; /* the same piece, now at i + 1 */
-        }
-        if (q->hi > hi) { /* split off the part above */
-            struct piece above = {hi + 1, q->hi, -1};
-            q->hi = hi;
-            if (pieces_insert(ps, i + 1, above) < 0) return -1;
-            q = &ps->p[i];
-        }
-        q->target = target;
-    }
-    return 0;
-}
-
-/* Per module, which caller rules its name (or the program's other name)
- * matches: a new callsite then tests its module's rules only, and the glob of
- * every other rule is not run again per callsite (1,000 rules cost ~70,000
- * instructions per new callsite without this). A push-only list: a race adds
- * the same module twice, harmlessly. */
-struct module_rules {
-    struct module_rules *next;
-    const void *mod; /* kms_callsite.mod_ */
-    uint64_t bits[];
-};
-static struct module_rules *module_rules_head;
-
-static const uint64_t *rules_of_module(const struct kms_routes *r, const struct kms_callsite *cs)
-{
-    for (struct module_rules *m = __atomic_load_n(&module_rules_head, __ATOMIC_ACQUIRE); m;
-         m = m->next)
-        if (m->mod == cs->mod_) return m->bits;
-    size_t words = (r->rules.count + 63) / 64;
-    struct module_rules *m = calloc(1, sizeof(*m) + words * sizeof(uint64_t));
-    if (!m) return NULL; /* every rule is tested */
-    m->mod = cs->mod_;
-    for (size_t i = 0; i < r->rules.count; i++) {
-        const struct kms_rule *rule = &r->rules.rules[i];
-        if (rule->has_caller &&
-            (kms_glob_match(rule->module_glob, cs->module) ||
-             (cs->module_alt && kms_glob_match(rule->module_glob, cs->module_alt))))
-            m->bits[i / 64] |= 1ull << (i % 64);
-    }
-    m->next = __atomic_load_n(&module_rules_head, __ATOMIC_RELAXED);
-    while (!__atomic_compare_exchange_n(&module_rules_head, &m->next, m, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
-        ;
-    return m->bits;
-}
-
-struct frame_info {
-    struct kms_callsite cs;
-    bool located;        /* some module holds the address */
-    bool symbols;        /* cs has the symbol lookup (kms_callsite_resolve) */
-    const uint64_t *own; /* rules whose module glob matches; NULL: unknown */
-};
-
-/* libelf is opened when a rule that names a function first meets a module it
- * names (core/callsite.c), not at start-up: a process that none of its rules'
- * modules allocate from, as most processes under a system-wide rules file,
- * never pays for it. Without libelf such a rule cannot match: said once. */
-static void say_no_symbols(const struct kms_rule *rule)
-{
-    static int said;
-    if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED)) return;
-    char origin[KMS_ORIGIN_MAX], line[512];
-    int n = snprintf(line, sizeof(line),
-                     "kmemshim: warning: %s: caller %s:%s needs the symbol tables, and cannot "
-                     "match: %s\n",
-                     kms_rule_origin(&kms_routes.rules, rule, origin), rule->module_glob,
-                     rule->func_glob, kms_elflibs_error());
-    if (n > (int)sizeof(line) - 1) {
-        n = (int)sizeof(line) - 1;
-        line[n - 1] = '\n';
-    }
-    if (n > 0) {
-        ssize_t rc = write(STDERR_FILENO, line, (size_t)n);
-        (void)rc;
-    }
-}
-
-static bool frame_matches(const struct kms_rule *rule, size_t index, struct frame_info *fi,
-                          const uintptr_t *frames, unsigned nframes)
-{
-    unsigned depth = kms_rule_frames(rule);
-    for (unsigned f = 0; f < depth && f < nframes; f++) {
-        struct frame_info *x = &fi[f];
-        if (!x->located || (x->own && !(x->own[index / 64] >> (index % 64) & 1))) continue;
-        /* Symbols are read only for a rule that names a function in this
-         * module: a module no such rule names never has its tables loaded. */
-        if (!x->symbols && kms_rule_needs_symbols(rule)) {
-            if (!kms_libelf()) say_no_symbols(rule);
-            x->located = kms_callsite_resolve(frames[f], &x->cs) == 0;
-            x->symbols = true;
-            if (!x->located) continue;
-        }
-        if (kms_callsite_matches(rule, &x->cs)) return true;
-    }
-    return false;
-}
-
-int kms_decision_compile(const struct kms_routes *r, const uintptr_t *frames, unsigned nframes,
-                         bool with_depth_rules, struct kms_decision *out)
-{
-    struct pieces ps = {0};
-    struct frame_info *fi = NULL;
-    int rc = -1;
-    memset(out, 0, sizeof(*out));
-    if (pieces_insert(&ps, 0, (struct piece){0, UINT64_MAX, -1}) < 0) goto done;
-    if (nframes) {
-        fi = calloc(nframes, sizeof(*fi));
-        if (!fi) goto done;
-        for (unsigned f = 0; f < nframes; f++) {
-            fi[f].located = kms_callsite_locate(frames[f], &fi[f].cs) == 0;
-            if (fi[f].located) fi[f].own = rules_of_module(r, &fi[f].cs);
-        }
-    }
-    /* The rules to test, in order: those without a caller, and the caller
-     * rules whose module glob one of the frames' modules matches; every rule
-     * where a frame's rules are unknown. A program's callsite under a rules
-     * file written for other modules tests none of them. */
-    const size_t words = (r->rules.count + 63) / 64;
-    uint64_t cand_local[64], *cand = words <= 64 ? cand_local : calloc(words, sizeof(*cand));
-    bool all = !cand || !r->plain;
-    if (!all) {
-        memcpy(cand, r->plain, words * sizeof(*cand));
-        for (unsigned f = 0; f < nframes && !all; f++) {
-            if (!fi[f].located) continue;
-            if (!fi[f].own) all = true;
-            for (size_t w = 0; !all && w < words; w++)
-                cand[w] |= fi[f].own[w];
-        }
-    }
-    for (size_t w = 0; w < words; w++) {
-        uint64_t bits = all ? UINT64_MAX : cand[w];
-        while (bits) {
-            const size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            if (i >= r->rules.count) break; /* the last word's bits past the rules, when all */
-            const struct kms_rule *rule = &r->rules.rules[i];
-            if (rule->has_caller) {
-                if (!with_depth_rules && kms_rule_frames(rule) > 1) continue;
-                if (!frame_matches(rule, i, fi, frames, nframes)) continue;
-            }
-            if (assign(&ps, rule->size_lo, rule->size_hi, rule->target) < 0) {
-                if (cand != cand_local) free(cand);
-                goto done;
-            }
-        }
-    }
-    if (cand != cand_local) free(cand);
-    if (r->threshold < UINT64_MAX && assign(&ps, r->threshold, UINT64_MAX, r->above) < 0) goto done;
-    if (assign(&ps, 0, UINT64_MAX, r->below) < 0) goto done;
-    /* Merge neighbours with the same target. */
-    size_t n = 0;
-    for (size_t i = 0; i < ps.n; i++) {
-        if (n && ps.p[n - 1].target == ps.p[i].target)
-            ps.p[n - 1].hi = ps.p[i].hi;
-        else
-            ps.p[n++] = ps.p[i];
-    }
-    out->n = (unsigned)n;
-    out->bound = malloc(sizeof(*out->bound) * (n > 1 ? n - 1 : 1));
-    out->target = malloc(n);
-    if (!out->bound || !out->target) goto done;
-    for (size_t i = 0; i < n; i++) {
-        out->target[i] = (int8_t)ps.p[i].target;
-        if (i + 1 < n) out->bound[i] = ps.p[i].hi + 1;
-    }
-    rc = 0;
-done:
-    if (rc < 0) kms_decision_free(out);
-    free(ps.p);
-    free(fi);
-    return rc;
-}
-
-void kms_decision_free(struct kms_decision *d)
-{
-    free(d->bound);
-    free(d->target);
-    free(d->frames);
-    memset(d, 0, sizeof(*d));
-}
-
 /* ---- the per-callsite cache ---------------------------------------------- */
 
 /* Open addressing, never shrinks, entries are never removed: a callsite is
@@ -363,8 +124,8 @@ void kms_decision_free(struct kms_decision *d)
  * allocator's inline path reads a callsite's home slot. */
 #define CACHE_SLOTS (1u << KMS_ROUTE_CACHE_BITS)
 /* A callsite that finds no free slot in its window is decided again on every
- * request. Simulated, random callsites past a 16-slot window: 16 of 18,000,
- * 344 of 25,000; with 64: none, 11. Lookups stop at the first empty slot. */
+ * request; the window's size is chosen in bench/analysis.md ("Figures behind
+ * the code"). Lookups stop at the first empty slot. */
 #define CACHE_PROBES 64
 enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
 struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64)));
@@ -413,7 +174,7 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
             sl->above = d->target[d->n - 1];
             sl->bound = d->n == 2 ? d->bound[0] : 0;
             kms_decision_free(d);
-            free(d);
+            kms_meta_free(d);
             __atomic_store_n(&sl->kind, SLOT_SIMPLE, __ATOMIC_RELEASE);
             /* The inline path: the home slot of a plain callsite, and no depth
              * rule that could ask for this callsite's stack. */
@@ -427,7 +188,7 @@ static void cache_insert(uintptr_t key, struct kms_decision *d)
     }
     /* No room: the decision is kept nowhere, the next request decides again. */
     kms_decision_free(d);
-    free(d);
+    kms_meta_free(d);
 }
 
 /* ---- stacks, for depth rules --------------------------------------------- */
@@ -445,9 +206,10 @@ static uintptr_t hash_frames(const uintptr_t *frames, unsigned n)
 static __attribute__((noinline)) int decide_slow(size_t size, const void *caller)
 {
     const struct kms_routes *r = &kms_routes;
-    /* Inside the shim's own work (resolving symbols allocates): no decision
-     * is possible without recursion, and the request goes to the plain heap anyway. */
-    if (kms_self.bypass) return r->below;
+    /* Inside a foreign call (libelf resolving symbols, libunwind walking):
+     * no decision is possible without recursion, and the request goes to the
+     * plain heap anyway. */
+    if (kms_bypassed(&kms_self)) return r->below;
     uintptr_t frames[KMS_RULES_MAX_DEPTH];
     unsigned nframes = 1;
     uintptr_t key = (uintptr_t)caller;
@@ -464,13 +226,12 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
         if (sl) return slot_apply(sl, size);
     }
 
-    kms_bypass_enter(&kms_self);
     int target = r->below;
-    struct kms_decision *nd = calloc(1, sizeof(*nd));
+    struct kms_decision *nd = kms_meta_calloc(1, sizeof(*nd));
     if (nd && kms_decision_compile(r, frames, nframes, stack, nd) == 0) {
         target = kms_decision_apply(nd, size);
         if (stack) {
-            nd->frames = malloc(nframes * sizeof(*frames));
+            nd->frames = kms_meta_malloc(nframes * sizeof(*frames));
             if (nd->frames) {
                 memcpy(nd->frames, frames, nframes * sizeof(*frames));
                 nd->nframes = nframes;
@@ -480,12 +241,11 @@ static __attribute__((noinline)) int decide_slow(size_t size, const void *caller
             cache_insert(key, nd);
         } else {
             kms_decision_free(nd);
-            free(nd);
+            kms_meta_free(nd);
         }
     } else {
-        free(nd);
+        kms_meta_free(nd);
     }
-    kms_bypass_leave(&kms_self);
     return target;
 }
 

@@ -32,7 +32,7 @@ struct kms_routes {
     uint64_t depth_lo, depth_hi; /* sizes any depth rule can match */
     bool uses[KMS_TARGET_COUNT]; /* targets some request can reach */
     struct kms_ruleset rules;
-    uint64_t *plain;            /* bit i: rule i has no caller (NULL: unknown, test all) */
+    uint64_t *no_caller;        /* bit i: rule i has no caller (NULL: unknown, test all) */
     struct kms_decision global; /* the decision when no rule looks at the caller */
 };
 

@@ -3,6 +3,7 @@
 
 #include "core/arena.h"
 #include "core/kmem_detect.h"
+#include "core/meta.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -176,7 +177,8 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
     /* Nothing to read and no detection: no tables either (a tie's HMAT is read below). */
     if (sysfs_root && (need.sysfs || need.consult)) {
         if (read_sysfs(c, s, live, sysfs_root, need.sysfs) < 0) return -1;
-        if (need.judge) s->verdicts = calloc((size_t)s->topo.max_node + 1, sizeof(*s->verdicts));
+        if (need.judge)
+            s->verdicts = kms_meta_calloc((size_t)s->topo.max_node + 1, sizeof(*s->verdicts));
     }
     if (c->nodes_set) {
         s->kmem = c->nodes;
@@ -340,7 +342,7 @@ void kms_setup_free(struct kms_setup *s)
 {
     kms_plan_free(&s->plan);
     kms_tiers_free(&s->tiers);
-    free(s->verdicts);
+    kms_meta_free(s->verdicts);
     s->verdicts = NULL;
     kms_topology_free(&s->topo);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The thread's fast and counted pointers (core/engine.h): all that malloc's
  * inline paths test, so each pointer set must mean that nothing else has to
- * happen: learnt after a full-path request, never inside the shim's own work,
- * and emptied when that work begins. */
+ * happen: learnt after a full-path request, never inside a foreign call
+ * (kms_bypass_enter), and emptied when one begins. */
 #include "core/engine.h"
 #include "core/stats.h"
 
@@ -149,7 +149,7 @@ START_TEST(counted_pointers_need_an_active_thread_outside_the_shims_work)
     ck_assert_uint_eq(s->side_count[0], 1);
     ck_assert_uint_eq(s->side_bytes[0], 8);
 
-    /* The inline path has no bypass test: the shim's own requests find no
+    /* The inline path has no bypass test: a foreign call's requests find no
      * pointer, and are neither counted nor counted down. */
     kms_bypass_enter(&kms_self);
     ck_assert_ptr_null(kms_self.counted[0]);

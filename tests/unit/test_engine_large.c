@@ -35,7 +35,7 @@ START_TEST(one_and_a_half_tebibytes_in_one_route)
     int cls = kms_class_of_target(KMS_TARGET_DAX_KMEM);
     ck_assert_int_ge(cls, 0);
     uint64_t want = kms_bind_reservation(1536ull << 30, s.topo.ncpus);
-    ck_assert_uint_eq(kms_classes[cls].target_bytes, want);
+    ck_assert_uint_eq(kms_classes[cls].reserve_cap, want);
 
     enum { N = 5 };
     void *blocks[N];

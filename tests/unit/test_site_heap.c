@@ -73,10 +73,11 @@ START_TEST(bypass_does_not_learn)
     kms_self.bypass = 1;
     kms_site_heap_learn(site, 0, KMS_TARGET_KMEM_ALL, KMS_TARGET_KMEM_ALL);
     ck_assert_ptr_null(kms_site_heap_of(8, (void *)site));
-    kms_self.bypass = KMS_BYPASS_EXITING;
+    kms_self.bypass = 0;
+    kms_self.exiting = 1;
     kms_site_heap_learn(site, 0, KMS_TARGET_KMEM_ALL, KMS_TARGET_KMEM_ALL);
     ck_assert_ptr_null(kms_site_heap_of(8, (void *)site));
-    kms_self.bypass = 0;
+    kms_self.exiting = 0;
     kms_site_heap_learn(site, 0, KMS_TARGET_KMEM_ALL, KMS_TARGET_KMEM_ALL);
     ck_assert_ptr_eq(kms_site_heap_of(8, (void *)site), kmem_heap);
 }

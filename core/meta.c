@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The one place in core/ and policy/ that names an allocator for the shim's
+ * records (core/meta.h says which and why). */
+#include "core/meta.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* gcc says ASan with __SANITIZE_ADDRESS__, clang with __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KMS_META_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KMS_META_ASAN 1
+#endif
+#endif
+
+#ifdef KMS_META_ASAN
+#include <stdlib.h>
+#define META_MALLOC malloc
+#define META_CALLOC calloc
+#define META_REALLOC realloc
+#define META_FREE free
+#else
+#include <mimalloc.h>
+#define META_MALLOC mi_malloc
+#define META_CALLOC mi_calloc
+#define META_REALLOC mi_realloc
+#define META_FREE mi_free
+#endif
+
+void *kms_meta_malloc(size_t size) { return META_MALLOC(size); }
+
+void *kms_meta_calloc(size_t n, size_t size) { return META_CALLOC(n, size); }
+
+void *kms_meta_realloc(void *p, size_t size) { return META_REALLOC(p, size); }
+
+void *kms_meta_reallocarray(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) return NULL;
+    return META_REALLOC(p, n * size);
+}
+
+void kms_meta_free(void *p) { META_FREE(p); }
+
+static char *copy(const char *s, size_t n)
+{
+    char *d = META_MALLOC(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+char *kms_meta_strndup(const char *s, size_t n) { return copy(s, strnlen(s, n)); }
+
+char *kms_meta_strdup(const char *s) { return copy(s, strlen(s)); }

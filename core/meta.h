@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The shim's own memory: every record core/ and policy/ keep (rules, route
+ * decisions, symbol tables, topology, tiers, snapshots) comes from here,
+ * never from the exported malloc, which would route, count and possibly
+ * re-enter the shim (scripts/layers.sh refuses a call to the public allocator
+ * in core/ and policy/). mimalloc's own calls serve it, on the thread's plain
+ * heap, as mimalloc's records come from its own allocator, not from its
+ * malloc.
+ *
+ * Under AddressSanitizer the C library's allocator (ASan's) serves it
+ * instead, so that the sanitizer trees check the shim's records for bounds,
+ * use after free and leaks; those builds never preload the shim.
+ *
+ * A block from kms_meta_* goes back through kms_meta_free and no other free;
+ * a block a foreign call handed out (getline, realpath) goes back through the
+ * foreign library's own release, never through kms_meta_free. */
+#ifndef KMS_CORE_META_H
+#define KMS_CORE_META_H
+#include <stddef.h>
+
+/* As malloc, calloc (n * size overflowing: NULL), realloc and free. */
+void *kms_meta_malloc(size_t size);
+void *kms_meta_calloc(size_t n, size_t size);
+void *kms_meta_realloc(void *p, size_t size);
+/* realloc of p to n * size bytes; NULL (p kept) when the product overflows. */
+void *kms_meta_reallocarray(void *p, size_t n, size_t size);
+void kms_meta_free(void *p);
+/* The first n bytes of s (stopping at a NUL), NUL-terminated; NULL when out of memory. */
+char *kms_meta_strndup(const char *s, size_t n);
+/* All of s. */
+char *kms_meta_strdup(const char *s);
+
+#endif
