@@ -110,7 +110,7 @@ static uint64_t mem_total(const char *meminfo)
     return strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
 }
 
-int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
+static int read_live(struct kms_topology *t, bool sets_only, char *err, size_t errlen)
 {
     static char buf[16384];
     char path[96];
@@ -143,7 +143,7 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
     for (int n = 0; n <= max; n++) {
         for (int m = 0; m <= max; m++)
             t->distance[n * nn + m] = n == m ? 10 : 20;
-        if (!kms_nodeset_has(&t->present, n)) continue;
+        if (sets_only || !kms_nodeset_has(&t->present, n)) continue;
         snprintf(path, sizeof(path), NODE_DIR "/node%d/meminfo", n);
         if (slurp(path, buf, sizeof(buf)) > 0) t->size[n] = mem_total(buf);
         if (t->size[n] > 0) kms_nodeset_add(&t->with_memory, n);
@@ -166,9 +166,34 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
         }
     }
     t->ncpus = x.used;
+    if (sets_only) {
+        /* The kernel's own node states, one list each whatever the number of nodes. */
+        static const char *const list[2] = {NODE_DIR "/has_cpu", NODE_DIR "/has_memory"};
+        struct kms_nodeset *set[2] = {&t->with_cpus, &t->with_memory};
+        for (int i = 0; i < 2; i++) {
+            if (slurp(list[i], buf, sizeof(buf)) < 0) {
+                snprintf(err, errlen, "cannot read %s: %s", list[i], strerror(errno));
+                kms_topology_free(t);
+                return -1;
+            }
+            each_in_list(buf, add_node, set[i]);
+            for (size_t w = 0; w < KMS_MAX_NODES / 64; w++)
+                set[i]->w[w] &= t->present.w[w];
+        }
+    }
     return 0;
 oom:
     kms_topology_free(t);
     snprintf(err, errlen, "out of memory reading the topology");
     return -1;
+}
+
+int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
+{
+    return read_live(t, false, err, errlen);
+}
+
+int kms_topology_read_live_sets(struct kms_topology *t, char *err, size_t errlen)
+{
+    return read_live(t, true, err, errlen);
 }
