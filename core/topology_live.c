@@ -135,6 +135,7 @@ static int read_live(struct kms_topology *t, bool sets_only, char *err, size_t e
         return -1;
     }
     int nn = max + 1;
+    bool alone = kms_nodeset_count(&t->present) == 1;
     t->max_node = max;
     t->size = calloc((size_t)nn, sizeof(*t->size));
     t->distance = calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
@@ -151,9 +152,10 @@ static int read_live(struct kms_topology *t, bool sets_only, char *err, size_t e
         x.node = n;
         if (slurp(path, buf, sizeof(buf)) > 0) each_in_list(buf, add_cpu, &x);
         if (x.oom) goto oom;
-        /* One distance per online node, in node order. */
+        /* One distance per online node, in node order; a node alone has only its own,
+         * which the kernel gives as 10. */
         snprintf(path, sizeof(path), NODE_DIR "/node%d/distance", n);
-        if (slurp(path, buf, sizeof(buf)) > 0) {
+        if (!alone && slurp(path, buf, sizeof(buf)) > 0) {
             const char *s = buf;
             for (int m = 0; m <= max; m++) {
                 if (!kms_nodeset_has(&t->present, m)) continue;
