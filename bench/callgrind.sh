@@ -135,7 +135,7 @@ if [ "$use_shim" = 1 ]; then wconfigs+=(shim-dram shim-kmem shim-rules1k); fi
 # "startup": a whole process that makes one malloc/free pair: loader, libc and
 # allocator start-up (for the shim: topology, node sets, rules). "true":
 # /bin/true from exec to exit, what each process of a shell loop pays.
-for w in true startup churn xthread larson threads server realloc mixed aligned; do
+for w in true startup churn xthread larson threads mstress server realloc mixed aligned; do
     case "$w" in
     true) args=(/bin/true) ;;
     startup) args=(pairs 1) ;;

@@ -18,7 +18,7 @@ import tempfile
 
 CONFIGS = ["glibc", "mimalloc", "jemalloc", "tcmalloc", "memtier-dram", "memtier-kmem",
            "shim-dram", "shim-kmem", "shim-rules1k"]
-WORKLOADS = ["churn", "xthread", "larson", "threads", "server", "realloc", "mixed", "aligned", "procs",
+WORKLOADS = ["churn", "xthread", "larson", "threads", "mstress", "server", "realloc", "mixed", "aligned", "procs",
              "python", "sqlite", "redis"]
 DESCRIPTION = {
     "churn": "single thread, 30M random small-object replacements (16 B-1 KiB) in an 8K-slot ring, with bursts",
@@ -26,6 +26,8 @@ DESCRIPTION = {
     "larson": "larson-style server: 250 epochs of 2 short-lived threads that free their dead predecessors' blocks",
     "threads": "thread churn: 2,000 short-lived threads (2 at a time, 2,000 requests each) and 2 long-lived "
                "ones; each keeps 1,000 blocks of its own and trades the rest through 16K shared slots",
+    "mstress": "mstress-shaped: 200 rounds of 2 threads (3,750 and 7,500 requests, 8 B-10 MiB) that trade "
+               "blocks through a 1,000-slot table and exit; the main thread frees half the table between rounds",
     "server": "a thread per connection on 127.0.0.1: 10,000 connections from 2 client threads, each "
               "handler builds a 1-16 KiB response from 32 small blocks",
     "procs": "a shell loop (`sh`) starting a small tool (`kmbench tiny`: 200 small blocks) 1,000 times",

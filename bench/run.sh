@@ -22,7 +22,7 @@ timeout=
 deps=1
 callgrind=1
 all_configs=(glibc mimalloc jemalloc tcmalloc memtier-dram memtier-kmem shim-dram shim-kmem shim-rules1k)
-all_workloads=(churn xthread larson threads server realloc mixed aligned procs python sqlite redis)
+all_workloads=(churn xthread larson threads mstress server realloc mixed aligned procs python sqlite redis)
 configs=("${all_configs[@]}")
 workloads=("${all_workloads[@]}")
 
@@ -264,7 +264,7 @@ run_one() { # ROUND WORKLOAD CONFIG
         return
     fi
     case "$w" in
-    churn | xthread | larson | threads | server | realloc | mixed | aligned)
+    churn | xthread | larson | threads | mstress | server | realloc | mixed | aligned)
         run_plain "$r" "$w" "$c" "$bin/kmbench" "$w" "$scale" ;;
     procs) run_plain "$r" "$w" "$c" sh "$here/workloads/procs.sh" "$nprocs" "$bin/kmbench" ;;
     python) envv+=(PYTHONHASHSEED=0)

@@ -33,6 +33,12 @@ int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen);
 /* The same from the sysfs tree under root ("" = the live /sys), without the
  * kernel's NUMA check: fixture trees in the tests. */
 int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err, size_t errlen);
+/* Reads only which nodes are online, have CPUs and have memory (node/online,
+ * has_cpu, has_memory: three sysfs lists whatever the number of nodes), enough
+ * to tell whether any node is a CPU-less node with memory. Sizes read as 0,
+ * distances as 10 and 20, and no CPU is mapped to a node. Returns -1 with the
+ * reason in err where kms_topology_read_live would, or a list is unreadable. */
+int kms_topology_read_live_sets(struct kms_topology *t, char *err, size_t errlen);
 void kms_topology_free(struct kms_topology *t);
 /* Total bytes of the nodes in s. */
 uint64_t kms_topology_capacity(const struct kms_topology *t, const struct kms_nodeset *s);

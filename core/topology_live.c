@@ -87,22 +87,45 @@ static uint64_t mem_total(const char *meminfo)
     return strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
 }
 
-int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
+/* As libnuma's numa_available(): only a kernel without NUMA (ENOSYS) means
+ * no NUMA. A seccomp filter's EPERM does not: the mbind() probe at start-up
+ * names it. */
+static int numa_check(char *err, size_t errlen)
 {
-    memset(t, 0, sizeof(*t));
-    t->max_node = -1;
-    /* As libnuma's numa_available(): only a kernel without NUMA (ENOSYS) means
-     * no NUMA. A seccomp filter's EPERM does not: the mbind() probe at
-     * start-up names it. */
     if (syscall(SYS_get_mempolicy, NULL, NULL, 0UL, NULL, 0UL) < 0 && errno == ENOSYS) {
         snprintf(err, errlen, "NUMA unavailable (get_mempolicy: %s: no NUMA support in the kernel)",
                  strerror(errno));
         return -1;
     }
-    return kms_topology_read_sysfs("", t, err, errlen);
+    return 0;
+}
+
+static int read_sysfs(const char *root, struct kms_topology *t, bool sets_only, char *err,
+                      size_t errlen);
+
+int kms_topology_read_live(struct kms_topology *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    t->max_node = -1;
+    if (numa_check(err, errlen) < 0) return -1;
+    return read_sysfs("", t, false, err, errlen);
+}
+
+int kms_topology_read_live_sets(struct kms_topology *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    t->max_node = -1;
+    if (numa_check(err, errlen) < 0) return -1;
+    return read_sysfs("", t, true, err, errlen);
 }
 
 int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err, size_t errlen)
+{
+    return read_sysfs(root, t, false, err, errlen);
+}
+
+static int read_sysfs(const char *root, struct kms_topology *t, bool sets_only, char *err,
+                      size_t errlen)
 {
     static char buf[16384];
     char path[96], why[96];
@@ -118,6 +141,7 @@ int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err,
     }
     int max = kms_nodeset_last(&t->present);
     int nn = max + 1;
+    bool alone = kms_nodeset_count(&t->present) == 1;
     t->max_node = max;
     t->size = kms_meta_calloc((size_t)nn, sizeof(*t->size));
     t->distance = kms_meta_calloc((size_t)nn * (size_t)nn, sizeof(*t->distance));
@@ -126,7 +150,7 @@ int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err,
     for (int n = 0; n <= max; n++) {
         for (int m = 0; m <= max; m++)
             t->distance[n * nn + m] = n == m ? 10 : 20;
-        if (!kms_nodeset_has(&t->present, n)) continue;
+        if (sets_only || !kms_nodeset_has(&t->present, n)) continue;
         snprintf(path, sizeof(path), NODE_DIR "/node%d/meminfo", n);
         if (kms_read_small(root, path, buf, sizeof(buf)) > 0) t->size[n] = mem_total(buf);
         if (t->size[n] > 0) kms_nodeset_add(&t->with_memory, n);
@@ -134,9 +158,10 @@ int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err,
         x.node = n;
         if (kms_read_small(root, path, buf, sizeof(buf)) > 0) each_cpu(buf, add_cpu, &x);
         if (x.oom) goto oom;
-        /* One distance per online node, in node order. */
+        /* One distance per online node, in node order; a node alone has only its own,
+         * which the kernel gives as 10. */
         snprintf(path, sizeof(path), NODE_DIR "/node%d/distance", n);
-        if (kms_read_small(root, path, buf, sizeof(buf)) > 0) {
+        if (!alone && kms_read_small(root, path, buf, sizeof(buf)) > 0) {
             const char *s = buf;
             for (int m = 0; m <= max; m++) {
                 if (!kms_nodeset_has(&t->present, m)) continue;
@@ -149,6 +174,26 @@ int kms_topology_read_sysfs(const char *root, struct kms_topology *t, char *err,
         }
     }
     t->ncpus = x.used;
+    if (sets_only) {
+        /* The kernel's own node states, one list each whatever the number of nodes
+         * (an empty list: no such node). */
+        static const char *const list[2] = {NODE_DIR "/has_cpu", NODE_DIR "/has_memory"};
+        struct kms_nodeset *set[2] = {&t->with_cpus, &t->with_memory};
+        for (int i = 0; i < 2; i++) {
+            if (kms_read_small_trim(root, list[i], buf, sizeof(buf)) < 0) {
+                snprintf(err, errlen, "cannot read %s%s: %s", root, list[i], strerror(errno));
+                kms_topology_free(t);
+                return -1;
+            }
+            if (buf[0] && kms_nodeset_parse(buf, set[i], why, sizeof(why)) < 0) {
+                snprintf(err, errlen, "%s%s: '%.40s': %s", root, list[i], buf, why);
+                kms_topology_free(t);
+                return -1;
+            }
+            for (size_t w = 0; w < KMS_MAX_NODES / 64; w++)
+                set[i]->w[w] &= t->present.w[w];
+        }
+    }
     return 0;
 oom:
     kms_topology_free(t);

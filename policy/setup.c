@@ -202,8 +202,12 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
     bool want_weighted =
         every || uses_any(uses, KMS_TARGET_WEIGHTED_INTERLEAVE, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL);
     int nkmem = kms_nodeset_count(&s->kmem);
+    /* Without a KMEM node only the _all interleaves set a policy: the kernel is asked
+     * about it only when a request can reach one. */
+    bool probe_all =
+        every || uses_any(uses, KMS_TARGET_INTERLEAVE_ALL, KMS_TARGET_WEIGHTED_INTERLEAVE_ALL);
     struct probe probe = {.page = MAP_FAILED};
-    if (live) probe_open(&probe);
+    if (live && (nkmem > 0 || (s->numa_ok && probe_all))) probe_open(&probe);
     if (live && nkmem > 0) {
         struct kms_placement pl = {.set = s->kmem, .mode = KMS_MODE_BIND, .home = -1};
         /* Only nodes that exist can be probed; a wrong node list is reported by
@@ -249,7 +253,7 @@ static int finish(const struct kms_config *c, const bool *uses, struct kms_setup
                               strerror(-rc));
             }
         }
-    } else if (live && s->numa_ok) {
+    } else if (live && s->numa_ok && probe_all) {
         /* No KMEM node: the _all interleaves still set a policy; may they, and which? */
         struct kms_placement pl = {
             .set = s->topo.with_memory, .mode = KMS_MODE_INTERLEAVE, .home = -1};
@@ -308,6 +312,20 @@ int kms_setup_run(const struct kms_config *c, const bool *uses, enum kms_setup_d
 {
     char err[256];
     memset(s, 0, sizeof(*s));
+    /* Where only KMEM nodes could give a route a policy of its own and nobody hears why
+     * there are none, the node states alone can settle it: with no CPU-less node with
+     * memory, no source can claim one, every route is the plain heap, and no node's
+     * size, CPUs or distances are needed (kms_setup_reads_brief). */
+    if (kms_setup_reads_brief(c, uses, detail)) {
+        if (kms_topology_read_live_sets(&s->topo, err, sizeof(err)) == 0) {
+            if (!kms_setup_reads_candidates(&s->topo)) {
+                s->numa_ok = true;
+                return finish(c, uses, s, true, "", detail);
+            }
+            kms_topology_free(&s->topo);
+        }
+        memset(s, 0, sizeof(*s));
+    }
     if (kms_topology_read_live(&s->topo, err, sizeof(err)) < 0) {
         /* Without NUMA there is one memory: a plan with no KMEM nodes and one node. */
         degrade(c, s, err);

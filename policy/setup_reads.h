@@ -35,6 +35,17 @@ enum kms_setup_detail {
 struct kms_setup_reads kms_setup_reads(const struct kms_config *c, const struct kms_topology *t,
                                        bool live, enum kms_setup_detail detail);
 
+/* Whether t has a node some KMEM_DETECT source could claim: present, with memory,
+ * without CPUs. */
+bool kms_setup_reads_candidates(const struct kms_topology *t);
+
+/* Whether a live set-up may first read only the node states
+ * (kms_topology_read_live_sets) and stop there when they show no candidate: no
+ * configured KMEM nodes, nothing said or KMEM_STRICT=1 about their absence, and no
+ * request that can reach an _all interleave (uses: as kms_setup_run's). */
+bool kms_setup_reads_brief(const struct kms_config *c, const bool *uses,
+                           enum kms_setup_detail detail);
+
 /* Whether the plan may need HMAT figures for kmem: two KMEM nodes can be
  * equally close to a CPU node only when there are two. */
 bool kms_setup_reads_tie_break(const struct kms_nodeset *kmem);

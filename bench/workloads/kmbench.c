@@ -3,7 +3,7 @@
  *
  *   kmbench WORKLOAD [SCALE]
  *
- * WORKLOAD is churn, xthread, larson, threads, server, realloc, mixed, aligned,
+ * WORKLOAD is churn, xthread, larson, threads, mstress, server, realloc, mixed, aligned,
  * tiny or pairs; SCALE
  * (default 1.0) multiplies the amount of work. Every workload prints one line
  * with a checksum of the data it wrote and read back, which depends only on the
@@ -329,6 +329,112 @@ static uint64_t w_threads(double scale)
     return tc_sum;
 }
 
+/* ---- mstress: threads that allocate, hand blocks to other threads through a
+ * shared table, and exit, round after round (the shape of mimalloc-bench's
+ * mstress). A round's threads run side by side; what they leave in the table
+ * outlives them, half of it is freed by the main thread between rounds and the
+ * rest by the next rounds' threads, so every round's new threads start while
+ * dead threads' segments still hold live blocks ------------------------- */
+
+enum { MS_HANDOFF = 1000, MS_THREADS = 2 };
+static void *ms_handoff[MS_HANDOFF];
+static uint64_t ms_sum;
+
+/* A block of n words: word i holds tag ^ (n - i), every word written and
+ * checked, so a block's pages are touched as a program's would be. */
+static void *ms_new(size_t words, uint64_t tag)
+{
+    uint64_t *p = xmalloc(words * sizeof *p);
+    p[0] = words;
+    for (size_t i = 1; i < words; i++)
+        p[i] = tag ^ (words - i);
+    return p;
+}
+
+static uint64_t ms_free(void *q)
+{
+    if (!q) return 0;
+    uint64_t *p = q, words = p[0], tag = words > 1 ? p[1] ^ (words - 1) : 0;
+    for (size_t i = 2; i < words; i++)
+        if (p[i] != (tag ^ (words - i))) die("block contents changed");
+    free(p);
+    return mix(words, tag);
+}
+
+/* Mostly 1-16 words (8-128 bytes), kept ones up to 64; one in a hundred is
+ * 100 times larger, one in a thousand 1,000 times, one in ten thousand 20,000
+ * times (up to 10 MiB). */
+static size_t ms_words(rng_t *r, unsigned shift)
+{
+    size_t n = (size_t)1 << (rnd(r) % shift);
+    if (rnd(r) % 100 == 0) {
+        uint64_t k = rnd(r) % 100;
+        n *= k == 0 ? 20000 : k < 10 ? 1000 : 100;
+    }
+    return n < 2 ? 2 : n;
+}
+
+struct ms_job {
+    uint64_t seed, allocs;
+};
+
+static void *ms_main(void *arg)
+{
+    const struct ms_job *job = arg;
+    rng_t r = {job->seed};
+    uint64_t allocs = job->allocs, keep = allocs / 2, tag = job->seed << 24, sum = 0;
+    size_t ndata = 0, nkept = 0;
+    void **data = xmalloc(allocs * sizeof *data), **kept = xmalloc(keep * sizeof *kept);
+    while (allocs || keep) {
+        if (!keep || (allocs && rnd(&r) % 2)) {
+            allocs--;
+            data[ndata++] = ms_new(ms_words(&r, 5), tag++);
+        } else {
+            keep--;
+            kept[nkept++] = ms_new(ms_words(&r, 7), tag++);
+        }
+        if (rnd(&r) % 3 < 2 && ndata) { /* free an earlier block, often a handed-over one */
+            size_t i = rnd(&r) % ndata;
+            sum += ms_free(data[i]);
+            data[i] = NULL;
+        }
+        if (rnd(&r) % 4 == 0 && ndata) { /* trade a block with the handoff table */
+            size_t i = rnd(&r) % ndata;
+            data[i] =
+                __atomic_exchange_n(&ms_handoff[rnd(&r) % MS_HANDOFF], data[i], __ATOMIC_ACQ_REL);
+        }
+    }
+    for (size_t i = 0; i < nkept; i++)
+        sum += ms_free(kept[i]);
+    for (size_t i = 0; i < ndata; i++)
+        sum += ms_free(data[i]);
+    free(kept);
+    free(data);
+    __atomic_fetch_add(&ms_sum, sum, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static uint64_t w_mstress(double scale)
+{
+    uint64_t rounds = (uint64_t)(200 * scale);
+    if (rounds < 2) rounds = 2;
+    rng_t r = {0x3e57};
+    for (uint64_t n = 0; n < rounds; n++) {
+        struct ms_job job[MS_THREADS];
+        pthread_t th[MS_THREADS];
+        for (int k = 0; k < MS_THREADS; k++) {
+            job[k] = (struct ms_job){n * MS_THREADS + (uint64_t)k + 1, 2500 * (uint64_t)(k + 1)};
+            if (pthread_create(&th[k], NULL, ms_main, &job[k])) die("pthread_create");
+        }
+        for (int k = 0; k < MS_THREADS; k++)
+            pthread_join(th[k], NULL);
+        for (size_t i = 0; i < MS_HANDOFF; i++)
+            if (n + 1 == rounds || rnd(&r) % 2)
+                ms_sum += ms_free(__atomic_exchange_n(&ms_handoff[i], NULL, __ATOMIC_ACQ_REL));
+    }
+    return ms_sum;
+}
+
 /* ---- a server starting a thread per connection, on loopback ------------ */
 
 /* A client thread connects N times and sends a 4-byte request number; the
@@ -629,17 +735,18 @@ static const struct {
     const char *name;
     uint64_t (*fn)(double);
 } workloads[] = {
-    {"churn", w_churn},   {"xthread", w_xthread}, {"larson", w_larson}, {"threads", w_threads},
-    {"server", w_server}, {"realloc", w_realloc}, {"mixed", w_mixed},   {"aligned", w_aligned},
-    {"tiny", w_tiny},     {"pairs", w_pairs},
+    {"churn", w_churn},     {"xthread", w_xthread}, {"larson", w_larson},   {"threads", w_threads},
+    {"mstress", w_mstress}, {"server", w_server},   {"realloc", w_realloc}, {"mixed", w_mixed},
+    {"aligned", w_aligned}, {"tiny", w_tiny},       {"pairs", w_pairs},
 };
 
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
-        fprintf(stderr,
-                "usage: kmbench churn|xthread|larson|threads|server|realloc|mixed|aligned|tiny|"
-                "pairs [SCALE]\n");
+        fprintf(
+            stderr,
+            "usage: kmbench churn|xthread|larson|threads|mstress|server|realloc|mixed|aligned|tiny|"
+            "pairs [SCALE]\n");
         return 2;
     }
     double scale = 1.0;

@@ -308,6 +308,75 @@ START_TEST(strict_error_names_every_source)
 }
 END_TEST
 
+/* The node states alone settle a set-up only where nobody hears why there are no
+ * KMEM nodes and no route can bind every node with memory. */
+START_TEST(brief_read_only_where_nothing_else_can_matter)
+{
+    struct kms_config c;
+    bool uses[KMS_TARGET_COUNT] = {false};
+    uses[KMS_TARGET_DAX_KMEM] = true;
+    config(&c, NULL, NULL);
+    ck_assert(kms_setup_reads_brief(&c, uses, KMS_SETUP_QUIET));
+    ck_assert(!kms_setup_reads_brief(&c, uses, KMS_SETUP_TELL));
+    ck_assert(!kms_setup_reads_brief(&c, uses, KMS_SETUP_EXPLAIN));
+    ck_assert(!kms_setup_reads_brief(&c, NULL, KMS_SETUP_QUIET));
+    config(&c, "KMEM_NODES=0", NULL);
+    ck_assert(!kms_setup_reads_brief(&c, uses, KMS_SETUP_QUIET));
+    config(&c, "KMEM_STRICT=1", NULL);
+    ck_assert(!kms_setup_reads_brief(&c, uses, KMS_SETUP_QUIET));
+    config(&c, NULL, NULL);
+    uses[KMS_TARGET_INTERLEAVE_ALL] = true;
+    ck_assert(!kms_setup_reads_brief(&c, uses, KMS_SETUP_QUIET));
+    uses[KMS_TARGET_INTERLEAVE_ALL] = false;
+    uses[KMS_TARGET_WEIGHTED_INTERLEAVE_ALL] = true;
+    ck_assert(!kms_setup_reads_brief(&c, uses, KMS_SETUP_QUIET));
+}
+END_TEST
+
+START_TEST(candidates_are_cpu_less_nodes_with_memory)
+{
+    struct kms_topology t;
+    char err[256];
+    ck_assert_int_eq(kms_topology_parse_text(all_cpus, &t, err, sizeof(err)), 0);
+    ck_assert(!kms_setup_reads_candidates(&t));
+    kms_topology_free(&t);
+    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nnode 0 size: 512 MB\n"
+                                             "node 1 cpus:\nnode 1 size: 512 MB\n",
+                                             &t, err, sizeof(err)),
+                     0);
+    ck_assert(kms_setup_reads_candidates(&t));
+    kms_topology_free(&t);
+    /* A CPU-less node without memory is nobody's. */
+    ck_assert_int_eq(kms_topology_parse_text("node 0 cpus: 0\nnode 0 size: 512 MB\n"
+                                             "node 1 cpus:\nnode 1 size: 0 MB\n",
+                                             &t, err, sizeof(err)),
+                     0);
+    ck_assert(!kms_setup_reads_candidates(&t));
+    kms_topology_free(&t);
+}
+END_TEST
+
+/* On this machine the node states say what the full read says about which nodes exist,
+ * have CPUs and have memory. */
+START_TEST(node_states_match_the_full_read)
+{
+    struct kms_topology full, sets;
+    char err[256];
+    if (kms_topology_read_live(&full, err, sizeof(err)) < 0) {
+        ck_assert_int_eq(kms_topology_read_live_sets(&sets, err, sizeof(err)), -1);
+        return;
+    }
+    ck_assert_msg(kms_topology_read_live_sets(&sets, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(sets.max_node, full.max_node);
+    ck_assert(kms_nodeset_equal(&sets.present, &full.present));
+    ck_assert(kms_nodeset_equal(&sets.with_cpus, &full.with_cpus));
+    ck_assert(kms_nodeset_equal(&sets.with_memory, &full.with_memory));
+    ck_assert_uint_eq(kms_topology_capacity(&sets, &sets.with_memory), 0);
+    kms_topology_free(&full);
+    kms_topology_free(&sets);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("setup_reads");
@@ -322,6 +391,9 @@ int main(void)
     tcase_add_test(tc, parts_read_one_at_a_time);
     tcase_add_test(tc, quiet_setup_plans_as_an_explained_one);
     tcase_add_test(tc, strict_error_names_every_source);
+    tcase_add_test(tc, brief_read_only_where_nothing_else_can_matter);
+    tcase_add_test(tc, candidates_are_cpu_less_nodes_with_memory);
+    tcase_add_test(tc, node_states_match_the_full_read);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
