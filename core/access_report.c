@@ -5,7 +5,6 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
-#include "core/expmath.h"
 #include "core/report_writers.h"
 #include "core/size.h"
 #include "core/target.h"
@@ -15,12 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint64_t u64(double v) { return v > 0.5 ? (uint64_t)kms_round(v) : 0; }
-
 static void written(FILE *f, const struct kms_access_figures *x, bool soft_dirty)
 {
     if (soft_dirty)
-        fprintf(f, "%" PRIu64, u64(x->written_avg));
+        fprintf(f, "%" PRIu64, kms_report_est(x->written_avg));
     else
         fprintf(f, "n/a");
 }
@@ -29,10 +26,10 @@ static void written(FILE *f, const struct kms_access_figures *x, bool soft_dirty
 static void figures(FILE *f, const struct kms_access_figures *x, bool soft_dirty)
 {
     long pagesz = sysconf(_SC_PAGESIZE);
-    fprintf(f, "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t", x->resident_peak, u64(x->touched_avg),
-            x->touched_peak);
+    fprintf(f, "%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t", x->resident_peak,
+            kms_report_est(x->touched_avg), x->touched_peak);
     written(f, x, soft_dirty);
-    fprintf(f, "\t%" PRIu64, u64(x->touched_sum / (double)pagesz));
+    fprintf(f, "\t%" PRIu64, kms_report_est(x->touched_sum / (double)pagesz));
 }
 
 void kms_access_profile_header(FILE *f)
