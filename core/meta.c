@@ -6,16 +6,19 @@
 #include <stdint.h>
 #include <string.h>
 
-/* gcc says ASan with __SANITIZE_ADDRESS__, clang with __has_feature. */
-#if defined(__SANITIZE_ADDRESS__)
-#define KMS_META_ASAN 1
+/* gcc says ASan and TSan with __SANITIZE_ADDRESS__ and __SANITIZE_THREAD__,
+ * clang with __has_feature. TSan needs the C library's allocator as much as
+ * ASan: it sees a block freed by one thread and handed to another by malloc
+ * as ordered, while mimalloc's reuse of it looks like a race. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KMS_META_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KMS_META_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KMS_META_SANITIZED 1
 #endif
 #endif
 
-#ifdef KMS_META_ASAN
+#ifdef KMS_META_SANITIZED
 #include <stdlib.h>
 #define META_MALLOC malloc
 #define META_CALLOC calloc

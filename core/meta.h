@@ -7,9 +7,11 @@
  * heap, as mimalloc's records come from its own allocator, not from its
  * malloc.
  *
- * Under AddressSanitizer the C library's allocator (ASan's) serves it
- * instead, so that the sanitizer trees check the shim's records for bounds,
- * use after free and leaks; those builds never preload the shim.
+ * Under AddressSanitizer and ThreadSanitizer the C library's allocator (the
+ * sanitizer's) serves it instead, so that the sanitizer trees check the
+ * shim's records for bounds, use after free, leaks and races, and see a
+ * record's reuse by another thread as ordered; those builds never preload the
+ * shim.
  *
  * A block from kms_meta_* goes back through kms_meta_free and no other free;
  * a block a foreign call handed out (getline, realpath) goes back through the
