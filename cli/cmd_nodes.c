@@ -3,6 +3,8 @@
 #include "cli/commands.h"
 #include "policy/setup.h"
 #include "policy/config.h"
+#include "core/fileread.h"
+#include "core/meta.h"
 #include "core/target.h"
 
 #include <errno.h>
@@ -12,43 +14,18 @@
 
 extern char **environ;
 
-/* The file's text, or NULL with errno set (EISDIR for a directory, EILSEQ
- * for a NUL byte: numactl -H prints text; *nul_at is then its offset). */
+/* The file's text (free it with kms_meta_free), or NULL with errno set
+ * (EISDIR for a directory, EFBIG past 16 MiB, EILSEQ for a NUL byte: numactl
+ * -H prints text; *nul_at is then its offset). */
 static char *read_file(const char *path, size_t *nul_at)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (buf && err) {
-        free(buf);
-        errno = err;
-        return NULL;
-    }
-    if (!buf) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    char *buf;
+    size_t len;
+    if (kms_read_whole(path, 16u << 20, &buf, &len) < 0) return NULL;
     buf[len] = '\0';
     if (strlen(buf) < len) {
         *nul_at = strlen(buf);
-        free(buf);
+        kms_meta_free(buf);
         errno = EILSEQ;
         return NULL;
     }
@@ -331,12 +308,12 @@ int kms_cmd_nodes(int argc, char **argv)
         if (kms_topology_parse_text(text, &t, err_topo, sizeof(err_topo)) < 0) {
             fprintf(stderr, "kmemshim nodes: %s: %s (expected numactl -H output)\n", topo_file,
                     err_topo);
-            free(text);
+            kms_meta_free(text);
             return 1;
         }
         kms_topology_free(&t);
         rc = kms_setup_run_text(&config, uses, text, sysfs, KMS_SETUP_EXPLAIN, &s);
-        free(text);
+        kms_meta_free(text);
     } else {
         rc = kms_setup_run(&config, uses, KMS_SETUP_EXPLAIN, &s);
     }
