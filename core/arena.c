@@ -85,10 +85,10 @@ static void *reserve(size_t len)
  * kind; the entries the pops skip pile up, each keeping its touched pages
  * for segment_decommit_delay (500 ms), while fresh segments are made for the
  * threads that missed: a server starting a thread per request kept several
- * times mimalloc's memory (bench/analysis.md, "Figures behind the code"). A
- * cached segment now waits as long as a freed span inside a segment does
- * (decommit_delay). A value the user set is left. Called with the arenas' lock held, for the first
- * arena. */
+ * times mimalloc's memory (bench/analysis.md, "Figures behind the code"). So
+ * a cached segment waits as long as a freed span inside a segment does
+ * (decommit_delay). A value the user set is left. Called with the arenas'
+ * lock held, for the first arena. */
 static void segment_cache_for_two_kinds(void)
 {
     static const char var[] = "MIMALLOC_SEGMENT_DECOMMIT_DELAY=";

@@ -347,11 +347,10 @@ void kms_tier_step(double interval_s)
     uint64_t cap = setup.rate > PIECE ? setup.rate : PIECE;
     credit += (uint64_t)((double)setup.rate * interval_s);
     if (credit > cap) credit = cap;
-    uint64_t *allowance = &credit;
     for (int pass = KMS_TIER_KMEM; pass >= KMS_TIER_DRAM; pass--)
         for (unsigned k = 0; k < m; k++) {
             struct group *g = &groups[idx[k]];
-            if (g->cursor && g->tier == pass) move_some(&kms_access_units[idx[k]], g, allowance);
+            if (g->cursor && g->tier == pass) move_some(&kms_access_units[idx[k]], g, &credit);
         }
     if (timeline_fd >= 0) {
         double t = now_since(&started);
