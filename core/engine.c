@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/engine.h"
+
+#include "core/decommit.h"
 #include "core/site_heap.h"
 
 #include <errno.h>
@@ -151,6 +153,7 @@ static void thread_exit(void *arg)
     memset(kms_self.cur, 0, sizeof(kms_self.cur));
     memset(kms_self.heap, 0, sizeof(kms_self.heap));
     kms_site_heap_forget();
+    kms_decommit_poll(false);
 }
 
 static bool is_main_thread(void) { return syscall(SYS_gettid) == getpid(); }
@@ -166,6 +169,7 @@ mi_heap_t *kms_heap_for_arena(int a)
     }
     h = mi_heap_new_in_arena(kms_arenas[a].mi_id);
     self->heap[a] = h;
+    kms_decommit_poll(false);
     return h;
 }
 

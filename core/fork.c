@@ -4,6 +4,7 @@
 #include "core/access.h"
 #include "core/arena.h"
 #include "core/callsite.h"
+#include "core/decommit.h"
 #include "core/stackwalk.h"
 #include "core/stats.h"
 
@@ -28,12 +29,18 @@ static void prepare(void)
     }
     bool held = !__libc_single_threaded;
     if (held != arena_held) arena_held = held;
-    if (held) kms_arena_fork_prepare();
+    if (held) {
+        kms_arena_fork_prepare();
+        kms_decommit_fork_prepare();
+    }
 }
 
 static void parent(void)
 {
-    if (arena_held) kms_arena_fork_parent();
+    if (arena_held) {
+        kms_decommit_fork_parent();
+        kms_arena_fork_parent();
+    }
     if (callers) {
         kms_access_fork_parent();
         kms_callsite_fork_parent();
@@ -44,7 +51,10 @@ static void parent(void)
 
 static void child(void)
 {
-    if (arena_held) kms_arena_fork_child();
+    if (arena_held) {
+        kms_decommit_fork_child();
+        kms_arena_fork_child();
+    }
     if (callers) {
         kms_access_fork_child();
         kms_callsite_fork_child();

@@ -3,6 +3,8 @@
 #include "core/engine.h"
 #include "core/report_writers.h"
 
+#include "core/decommit.h"
+
 #include "core/access.h"
 #include "core/tier.h"
 #include "core/resident.h"
@@ -146,6 +148,16 @@ static void text_totals(FILE *f, const struct kms_stats_snapshot *snap, const ch
             kms_size_human(kms_report_pos(snap->live), h1, 32),
             kms_size_human(kms_report_pos(snap->peak), h2, 32));
     fprintf(f, "resident bytes measured with %s\n", method);
+    struct kms_decommit_counts d;
+    kms_decommit_counts(&d);
+    if (d.on) {
+        char h3[32], h4[32];
+        fprintf(f,
+                "freed arena pages kept for reuse: %s, reused %s, returned to the kernel later %s, "
+                "kept now %s\n",
+                kms_size_human(d.held, h1, 32), kms_size_human(d.reused, h2, 32),
+                kms_size_human(d.made, h3, 32), kms_size_human(d.holding, h4, 32));
+    }
     fprintf(f, "top %zu callsites by bytes requested:\n", ntop);
     fprintf(f, "  %14s %10s %14s  %-13s %s\n", "requested", "count", "peak live", "route",
             "callsite");
@@ -227,9 +239,16 @@ static void json_totals(FILE *f, const struct kms_stats_snapshot *snap, const ch
     fprintf(f,
             "\n  ],\n  \"total\": {\"live_bytes\": %" PRIu64 ", \"peak_live_bytes\": %" PRIu64
             "},\n  \"sample_period_bytes\": %" PRIu64 ",\n  \"dropped_samples\": %" PRIu64
-            ",\n  \"resident_method\": \"%s\",\n  \"top_callsites\": [",
+            ",\n  \"resident_method\": \"%s\",\n",
             kms_report_pos(snap->live), kms_report_pos(snap->peak), snap->period, snap->dropped,
             method);
+    struct kms_decommit_counts d;
+    kms_decommit_counts(&d);
+    fprintf(f,
+            "  \"kept_for_reuse\": {\"kept_bytes\": %" PRIu64 ", \"reused_bytes\": %" PRIu64
+            ", \"returned_later_bytes\": %" PRIu64
+            ", \"kept_now_bytes\": %zu},\n  \"top_callsites\": [",
+            d.held, d.reused, d.made, d.holding);
 }
 
 static void json_site(FILE *f, const struct kms_stats_site *s, const struct kms_site_name *nm,

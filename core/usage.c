@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/usage.h"
 
+#include "core/decommit.h"
+
 #include "core/engine.h"
 
 #include <stdio.h>
@@ -69,5 +71,6 @@ int kms_usage_trim(void)
     for (int a = 0; a < KMS_MAX_ARENAS; a++)
         if (self->heap[a]) mi_heap_collect(self->heap[a], true);
     mi_collect(true);
+    kms_decommit_poll(true);
     return process_rss() < before;
 }

@@ -4,6 +4,7 @@
  * stdio, the dynamic loader) are served by the plain heap. */
 #include "core/access.h"
 #include "core/elflibs.h"
+#include "core/decommit.h"
 #include "core/engine.h"
 #include "core/fork.h"
 #include "core/size.h"
@@ -258,6 +259,8 @@ __attribute__((constructor(101))) static void kms_startup(void)
                           kms_routes.threshold == UINT64_MAX &&
                           kms_target_class[kms_routes.below] != KMS_CLASS_BY_CPU;
     }
+    /* Arena memory that mimalloc decommits is held back for reuse (core/decommit.h). */
+    if (kms_nclasses > 0 || kms_access_on) kms_decommit_setup();
     /* Access mode takes the full path: it allocates by callsite. */
     kms_fast_enable(!kms_routes.has_rules && !kms_access_on &&
                         kms_target_class[kms_routes.above] != KMS_CLASS_BY_CPU &&

@@ -11,7 +11,9 @@
  * compares that line with glibc's to catch an allocator that corrupts memory.
  * A broken allocator contract (misaligned block, wrong contents) exits 3.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>

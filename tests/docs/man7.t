@@ -14,6 +14,7 @@ fields in columns.
       arena bind 0 \([0-9.]+ [GT]iB reserved\): resident node 0 20\.[0-9] MiB (re)
   total                                             0 B       20.0 MiB
   resident bytes measured with move_pages(2)
+  freed arena pages kept for reuse: [0-9.]+ (B|KiB|MiB|GiB), reused [0-9.]+ (B|KiB|MiB|GiB), returned to the kernel later [0-9.]+ (B|KiB|MiB|GiB), kept now [0-9.]+ (B|KiB|MiB|GiB) (re)
   top 2 callsites by bytes requested:
          requested      count      peak live  route         callsite
           20.0 MiB         20       20.0 MiB  dax_kmem      app\+0x[0-9a-f]+ load\+0x[0-9a-f]+ (re)

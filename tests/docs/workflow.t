@@ -9,7 +9,7 @@ python3's callsites (they change with every build of python3).
   $ . "$TESTDIR/setup.sh"
   $ kmemshim run --nodes 0 --threshold 64K --stats=demo.stats -- /usr/bin/python3 bench/demo.py
   300000 67108864
-  $ head -13 demo.stats
+  $ head -14 demo.stats
   kmemshim stats: pid [0-9]+, /usr/bin/python3, [0-9]+\.[0-9]{3} s (re)
   live bytes and callsites estimated from sampled blocks: one per 256.0 KiB allocated on average, and every block of 256.0 KiB or more (KMEM_STATS_SAMPLE)
   route       allocations      requested           live      peak live
@@ -19,6 +19,7 @@ python3's callsites (they change with every build of python3).
       arena bind 0 \([0-9.]+ [GT]iB reserved\): resident node 0 (6[4-9]|7[0-9])\.[0-9] MiB (re)
   total +[0-9.]+ (B|KiB|MiB) +(6[4-9]|7[0-9])\.[0-9] MiB (re)
   resident bytes measured with move_pages(2)
+  freed arena pages kept for reuse: [0-9.]+ (B|KiB|MiB|GiB), reused [0-9.]+ (B|KiB|MiB|GiB), returned to the kernel later [0-9.]+ (B|KiB|MiB|GiB), kept now [0-9.]+ (B|KiB|MiB|GiB) (re)
   top [0-9]+ callsites by bytes requested: (re)
          requested      count      peak live  route         callsite
           64.0 MiB         64       64.0 MiB  dax_kmem      python3\.11\+0x[0-9a-f]+ (re)
@@ -47,7 +48,7 @@ python3's callsites (they change with every build of python3).
   demo.rules: where no route matches: dram (the default line)
   $ kmemshim run --nodes 0 --rules demo.rules --stats=after.stats -- /usr/bin/python3 bench/demo.py
   300000 67108864
-  $ head -9 after.stats
+  $ head -10 after.stats
   kmemshim stats: pid [0-9]+, /usr/bin/python3, [0-9]+\.[0-9]{3} s (re)
   live bytes and callsites estimated from sampled blocks: one per 256.0 KiB allocated on average, and every block of 256.0 KiB or more (KMEM_STATS_SAMPLE)
   route       allocations      requested           live      peak live
@@ -57,3 +58,4 @@ python3's callsites (they change with every build of python3).
       arena bind 0 \([0-9.]+ [GT]iB reserved\): resident node 0 6[4-9]\.[0-9] MiB (re)
   total +[0-9.]+ (B|KiB|MiB) +(6[4-9]|7[0-9])\.[0-9] MiB (re)
   resident bytes measured with move_pages(2)
+  freed arena pages kept for reuse: [0-9.]+ (B|KiB|MiB|GiB), reused [0-9.]+ (B|KiB|MiB|GiB), returned to the kernel later [0-9.]+ (B|KiB|MiB|GiB), kept now [0-9.]+ (B|KiB|MiB|GiB) (re)
