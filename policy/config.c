@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/config.h"
 
+#include "policy/settings.h"
+
 #include "policy/rules.h"
 
 #include "core/size.h"
@@ -15,7 +17,6 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-#define SIZE_HINT "a size such as 4096, 64K, 1M, 2G or 1T"
 #define ARENA_HINT "a size of at least 64M, such as 64M, 1G or 1T"
 #define SAMPLE_HINT "0 (every block) or a size up to 1G, such as 4096, 64K or 1M"
 
@@ -38,26 +39,19 @@ static const char *const other_vars[] = {"KMEM_QUIET", "KMEM_VERSION", "KMEM_DET
 
 #define BOOL_WORDS "1, yes, on, true or 0, no, off, false"
 
-/* The words of a switch, as other allocators' variables take them (MIMALLOC_SHOW_STATS=1):
- * 1 for on, 0 for off, -1 for anything else. */
-static int parse_switch(const char *v)
-{
-    static const char *const on[] = {"1", "yes", "on", "true"};
-    static const char *const off[] = {"0", "no", "off", "false"};
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(v, on[i]) == 0) return 1;
-        if (strcasecmp(v, off[i]) == 0) return 0;
-    }
-    return -1;
-}
-
 const char *kms_config_report_dest(const char *value)
 {
-    int sw = parse_switch(value);
-    if (sw == 0) return NULL;
-    if (sw == 1) return "stderr";
-    return value;
+    struct kms_setting_value sv;
+    char why[8];
+    size_t at;
+    if (kms_setting_parse(KMS_SETTING_STATS, value, strlen(value), &sv, why, sizeof(why), &at) <
+            0 ||
+        sv.report == KMS_REPORT_PATH)
+        return value;
+    return sv.report == KMS_REPORT_OFF ? NULL : "stderr";
 }
+
+static int parse_switch(const char *v) { return kms_switch_parse(v, strlen(v)); }
 
 static bool listed(const char *const *names, const char *var, size_t n)
 {
@@ -107,6 +101,27 @@ static int bad(char *err, size_t errlen, const char *var, const char *val, const
     return -1;
 }
 
+/* A shared setting's value refused (policy/settings.h), under the variable var. */
+static int bad_setting(char *err, size_t errlen, const char *var, enum kms_setting_id id,
+                       const char *val, const char *why)
+{
+    return bad(err, errlen, var, val, "%s%sexpected %s", why, why[0] ? "; " : "",
+               kms_settings[id].expected);
+}
+
+/* Reads the shared setting id from var, if set: 1 with *out, 0 when unset, -1 with err. */
+static int setting_var(char *const *envp, const char *var, enum kms_setting_id id,
+                       struct kms_setting_value *out, char *err, size_t errlen)
+{
+    const char *v = lookup(envp, var);
+    char why[128];
+    size_t at;
+    if (!v) return 0;
+    if (kms_setting_parse(id, v, strlen(v), out, why, sizeof(why), &at) < 0)
+        return bad_setting(err, errlen, var, id, v, why);
+    return 1;
+}
+
 static void append(char *buf, size_t len, const char *fmt, ...)
 {
     size_t used = strlen(buf);
@@ -151,16 +166,20 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         envp = mine;
     }
 
-    if ((v = lookup(envp, "KMEM_POLICY"))) {
-        int p = kms_policy_parse(v, strlen(v));
-        if (p == KMS_TARGET_INVALID)
-            return bad(err, errlen, "KMEM_POLICY", v, "unknown policy; expected " KMS_POLICY_WORDS);
-        c->kmem_policy = p;
+    struct kms_setting_value sv;
+    int got;
+    if ((got = setting_var(envp, "KMEM_POLICY", KMS_SETTING_POLICY, &sv, err, errlen)) < 0)
+        return -1;
+    if (got) {
+        c->kmem_policy = sv.policy;
         c->policy_set = true;
     }
-    if (parse_size_var(envp, "KMEM_THRESHOLD", SIZE_HINT, &c->threshold, &c->threshold_set, err,
-                       errlen) < 0)
+    if ((got = setting_var(envp, "KMEM_THRESHOLD", KMS_SETTING_THRESHOLD, &sv, err, errlen)) < 0)
         return -1;
+    if (got) {
+        c->threshold = sv.size;
+        c->threshold_set = true;
+    }
     if (parse_size_var(envp, "KMEM_ARENA_SIZE", ARENA_HINT, &c->arena_size, NULL, err, errlen) < 0)
         return -1;
     if (lookup(envp, "KMEM_ARENA_SIZE") && c->arena_size < (64ull << 20))
@@ -181,11 +200,9 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         source = KMS_NODES_MEMKIND_ENV;
         v = lookup(envp, nodes_var);
     }
-    if (v) {
-        char why[128];
-        if (kms_nodeset_parse(v, &c->nodes, why, sizeof(why)) < 0)
-            return bad(err, errlen, nodes_var, v, "%s; expected a node list such as 2,3 or 2-5",
-                       why);
+    if ((got = setting_var(envp, nodes_var, KMS_SETTING_NODES, &sv, err, errlen)) < 0) return -1;
+    if (got) {
+        c->nodes = sv.nodes;
         c->nodes_set = true;
         c->nodes_source = source;
     }
@@ -237,11 +254,12 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     for (int i = 0; i < 4; i++) {
         if (!(v = lookup(envp, file_vars[i]))) continue;
         if (i == 1) c->stats_set = true;
+        if (i == 1 && setting_var(envp, file_vars[i], KMS_SETTING_STATS, &sv, err, errlen) < 0)
+            return -1;
         if (*v == '\0')
             return bad(err, errlen, file_vars[i], v,
-                       i == 0 || i == 3 ? "empty; expected a path"
-                       : i == 1
-                           ? "empty; expected stderr, 1 (stderr), 0 (no report) or a path"
+                       i == 0 || i == 3
+                           ? "empty; expected a path"
                            : "empty; expected 1 (kmemshim.%%p.profile), 0 (no profile) or a path");
         /* A switch word turns the report on or off; "off" asks for nothing, not even in
          * secure mode. */
@@ -285,7 +303,7 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
         const char *why;
         if (kms_parse_size(v, strlen(v), &c->dram_budget, &why) < 0)
             return bad(err, errlen, "KMEM_DRAM_BUDGET", v,
-                       "%s; expected the DRAM the tiered memory may use, " SIZE_HINT, why);
+                       "%s; expected the DRAM the tiered memory may use, " KMS_SIZE_WORDS, why);
         c->tier = true;
         if (c->movable)
             return bad(err, errlen, "KMEM_DRAM_BUDGET", v,

@@ -3,6 +3,8 @@
  * KMEM_RULES, its keywords, clauses and settings, and what each error says. */
 #include "policy/rules_cursor.h"
 
+#include "policy/settings.h"
+
 #include "core/meta.h"
 #include "core/nodeset.h"
 #include "core/size.h"
@@ -11,11 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { SET_POLICY, SET_NODES, SET_THRESHOLD, SET_STATS, SET_DEFAULT };
+/* The settings a file line can make: those it shares with the environment
+ * (policy/settings.h), then its own. */
+enum { SET_DEFAULT = KMS_SETTING_COUNT, SET_COUNT };
 
 /* Node numbers above this cannot exist (the kernel's MAX_NUMNODES is at most 1024). */
 
-static const char size_words[] = "a size like 4096, 64K or 1M";
+static const char size_words[] = KMS_SIZE_WORDS;
 static const char pattern_words[] = "a caller pattern MODULE:FUNCTION or MODULE+0xOFFSET";
 static const char keyword_words[] = "a keyword (policy, nodes, threshold, stats, default or route)";
 
@@ -81,13 +85,11 @@ static int parse_size_clause(struct cursor *c, struct kms_rule *r)
             kms_rules_found_word(c, at, f, sizeof(f)));
         return -1;
     }
-    if (kms_rules_size_word(c, at, n, &lo, "a size like 4096, 64K or 1M before '..'") < 0)
-        return -1;
+    if (kms_rules_size_word(c, at, n, &lo, KMS_SIZE_WORDS " before '..'") < 0) return -1;
     c->pos = after + 2;
     skip_ws(c);
     size_t hat = c->pos, hn = word_len(c, hat);
-    if (kms_rules_size_word(c, hat, hn, &hi, "a size like 4096, 64K or 1M after '..'") < 0)
-        return -1;
+    if (kms_rules_size_word(c, hat, hn, &hi, KMS_SIZE_WORDS " after '..'") < 0) return -1;
     if (lo > hi) {
         kms_rules_error_at(c, at, "expected LOW <= HIGH in the range LOW..HIGH, found '%.*s..%.*s'",
                            (int)n, b + at, (int)hn, b + hat);
@@ -282,9 +284,10 @@ static int parse_route(struct cursor *c, size_t kw_at)
     return 0;
 }
 
-static const char *const set_names[] = {"policy", "nodes", "threshold", "stats", "default"};
-static const char *const set_vars[] = {"KMEM_POLICY", "KMEM_NODES", "KMEM_THRESHOLD", "KMEM_STATS",
-                                       NULL};
+static const char *set_name(int which)
+{
+    return which == SET_DEFAULT ? "default" : kms_settings[which].word;
+}
 
 /* The value of a setting, c->buf[at..at+n), ends its line and is kept in *dst. */
 static int keep_value(struct cursor *c, size_t at, size_t n, char **dst, const char *what)
@@ -325,70 +328,63 @@ static int parse_setting(struct cursor *c, int which, size_t kw_at)
     struct kms_ruleset *rs = c->rs;
     char f[64];
     if (c->env) {
-        if (set_vars[which])
+        if (which != SET_DEFAULT)
             kms_rules_error_at(c, kw_at,
                                "expected 'route', found '%s' (KMEM_RULES holds routes; use %s)",
-                               set_names[which], set_vars[which]);
+                               set_name(which), kms_settings[which].var);
         else
             kms_rules_error_at(
                 c, kw_at,
                 "expected 'route', found '%s' (KMEM_RULES holds routes; put it in the rules file)",
-                set_names[which]);
+                set_name(which));
         return -1;
     }
     if (rs->line_of_[which]) {
         kms_rules_error_at(c, kw_at,
                            "expected one '%s' line, found a second one (the first is at line %u)",
-                           set_names[which], rs->line_of_[which]);
+                           set_name(which), rs->line_of_[which]);
         return -1;
     }
     skip_ws(c);
     size_t at = c->pos, n = word_len(c, at);
-    const char *v = c->buf + at;
-    int t;
-    uint64_t sz;
-    switch (which) {
-    case SET_POLICY:
-        if (target_value(c, at, n, kms_policy_parse, "a policy (" KMS_POLICY_WORDS ")", &t) < 0)
-            return -1;
-        rs->policy = t;
-        break;
-    case SET_NODES: {
-        char why[96];
-        size_t bad = 0;
-        struct kms_nodeset set;
-        if (n == 0 || kms_nodeset_parse_n(v, n, &set, &bad, why, sizeof(why)) < 0) {
-            kms_rules_error_at(c, at + bad, "expected a node list like 2,3 or 2-5, found %s%s%s",
-                               kms_rules_found(c, at, n, f, sizeof(f)), n ? ": " : "",
-                               n ? why : "");
-            return -1;
-        }
-        if (keep_value(c, at, n, &rs->nodes, "the node list") < 0) return -1;
-        rs->node_set = set;
-        kms_rules_format_origin(rs->nodes_origin, c->origin, c->line, kms_rules_column(c, at), 1,
-                                0);
-        break;
-    }
-    case SET_THRESHOLD:
-        if (kms_rules_size_word(c, at, n, &sz, size_words) < 0) return -1;
-        c->pos += n;
-        if (kms_rules_expect_end(c) < 0) return -1;
-        rs->threshold = sz;
-        rs->threshold_set = 1;
-        break;
-    case SET_STATS: {
-        if (n == 0) {
-            kms_rules_error_at(c, at, "expected 'stderr' or a file path, found %s",
-                               kms_rules_found(c, at, 0, f, sizeof(f)));
-            return -1;
-        }
-        if (keep_value(c, at, n, &rs->stats, "the stats path") < 0) return -1;
-        break;
-    }
-    case SET_DEFAULT:
+    if (which == SET_DEFAULT) {
+        int t;
         if (target_value(c, at, n, kms_target_parse, "a target (" KMS_TARGET_WORDS ")", &t) < 0)
             return -1;
         rs->default_target = t;
+        rs->line_of_[which] = c->line;
+        return 0;
+    }
+    /* A shared setting: the environment's parser, this file's position. */
+    struct kms_setting_value sv;
+    char why[96];
+    size_t bad = 0;
+    if (kms_setting_parse(which, c->buf + at, n, &sv, why, sizeof(why), &bad) < 0) {
+        kms_rules_error_at(c, n ? at + bad : at, "expected %s, found %s%s%s",
+                           kms_settings[which].expected, kms_rules_found(c, at, n, f, sizeof(f)),
+                           n && why[0] ? ": " : "", n ? why : "");
+        return -1;
+    }
+    switch (which) {
+    case KMS_SETTING_POLICY:
+        c->pos += n;
+        if (kms_rules_expect_end(c) < 0) return -1;
+        rs->policy = sv.policy;
+        break;
+    case KMS_SETTING_NODES:
+        if (keep_value(c, at, n, &rs->nodes, "the node list") < 0) return -1;
+        rs->node_set = sv.nodes;
+        kms_rules_format_origin(rs->nodes_origin, c->origin, c->line, kms_rules_column(c, at), 1,
+                                0);
+        break;
+    case KMS_SETTING_THRESHOLD:
+        c->pos += n;
+        if (kms_rules_expect_end(c) < 0) return -1;
+        rs->threshold = sv.size;
+        rs->threshold_set = 1;
+        break;
+    case KMS_SETTING_STATS:
+        if (keep_value(c, at, n, &rs->stats, "the stats path") < 0) return -1;
         break;
     }
     rs->line_of_[which] = c->line;
@@ -439,8 +435,8 @@ void kms_rules_parse_line(struct cursor *c, size_t ctrl)
         n = 5;
     } else {
         n = ident_len(c, at);
-        for (int k = 0; k < 5; k++)
-            if (kms_rules_word_is(c, at, n, set_names[k])) which = k;
+        for (int k = 0; k < SET_COUNT; k++)
+            if (kms_rules_word_is(c, at, n, set_name(k))) which = k;
     }
     /* A keyword is followed by white space, a comment or the end. */
     if ((which >= 0 || route) && at + n < c->end &&

@@ -33,8 +33,8 @@ expect_stop KMEM_THRESHOLD "1M junk" "KMEM_THRESHOLD='1M junk': trailing charact
 expect_stop KMEM_THRESHOLD "99999999999999999999" "KMEM_THRESHOLD='99999999999999999999': overflows 64 bits; $S"
 expect_stop KMEM_THRESHOLD "17179869184G" "KMEM_THRESHOLD='17179869184G': overflows 64 bits; $S"
 expect_stop KMEM_THRESHOLD " 1M" "KMEM_THRESHOLD=' 1M': not a number; $S"
-P="unknown policy; expected dax_kmem, kmem_all, preferred, interleave, weighted_interleave (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED)"
-expect_stop KMEM_POLICY "" "KMEM_POLICY='': $P"
+P="expected a policy (dax_kmem, kmem_all, preferred, interleave, weighted_interleave (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED))"
+expect_stop KMEM_POLICY "" "KMEM_POLICY='': empty; $P"
 expect_stop KMEM_POLICY "fast" "KMEM_POLICY='fast': $P"
 expect_stop KMEM_POLICY "dram" "KMEM_POLICY='dram': $P"
 expect_stop KMEM_POLICY "DAX_KMEM" "KMEM_POLICY='DAX_KMEM': $P"
@@ -70,7 +70,7 @@ expect_stop KMEM_STRICT 1 "no KMEM nodes: KMEM_NODES is not set and KMEM_DETECT=
 expect_stop KMEM_DETECT "tiers,acpi" "KMEM_DETECT='tiers,acpi': unknown source 'acpi'; expected a comma-separated list of daxctl, tiers, hmat (or all)"
 expect_stop KMEM_DETECT "" "KMEM_DETECT='': empty; expected a comma-separated list of daxctl, tiers, hmat (or all)"
 expect_stop KMEM_MOVABLE "maybe" "KMEM_MOVABLE='maybe': $B (leave KMEM pages to the kernel's tiering)"
-expect_stop KMEM_POLICY "interleave_all" "KMEM_POLICY='interleave_all': unknown policy; expected dax_kmem, kmem_all, preferred, interleave, weighted_interleave (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED)"
+expect_stop KMEM_POLICY "interleave_all" "KMEM_POLICY='interleave_all': expected a policy (dax_kmem, kmem_all, preferred, interleave, weighted_interleave (or memkind's MEMKIND_DAX_KMEM, MEMKIND_DAX_KMEM_ALL, MEMKIND_DAX_KMEM_PREFERRED))"
 
 # Good values run main; the unknown-variable warning names the variable.
 out=$(KMEM_TRESHOLD=1M KMEM_NODES=0 LD_PRELOAD="$shim" /bin/echo main-ran 2>&1)

@@ -82,31 +82,38 @@ static const struct {
     {0, "policy dram", "rc:1:8: expected a policy (" KMS_POLICY_WORDS "), found 'dram'\n"},
     {0, "policy", "rc:1:7: expected a policy (" KMS_POLICY_WORDS "), found end of line\n"},
     /* missing values */
-    {0, "threshold", "rc:1:10: expected a size like 4096, 64K or 1M, found end of line\n"},
-    {0, "stats   ", "rc:1:9: expected 'stderr' or a file path, found end of line\n"},
-    {0, "nodes", "rc:1:6: expected a node list like 2,3 or 2-5, found end of line\n"},
+    {0, "threshold",
+     "rc:1:10: expected a size such as 4096, 64K, 1M, 2G or 1T, found end of line\n"},
+    {0, "stats   ",
+     "rc:1:9: expected stderr, 1 (stderr), 0 (no report) or a path, found end of line\n"},
+    {0, "nodes", "rc:1:6: expected a node list such as 2,3 or 2-5, found end of line\n"},
     {0, "route kmem size",
      "rc:1:16: expected a comparison (<, <=, >, >=) or a range LOW..HIGH after 'size', found end "
      "of line\n"},
     {0, "route kmem size >=",
-     "rc:1:19: expected a size like 4096, 64K or 1M after '>=', found end of line\n"},
+     "rc:1:19: expected a size such as 4096, 64K, 1M, 2G or 1T after '>=', found end of line\n"},
     {0, "route kmem caller",
      "rc:1:18: expected a caller pattern MODULE:FUNCTION or MODULE+0xOFFSET, found end of line\n"},
     {0, "route kmem caller a:b depth",
      "rc:1:28: expected a frame count from 1 to 64 after 'depth', found end of line\n"},
     /* bad and overflowing sizes */
     {0, "threshold 1Q",
-     "rc:1:11: expected a size like 4096, 64K or 1M, found '1Q': unknown suffix (expected K, M, G "
+     "rc:1:11: expected a size such as 4096, 64K, 1M, 2G or 1T, found '1Q': unknown suffix "
+     "(expected K, M, G "
      "or T)\n"},
     {0, "threshold 99999999999999999999",
-     "rc:1:11: expected a size like 4096, 64K or 1M, found '99999999999999999999': overflows 64 "
+     "rc:1:11: expected a size such as 4096, 64K, 1M, 2G or 1T, found '99999999999999999999': "
+     "overflows 64 "
      "bits\n"},
     {0, "threshold 16777216T",
-     "rc:1:11: expected a size like 4096, 64K or 1M, found '16777216T': overflows 64 bits\n"},
-    {0, "threshold -1", "rc:1:11: expected a size like 4096, 64K or 1M, found '-1': negative\n"},
+     "rc:1:11: expected a size such as 4096, 64K, 1M, 2G or 1T, found '16777216T': overflows 64 "
+     "bits\n"},
+    {0, "threshold -1",
+     "rc:1:11: expected a size such as 4096, 64K, 1M, 2G or 1T, found '-1': negative\n"},
     {0, "threshold 1M extra", "rc:1:14: expected end of line, found 'extra'\n"},
     {0, "route kmem size > big",
-     "rc:1:19: expected a size like 4096, 64K or 1M after '>', found 'big': not a number\n"},
+     "rc:1:19: expected a size such as 4096, 64K, 1M, 2G or 1T after '>', found 'big': not a "
+     "number\n"},
     {0, "route kmem size = 4K",
      "rc:1:17: expected a comparison (<, <=, >, >=) or a range LOW..HIGH after 'size', found "
      "'='\n"},
@@ -114,7 +121,8 @@ static const struct {
      "rc:1:17: expected a comparison (<, <=, >, >=) or a range LOW..HIGH after 'size', found "
      "'4K'\n"},
     {0, "route kmem size >= 1M..2M",
-     "rc:1:20: expected a size like 4096, 64K or 1M after '>=', found '1M..2M': trailing "
+     "rc:1:20: expected a size such as 4096, 64K, 1M, 2G or 1T after '>=', found '1M..2M': "
+     "trailing "
      "characters\n"},
     {0, "route kmem size < 0",
      "rc:1:19: expected a size above 0 after '<', found '0': no request is that small\n"},
@@ -127,11 +135,12 @@ static const struct {
     {0, "route kmem size 4K .. 1K",
      "rc:1:17: expected LOW <= HIGH in the range LOW..HIGH, found '4K..1K'\n"},
     {0, "route kmem size ..4K",
-     "rc:1:17: expected a size like 4096, 64K or 1M before '..', found '..4K'\n"},
+     "rc:1:17: expected a size such as 4096, 64K, 1M, 2G or 1T before '..', found '..4K'\n"},
     {0, "route kmem size 1K..",
-     "rc:1:21: expected a size like 4096, 64K or 1M after '..', found end of line\n"},
+     "rc:1:21: expected a size such as 4096, 64K, 1M, 2G or 1T after '..', found end of line\n"},
     {0, "route kmem size 1X..2K",
-     "rc:1:17: expected a size like 4096, 64K or 1M before '..', found '1X': unknown suffix "
+     "rc:1:17: expected a size such as 4096, 64K, 1M, 2G or 1T before '..', found '1X': unknown "
+     "suffix "
      "(expected K, M, G or T)\n"},
     /* bad patterns */
     {0, "route kmem caller foo",
@@ -184,15 +193,17 @@ static const struct {
     {0, "route kmem fast", "rc:1:12: expected 'size', 'caller' or end of line, found 'fast'\n"},
     /* settings */
     {0, "nodes 3-1",
-     "rc:1:9: expected a node list like 2,3 or 2-5, found '3-1': range 3-1 runs backwards\n"},
+     "rc:1:9: expected a node list such as 2,3 or 2-5, found '3-1': range 3-1 runs backwards\n"},
     {0, "nodes 2,x",
-     "rc:1:9: expected a node list like 2,3 or 2-5, found '2,x': expected a node number, found "
+     "rc:1:9: expected a node list such as 2,3 or 2-5, found '2,x': expected a node number, found "
      "'x'\n"},
     {0, "nodes 2;3",
-     "rc:1:8: expected a node list like 2,3 or 2-5, found '2;3': expected ',' or '-' after a node "
+     "rc:1:8: expected a node list such as 2,3 or 2-5, found '2;3': expected ',' or '-' after a "
+     "node "
      "number, found ';'\n"},
     {0, "nodes 1024",
-     "rc:1:7: expected a node list like 2,3 or 2-5, found '1024': node number too large (the limit "
+     "rc:1:7: expected a node list such as 2,3 or 2-5, found '1024': node number too large (the "
+     "limit "
      "is 1023)\n"},
     {0, "policy preferred\npolicy kmem_all",
      "rc:2:1: expected one 'policy' line, found a second one (the first is at line 1)\n"},
@@ -206,7 +217,8 @@ static const struct {
     {0, "route foo\nroute kmem size >= 1M\nthreshold 1Q\n\nroute kmem caller x\n",
      "rc:1:7: expected a target (dram, kmem, dax_kmem, kmem_all, preferred, interleave, "
      "interleave_all, weighted_interleave, weighted_interleave_all), found 'foo'\n"
-     "rc:3:11: expected a size like 4096, 64K or 1M, found '1Q': unknown suffix (expected K, M, G "
+     "rc:3:11: expected a size such as 4096, 64K, 1M, 2G or 1T, found '1Q': unknown suffix "
+     "(expected K, M, G "
      "or T)\n"
      "rc:5:19: expected a caller pattern MODULE:FUNCTION or MODULE+0xOFFSET, found 'x': neither "
      "':' nor '+' in it\n"},
@@ -734,22 +746,22 @@ START_TEST(check_bad)
 {
     char out[4096];
     ck_assert_int_eq(run("check " KMS_FIXTURES "/rules/bad.rc", out, sizeof(out)), 1);
-    ck_assert_str_eq(out, KMS_FIXTURES
-                     "/rules/bad.rc:3:1: expected a keyword (policy, nodes, threshold, stats, "
-                     "default or route), found 'polcy'\n" KMS_FIXTURES
-                     "/rules/bad.rc:4:11: expected a size like 4096, 64K or 1M, found '12Q': "
-                     "unknown suffix (expected K, M, G or T)\n" KMS_FIXTURES
-                     "/rules/bad.rc:6:7: expected a target (dram, kmem, dax_kmem, kmem_all, "
-                     "preferred, interleave, interleave_all, weighted_interleave, "
-                     "weighted_interleave_all), found 'nvdimm'\n" KMS_FIXTURES
-                     "/rules/bad.rc:7:17: expected LOW <= HIGH in the range LOW..HIGH, found "
-                     "'4K..1K'\n" KMS_FIXTURES
-                     "/rules/bad.rc:8:19: expected a caller pattern MODULE:FUNCTION or "
-                     "MODULE+0xOFFSET, found 'hot_lookup': neither ':' nor '+' in it\n" KMS_FIXTURES
-                     "/rules/bad.rc:9:35: expected a frame count from 1 to 64 after 'depth', found "
-                     "'100'\n" KMS_FIXTURES "/rules/bad.rc:10:19: expected a size like 4096, 64K "
-                     "or 1M after '>=', found end of line\n" KMS_FIXTURES
-                     "/rules/bad.rc: 7 errors\n");
+    ck_assert_str_eq(
+        out, KMS_FIXTURES
+        "/rules/bad.rc:3:1: expected a keyword (policy, nodes, threshold, stats, "
+        "default or route), found 'polcy'\n" KMS_FIXTURES
+        "/rules/bad.rc:4:11: expected a size such as 4096, 64K, 1M, 2G or 1T, found '12Q': "
+        "unknown suffix (expected K, M, G or T)\n" KMS_FIXTURES
+        "/rules/bad.rc:6:7: expected a target (dram, kmem, dax_kmem, kmem_all, "
+        "preferred, interleave, interleave_all, weighted_interleave, "
+        "weighted_interleave_all), found 'nvdimm'\n" KMS_FIXTURES
+        "/rules/bad.rc:7:17: expected LOW <= HIGH in the range LOW..HIGH, found "
+        "'4K..1K'\n" KMS_FIXTURES
+        "/rules/bad.rc:8:19: expected a caller pattern MODULE:FUNCTION or "
+        "MODULE+0xOFFSET, found 'hot_lookup': neither ':' nor '+' in it\n" KMS_FIXTURES
+        "/rules/bad.rc:9:35: expected a frame count from 1 to 64 after 'depth', found "
+        "'100'\n" KMS_FIXTURES "/rules/bad.rc:10:19: expected a size such as 4096, 64K, "
+        "1M, 2G or 1T after '>=', found end of line\n" KMS_FIXTURES "/rules/bad.rc: 7 errors\n");
 }
 END_TEST
 
@@ -791,8 +803,9 @@ START_TEST(check_cli)
     ck_assert_str_eq(out, want);
     ck_assert_int_eq(run("check --rules 'route kmem size >= 1Z'", out, sizeof(out)), 1);
     ck_assert_str_eq(
-        out, "KMEM_RULES, column 20: expected a size like 4096, 64K or 1M after '>=', found "
-             "'1Z': unknown suffix (expected K, M, G or T)\nKMEM_RULES: 1 error\n");
+        out,
+        "KMEM_RULES, column 20: expected a size such as 4096, 64K, 1M, 2G or 1T after '>=', found "
+        "'1Z': unknown suffix (expected K, M, G or T)\nKMEM_RULES: 1 error\n");
 }
 END_TEST
 #endif
