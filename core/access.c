@@ -53,6 +53,16 @@ int kms_access_contexts;
 static struct cand cands[CANDS];
 static unsigned untracked; /* pairs that passed the size but found no room */
 static pthread_mutex_t units_lock = PTHREAD_MUTEX_INITIALIZER;
+static void units_take(void)
+{
+    kms_lock_order_take(KMS_LOCK_ACCESS_UNITS);
+    pthread_mutex_lock(&units_lock);
+}
+static void units_drop(void)
+{
+    pthread_mutex_unlock(&units_lock);
+    kms_lock_order_drop(KMS_LOCK_ACCESS_UNITS);
+}
 
 static struct cand *cand_at(uintptr_t key)
 {
@@ -120,10 +130,10 @@ static struct cand *context_of(struct cand *c, const void *caller, int route)
 /* Gives the pair an arena of its own, if there is room. Returns its unit + 1 or UNIT_NO_ROOM. */
 static int track(struct cand *c, int route, const void *caller, bool pinned)
 {
-    pthread_mutex_lock(&units_lock);
+    units_take();
     int u = __atomic_load_n(&c->unit, __ATOMIC_ACQUIRE);
     if (u != UNIT_NONE) {
-        pthread_mutex_unlock(&units_lock);
+        units_drop();
         return u;
     }
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_RELAXED);
@@ -150,7 +160,7 @@ static int track(struct cand *c, int route, const void *caller, bool pinned)
         u = (int)n + 1;
     }
     __atomic_store_n(&c->unit, u, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&units_lock);
+    units_drop();
     return u;
 }
 
@@ -237,19 +247,20 @@ void *kms_access_realloc(void *p, size_t size, int target, const void *caller)
 
 void kms_access_fork_prepare(void)
 {
-    pthread_mutex_lock(&units_lock);
+    units_take();
     kms_access_sampler_fork_prepare();
 }
 void kms_access_fork_parent(void)
 {
     kms_access_sampler_fork_parent();
-    pthread_mutex_unlock(&units_lock);
+    units_drop();
 }
 void kms_access_fork_child(void)
 {
     kms_access_sampler_fork_child();
     kms_tier_fork_child();
     pthread_mutex_init(&units_lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_ACCESS_UNITS);
 }
 
 void kms_access_child_resume(void)
@@ -271,7 +282,7 @@ bool kms_access_init(unsigned interval_ms, unsigned cost_pct, const char **why)
 
 void kms_access_get_info(struct kms_access_info *out)
 {
-    pthread_mutex_lock(&kms_access_lock);
+    kms_access_figures_lock();
     out->interval_ms = kms_access_interval_ms;
     out->interval_now_ms = kms_access_interval_now_ms;
     out->blind = kms_access_blind;
@@ -282,7 +293,7 @@ void kms_access_get_info(struct kms_access_info *out)
     out->tracked = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     out->untracked = __atomic_load_n(&untracked, __ATOMIC_RELAXED);
     out->sample_seconds = kms_access_seconds;
-    pthread_mutex_unlock(&kms_access_lock);
+    kms_access_figures_unlock();
 }
 
 static void add(struct kms_access_figures *f, const struct kms_access_acc *a)
@@ -301,14 +312,14 @@ bool kms_access_site(uintptr_t caller, uintptr_t parent, struct kms_access_figur
 {
     bool any = false;
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&kms_access_lock);
+    kms_access_figures_lock();
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     for (unsigned u = 0; u < n; u++) {
         if (kms_access_units[u].caller != caller || kms_access_units[u].parent != parent) continue;
         add(out, &kms_access_units[u].acc);
         any = true;
     }
-    pthread_mutex_unlock(&kms_access_lock);
+    kms_access_figures_unlock();
     return any;
 }
 
@@ -335,7 +346,7 @@ void kms_access_route(int r, struct kms_access_figures *all, struct kms_access_f
 {
     memset(all, 0, sizeof(*all));
     memset(other, 0, sizeof(*other));
-    pthread_mutex_lock(&kms_access_lock);
+    kms_access_figures_lock();
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     for (unsigned u = 0; u < n; u++)
         if (kms_access_units[u].route == r) add(all, &kms_access_units[u].acc);
@@ -349,5 +360,5 @@ void kms_access_route(int r, struct kms_access_figures *all, struct kms_access_f
             add(other, &kms_access_other[b]);
         }
     }
-    pthread_mutex_unlock(&kms_access_lock);
+    kms_access_figures_unlock();
 }

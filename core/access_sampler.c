@@ -268,10 +268,10 @@ static void *sampler(void *arg)
     (void)arg;
     kms_bypass_enter(&kms_self); /* its requests are the shim's own: plain heap, not counted */
     pthread_setname_np(pthread_self(), kms_tier_on ? "kmemshim-tier" : "kmemshim-access");
-    pthread_mutex_lock(&kms_access_lock);
+    kms_access_figures_lock();
     if (!kms_access_rewalk_us && kms_access_cost_share > 0) kms_access_rewalk_us = measure_rewalk();
     clock_gettime(CLOCK_MONOTONIC, &last);
-    pthread_mutex_unlock(&kms_access_lock);
+    kms_access_figures_unlock();
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (;;) {
@@ -282,14 +282,14 @@ static void *sampler(void *arg)
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0)
             ;
         kms_tier_name_groups();
-        pthread_mutex_lock(&kms_access_lock);
+        kms_access_figures_lock();
         bool stop = stopped;
         if (!stop) {
             kms_access_sample(false);
             kms_tier_step(interval / 1000.0);
             __atomic_store_n(&kms_access_interval_now_ms, next_interval_ms(), __ATOMIC_RELAXED);
         }
-        pthread_mutex_unlock(&kms_access_lock);
+        kms_access_figures_unlock();
         if (stop) return NULL;
         kms_tier_flush_timeline();
         /* Behind (a sample took longer than an interval, or the thread was
@@ -304,10 +304,10 @@ static void *sampler(void *arg)
 
 void kms_access_sampler_start(void)
 {
-    pthread_mutex_lock(&kms_access_lock);
+    kms_access_figures_lock();
     bool go = !kms_access_started && !stopped;
     __atomic_store_n(&kms_access_started, true, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&kms_access_lock);
+    kms_access_figures_unlock();
     if (!go) return;
     /* Every signal blocked in the sampler: the program's signals go to its own threads. */
     sigset_t all, old;
@@ -325,32 +325,30 @@ void kms_access_sampler_start(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         /* No thread: the last sample at exit still gives the figures of one interval. */
-        pthread_mutex_lock(&kms_access_lock);
+        kms_access_figures_lock();
         __atomic_store_n(&kms_access_started, false, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&kms_access_lock);
+        kms_access_figures_unlock();
     }
 }
 
 void kms_access_finish(void)
 {
     if (!kms_access_on) return;
-    pthread_mutex_lock(&kms_access_lock);
+    kms_access_figures_lock();
     if (!stopped) {
         stopped = true;
         kms_access_sample(true);
     }
-    pthread_mutex_unlock(&kms_access_lock);
+    kms_access_figures_unlock();
 }
 
-void kms_access_sampler_fork_prepare(void) { pthread_mutex_lock(&kms_access_lock); }
-void kms_access_sampler_fork_parent(void) { pthread_mutex_unlock(&kms_access_lock); }
+void kms_access_sampler_fork_prepare(void) { kms_access_figures_lock(); }
+void kms_access_sampler_fork_parent(void) { kms_access_figures_unlock(); }
 void kms_access_sampler_fork_child(void)
 {
-    if (!kms_access_on) {
-        pthread_mutex_init(&kms_access_lock, NULL);
-        return;
-    }
     pthread_mutex_init(&kms_access_lock, NULL);
+    kms_lock_order_drop(KMS_LOCK_ACCESS_FIGURES);
+    if (!kms_access_on) return;
     /* The child's own run: no sampler yet (kms_access_child_resume starts
      * one, unless the child may start no thread), and figures from now on. */
     kms_access_started = !kms_access_child_sampler;

@@ -8,6 +8,7 @@
 #define KMS_CORE_ACCESS_UNITS_H
 #include "core/access.h"
 #include "core/arena.h"
+#include "core/fork.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -43,6 +44,17 @@ extern bool kms_access_soft_dirty;
 extern uint64_t kms_access_samples;
 extern double kms_access_seconds;
 extern pthread_mutex_t kms_access_lock;
+/* kms_access_lock, taken in core/fork.h's order (rank 4). */
+static inline void kms_access_figures_lock(void)
+{
+    kms_lock_order_take(KMS_LOCK_ACCESS_FIGURES);
+    pthread_mutex_lock(&kms_access_lock);
+}
+static inline void kms_access_figures_unlock(void)
+{
+    pthread_mutex_unlock(&kms_access_lock);
+    kms_lock_order_drop(KMS_LOCK_ACCESS_FIGURES);
+}
 extern bool kms_access_started; /* the sampler runs (or is being started) */
 /* The accessed bits cannot be cleared (clear_refs not writable): no figure
  * means anything, so none is taken and nothing is placed by them. */

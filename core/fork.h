@@ -4,27 +4,27 @@
  * The mutexes, always taken in this order, never the other way round:
  *   1. the statistics' lock (core/stats.c): recorded blocks, sites, threads;
  *   2. the callsite table's lock (core/callsite.c): loaded modules, symbols;
- *   3. access mode's locks (core/access.c, core/access_sampler.c): the
- *      tracked callsites' table, then the sampler's figures;
- *   4. the arenas' lock (core/arena.c): adding an arena to a class or to a
+ *   3. access mode's tracked callsites' table (core/access.c);
+ *   4. access mode's figures (core/access_sampler.c, kms_access_lock);
+ *   5. the arenas' lock (core/arena.c): adding an arena to a class or to a
  *      tracked callsite (taken under the tracked callsites' lock);
- *   5. the held decommits' lock (core/decommit.c): taken inside mimalloc's
+ *   6. the kept pages' lock (core/decommit.c): taken inside mimalloc's
  *      madvise and mprotect calls, so under any of the others; nothing is
  *      taken under it.
  * At run time a thread holds two of them only when it gives a tracked
- * callsite its arena, (3) then (4), or when mimalloc commits or decommits
- * under one of them, (5) last; otherwise one at a time: the report copies
+ * callsite its arena, (3) then (5), or when mimalloc commits or decommits
+ * under one of them, (6) last; otherwise one at a time: the report copies
  * under (1) and names callsites under (2) after letting (1) go; the shim's own
  * work under (2) (reading symbol tables) allocates from the plain heap, which
- * takes neither (1) nor (4), and its frees skip (1) (core/stats.c, own_work).
+ * takes neither (1) nor (5), and its frees skip (1) (core/stats.c, own_work).
  * fork() takes them in this order before the child is made, so the child
  * finds each in a known state (the parent lets them go; the child makes new
  * ones), whatever the other threads held; it skips those no thread can hold
  * (kms_fork_handlers_register). mimalloc's own state needs nothing
  * from us: a child's heaps are its thread's, as in the parent.
- * Before all five, fork() waits for the stack walks under way (depth rules,
+ * Before all six, fork() waits for the stack walks under way (depth rules,
  * core/stackwalk.c): libunwind's own locks are then free in the child. A walk
- * holds none of the five, but its own requests may take (1), so the walks
+ * holds none of the six, but its own requests may take (1), so the walks
  * come first. */
 #ifndef KMS_CORE_FORK_H
 #define KMS_CORE_FORK_H
@@ -35,14 +35,14 @@
 
 /* The ranks of the order above. Where KMS_ASSERT is on, each thread keeps the
  * ranks it holds, and taking a lock while one of the same or a later rank is
- * held breaks the order: kms_assert says so. Locks (3) are core/access*.c's
- * and not tracked yet. */
+ * held breaks the order: kms_assert says so. */
 enum kms_lock_rank {
     KMS_LOCK_STATS = 1,
     KMS_LOCK_CALLSITES = 2,
-    KMS_LOCK_ACCESS = 3,
-    KMS_LOCK_ARENAS = 4,
-    KMS_LOCK_DECOMMIT = 5,
+    KMS_LOCK_ACCESS_UNITS = 3,
+    KMS_LOCK_ACCESS_FIGURES = 4,
+    KMS_LOCK_ARENAS = 5,
+    KMS_LOCK_DECOMMIT = 6,
 };
 
 #if KMS_ASSERT
@@ -65,8 +65,8 @@ static inline void kms_lock_order_drop(enum kms_lock_rank r) { (void)r; }
 #endif
 
 /* Registers the fork handlers; once, at start-up, after the engine. callers:
- * the configuration can take locks (1) to (3) and walk stacks (rules that look
- * at callers, statistics, profiles, access mode). Without, nothing but (4) and (5) is
+ * the configuration can take locks (1) to (4) and walk stacks (rules that look
+ * at callers, statistics, profiles, access mode). Without, nothing but (5) and (6) is
  * ever taken, and fork() holds only those: each lock held costs the parent and
  * the child a copy of its page (written on both sides of the fork), which a
  * shell pays for every command it runs. */

@@ -73,7 +73,7 @@ for b in "${builds[@]}"; do
         ;;
     ubsan)
         configure "$dir" undefined
-        make -C "$dir" -j"$jobs" --no-print-directory kmemshim kmemshim_cli kms_probe tier_phases >/dev/null
+        make -C "$dir" -j"$jobs" --no-print-directory kmemshim kmemshim_cli kms_probe tier_phases kmbench >/dev/null
         make -C "$dir/tests/preload" -j"$jobs" --no-print-directory all >/dev/null
         make -C "$dir/tests/stress" -j"$jobs" --no-print-directory all >/dev/null
         echo "sanitize.sh: ubsan: built in $((SECONDS - t0)) s"

@@ -1,5 +1,5 @@
 README's placing by access: access_demo's two structures of 64 MiB (an index read all the time,
-a log written once), and the four structures of tests/preload/access_prog.c, profiled by access
+a log written once), and the four structures of tests/preload/programs/access_prog.c, profiled by access
 with everything in DRAM, node 0 standing in for a KMEM node, planned by access. What varies from
 run to run (the program's speed, the access rates, the bytes plan's accident of ordering, the
 share of accesses kept, which depends on how many intervals the cost bound allows a loaded machine)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Access profiling on the 4node machine (Debian's 6.1 kernel, which has soft-dirty bits): access_prog
-# (tests/preload/access_prog.c: a large structure re-read all the time, a large one written once,
+# (tests/preload/programs/access_prog.c: a large structure re-read all the time, a large one written once,
 # 64-byte nodes walked all the time, a medium one read once a second) is profiled with
 # `kmemshim run --access` while the whole heap goes to KMEM (nodes 2,3); by density the two hot
 # structures rank above the medium one and that above the cold one (hot/cold >= 10x), and written
