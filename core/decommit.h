@@ -50,7 +50,10 @@ void kms_decommit_setup(void);
 bool kms_decommit_hold(void *addr, size_t len, const void *ret);
 
 /* Before mprotect(addr, len, prot) by anyone, with prot other than PROT_NONE:
- * what the set holds of the range leaves it (a commit reuses those pages). */
+ * what the set holds of the range leaves it (a commit reuses those pages).
+ * Takes the lock only for a range that meets an arena while something is held,
+ * so a program's mprotect of its own memory, in a signal handler too, never
+ * waits on it. */
 void kms_decommit_release(void *addr, size_t len);
 
 /* Makes the held decommits that fell due (all: every one). Cheap when nothing
