@@ -6,7 +6,6 @@
 #include "core/fork.h"
 #include "core/span_set.h"
 
-#include <dlfcn.h>
 #include <link.h>
 #include <mimalloc.h>
 #include <pthread.h>
@@ -18,7 +17,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kms_span_set held;          /* under lock */
 static struct kms_decommit_counts counts; /* under lock, but holding (held.bytes) */
-/* Set once at start-up, before any arena exists (no range can be held before). */
+/* Set once at start-up (kms_decommit_setup); until then nothing is held. */
 static bool on;
 static uintptr_t text_lo, text_hi; /* mimalloc's executable segment */
 static uint64_t delay_ns;
