@@ -253,9 +253,13 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     char ignored[80] = "";
     for (int i = 0; i < 4; i++) {
         if (!(v = lookup(envp, file_vars[i]))) continue;
-        if (i == 1) c->stats_set = true;
-        if (i == 1 && setting_var(envp, file_vars[i], KMS_SETTING_STATS, &sv, err, errlen) < 0)
-            return -1;
+        if (i == 1) {
+            char why[16];
+            size_t at;
+            c->stats_set = true;
+            if (kms_setting_parse(KMS_SETTING_STATS, v, strlen(v), &sv, why, sizeof(why), &at) < 0)
+                return bad_setting(err, errlen, file_vars[i], KMS_SETTING_STATS, v, why);
+        }
         if (*v == '\0')
             return bad(err, errlen, file_vars[i], v,
                        i == 0 || i == 3
