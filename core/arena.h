@@ -81,6 +81,15 @@ static inline int kms_arena_of(const void *p)
     return -1;
 }
 
+/* Whether [start, end) meets any arena. */
+static inline bool kms_arena_meets(uintptr_t start, uintptr_t end)
+{
+    int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+        if (start < kms_arenas[i].end && end > kms_arenas[i].start) return true;
+    return false;
+}
+
 /* The arenas' lock across fork(), so a child never sees a half-added arena
  * (core/fork.h). */
 void kms_arena_fork_prepare(void);

@@ -124,15 +124,6 @@ bool kms_decommit_hold(void *addr, size_t len, const void *ret)
     return ok;
 }
 
-/* Whether [start, end) meets an arena: only then can it meet what is held. */
-static bool meets_arena(uintptr_t start, uintptr_t end)
-{
-    int n = __atomic_load_n(&kms_narenas, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < n; i++)
-        if (start < kms_arenas[i].end && end > kms_arenas[i].start) return true;
-    return false;
-}
-
 void kms_decommit_release(void *addr, size_t len)
 {
     if (__atomic_load_n(&next_due, __ATOMIC_ACQUIRE) == 0 || len == 0) return;
@@ -140,7 +131,7 @@ void kms_decommit_release(void *addr, size_t len)
     if (end < start) end = UINTPTR_MAX;
     /* A program's own mprotect of its own mappings (a collector's, from a
      * signal handler too) never takes the lock. */
-    if (!meets_arena(start, end)) return;
+    if (!kms_arena_meets(start, end)) return;
     take();
     size_t before = held.bytes;
     struct kms_span spill;
