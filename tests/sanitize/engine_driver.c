@@ -32,12 +32,12 @@
  * instrumented): a block freed by one thread and handed out again to another
  * would look like a race on its contents. The driver tells it what mimalloc
  * guarantees: each free releases, and each allocation acquires, the 64 KiB
- * granules the block covers (and realloc, which copies inside the engine,
- * acquires everything released so far). The release is made by __wrap_mi_free
- * (the program is also linked with -Wl,--wrap=mi_free), so it also comes right
- * before the engine's own mi_free: kms_realloc_routed reads the old block
- * (memcpy to another route's block) after the driver's call and before it frees
- * it. See tsan.supp for what is left.
+ * granules the block covers. Both are made where mimalloc is called (the
+ * program is linked with -Wl,--wrap for mi_free and for every mimalloc
+ * allocation call the engine makes), so they also hold inside the engine:
+ * kms_realloc_routed writes the new block (memcpy from the old one) before it
+ * returns, and reads the old block before its own mi_free. See tsan.supp for
+ * what is left.
  *
  * Checks: alignment, calloc zeroes, a pattern derived from each block's
  * address before every free and after every realloc, the arena of each block
@@ -152,33 +152,27 @@ long __wrap_syscall(long nr, ...)
 
 #define GRANULE (64u << 10)
 #if KMS_TSAN
-static char released_any;
 static void tsan_free(const void *p)
 {
     uintptr_t a = (uintptr_t)p, end = a + mi_usable_size(p);
     for (uintptr_t g = a & ~(uintptr_t)(GRANULE - 1); g < end; g += GRANULE)
         __tsan_release((void *)g);
-    __tsan_release(&released_any);
 }
-static void tsan_alloc(const void *p)
+static void *tsan_alloc(void *p)
 {
+    if (!p) return NULL;
     uintptr_t a = (uintptr_t)p, end = a + mi_usable_size(p);
     for (uintptr_t g = a & ~(uintptr_t)(GRANULE - 1); g < end; g += GRANULE)
         __tsan_acquire((void *)g);
-}
-static void tsan_before_realloc(const void *p)
-{
-    tsan_free(p);
-    __tsan_acquire(&released_any);
+    return p;
 }
 #else
 static void tsan_free(const void *p) { (void)p; }
-static void tsan_alloc(const void *p) { (void)p; }
-static void tsan_before_realloc(const void *p) { (void)p; }
+static void *tsan_alloc(void *p) { return p; }
 #endif
 
-/* Every mi_free of the program, the engine's included (kms_realloc_routed frees the old block
- * after copying it to another route's block): the release comes after the last access. */
+/* Every mi_free of the program, the engine's included: the release comes after the last
+ * access. */
 void __real_mi_free(void *p);
 void __wrap_mi_free(void *p);
 void __wrap_mi_free(void *p)
@@ -186,6 +180,35 @@ void __wrap_mi_free(void *p)
     if (!p) return;
     tsan_free(p);
     __real_mi_free(p);
+}
+
+/* Every mimalloc allocation the engine makes: the acquire comes before the first access,
+ * the engine's own included. A realloc releases the old block first (mimalloc may free it). */
+#define WRAP(ret, name, params, args)                                                              \
+    ret __real_##name params;                                                                      \
+    ret __wrap_##name params;                                                                      \
+    ret __wrap_##name params { return tsan_alloc(__real_##name args); }
+WRAP(void *, mi_malloc, (size_t n), (n))
+WRAP(void *, mi_zalloc, (size_t n), (n))
+WRAP(void *, mi_heap_malloc, (mi_heap_t * h, size_t n), (h, n))
+WRAP(void *, mi_heap_malloc_small, (mi_heap_t * h, size_t n), (h, n))
+WRAP(void *, mi_heap_zalloc, (mi_heap_t * h, size_t n), (h, n))
+WRAP(void *, mi_heap_malloc_aligned_at, (mi_heap_t * h, size_t n, size_t al, size_t off),
+     (h, n, al, off))
+#undef WRAP
+void *__real_mi_realloc(void *p, size_t n);
+void *__wrap_mi_realloc(void *p, size_t n);
+void *__wrap_mi_realloc(void *p, size_t n)
+{
+    if (p) tsan_free(p);
+    return tsan_alloc(__real_mi_realloc(p, n));
+}
+void *__real_mi_heap_realloc(mi_heap_t *h, void *p, size_t n);
+void *__wrap_mi_heap_realloc(mi_heap_t *h, void *p, size_t n);
+void *__wrap_mi_heap_realloc(mi_heap_t *h, void *p, size_t n)
+{
+    if (p) tsan_free(p);
+    return tsan_alloc(__real_mi_heap_realloc(h, p, n));
 }
 
 /* ---- the preloaded entry points' logic ---------------------------------------------- */
@@ -197,7 +220,6 @@ KMS_SITE static void *drv_alloc(size_t size, size_t align, bool zero, int *targe
     *target = kms_route_decide(size, caller);
     void *p = tiering ? kms_access_alloc(*target, size, align, zero, caller)
                       : kms_alloc(*target, size, align, zero);
-    if (p) tsan_alloc(p);
     return p;
 }
 
@@ -205,10 +227,8 @@ KMS_SITE static void *drv_realloc(void *p, size_t size, int *target)
 {
     const void *caller = __builtin_return_address(0);
     *target = kms_route_decide(size, caller);
-    tsan_before_realloc(p);
     void *q = tiering ? kms_access_realloc(p, size, *target, caller)
                       : kms_realloc_routed(p, size, *target);
-    if (q) tsan_alloc(q);
     return q;
 }
 
