@@ -99,7 +99,7 @@ void kms_decommit_setup(void)
         return;
     dl_iterate_phdr(find_text, (void *)(uintptr_t)&mi_malloc);
     if (text_hi == 0) return;
-    delay_ns = (uint64_t)delay * 1000000u;
+    delay_ns = (uint64_t)delay * KMS_DECOMMIT_HOLD_DELAYS * 1000000u;
     mi_register_deferred_free(deferred_free, NULL);
     __atomic_store_n(&on, true, __ATOMIC_RELAXED);
 }

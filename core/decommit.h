@@ -37,8 +37,16 @@
 /* Held bytes past which the oldest held range is made at once. */
 #define KMS_DECOMMIT_CAP (64u << 20)
 
+/* How long a range is held, in units of mimalloc's decommit_delay. mimalloc
+ * 2.1 waits purge_delay times arena_purge_mult (10 ms x 10) before it purges
+ * arena memory, because a segment of an arena is reused later than a span of
+ * a thread's own segment (it waits for a thread of that arena to reclaim or
+ * pop it); 2.0.9's decommit_delay (25 ms) times 4 is the same 100 ms. */
+#define KMS_DECOMMIT_HOLD_DELAYS 4
+
 /* Turns holding on, for decommits whose return address is in mimalloc's
- * text, for mimalloc's decommit_delay; off when that delay is 0, when
+ * text, for KMS_DECOMMIT_HOLD_DELAYS times mimalloc's decommit_delay; off
+ * when that delay is 0, when
  * decommit is off, or when page reset is on (a reset may fall back to
  * MADV_DONTNEED on old kernels, and a reset page is used without a commit).
  * Registers a mimalloc deferred-free hook that makes what fell due. Once, at
