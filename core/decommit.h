@@ -46,9 +46,9 @@
 
 /* Turns holding on, for decommits whose return address is in mimalloc's
  * text, for KMS_DECOMMIT_HOLD_DELAYS times mimalloc's decommit_delay; off
- * when that delay is 0, when
- * decommit is off, or when page reset is on (a reset may fall back to
- * MADV_DONTNEED on old kernels, and a reset page is used without a commit).
+ * when that delay is 0, when decommit is off, or when page reset is on (a
+ * reset may fall back to MADV_DONTNEED on old kernels, and a reset page is
+ * used without a commit).
  * Registers a mimalloc deferred-free hook that makes what fell due. Once, at
  * start-up, after the engine; before it nothing is held. */
 void kms_decommit_setup(void);
