@@ -109,17 +109,23 @@ static int bad_setting(char *err, size_t errlen, const char *var, enum kms_setti
                kms_settings[id].expected);
 }
 
+/* Parses v, the value of var, as the shared setting id: 1 with *out, -1 with err. */
+static int setting_value(const char *var, const char *v, enum kms_setting_id id,
+                         struct kms_setting_value *out, char *err, size_t errlen)
+{
+    char why[128];
+    size_t at;
+    if (kms_setting_parse(id, v, strlen(v), out, why, sizeof(why), &at) < 0)
+        return bad_setting(err, errlen, var, id, v, why);
+    return 1;
+}
+
 /* Reads the shared setting id from var, if set: 1 with *out, 0 when unset, -1 with err. */
 static int setting_var(char *const *envp, const char *var, enum kms_setting_id id,
                        struct kms_setting_value *out, char *err, size_t errlen)
 {
     const char *v = lookup(envp, var);
-    char why[128];
-    size_t at;
-    if (!v) return 0;
-    if (kms_setting_parse(id, v, strlen(v), out, why, sizeof(why), &at) < 0)
-        return bad_setting(err, errlen, var, id, v, why);
-    return 1;
+    return v ? setting_value(var, v, id, out, err, errlen) : 0;
 }
 
 static void append(char *buf, size_t len, const char *fmt, ...)
@@ -254,11 +260,8 @@ int kms_config_from_env(char *const *envp, struct kms_config *c, char *err, size
     for (int i = 0; i < 4; i++) {
         if (!(v = lookup(envp, file_vars[i]))) continue;
         if (i == 1) {
-            char why[16];
-            size_t at;
             c->stats_set = true;
-            if (kms_setting_parse(KMS_SETTING_STATS, v, strlen(v), &sv, why, sizeof(why), &at) < 0)
-                return bad_setting(err, errlen, file_vars[i], KMS_SETTING_STATS, v, why);
+            if (setting_value(file_vars[i], v, KMS_SETTING_STATS, &sv, err, errlen) < 0) return -1;
         }
         if (*v == '\0')
             return bad(err, errlen, file_vars[i], v,
