@@ -5,6 +5,7 @@
 #include "core/access.h"
 
 #include "core/access_units.h"
+#include "core/cold.h"
 #include "core/site_heap.h"
 #include "core/stackwalk.h"
 #include "core/tier.h"
@@ -50,7 +51,7 @@ struct cand {
  * came from one caller is not a wrapper, and is never walked again. */
 enum wrap { WRAP_UNKNOWN = 0, WRAP_YES = 1, WRAP_NO = -1 };
 int kms_access_contexts;
-static struct cand cands[CANDS];
+static struct cand cands[CANDS] KMS_COLD;
 static unsigned untracked; /* pairs that passed the size but found no room */
 static pthread_mutex_t units_lock = PTHREAD_MUTEX_INITIALIZER;
 static void units_take(void)
@@ -335,7 +336,7 @@ static int route_of_bucket(int b, const bool *cpu_node)
             continue;
         }
         for (int nd = 0; nd < KMS_MAX_NODES; nd++) {
-            int rc = kms_target_class_at[r][nd];
+            int rc = kms_node_class[nd][r];
             if (cpu_node[nd] && (rc < 0 ? KMS_ACCESS_PLAIN : rc) == b) return r;
         }
     }

@@ -17,7 +17,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&
                "kms_bypass_leave reads bypass as plain_only's low half");
 int kms_state;
 int8_t kms_target_class[KMS_TARGET_COUNT] = {[0 ... KMS_TARGET_COUNT - 1] = -1};
-int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
+int8_t kms_node_class[KMS_MAX_NODES][KMS_TARGET_COUNT];
 int16_t kms_cpu_node[KMS_MAX_CPUS];
 
 extern void *__dso_handle __attribute__((weak));
@@ -27,7 +27,7 @@ int kms_class_by_cpu(int target)
 {
     int cpu = sched_getcpu();
     int node = (cpu >= 0 && cpu < KMS_MAX_CPUS) ? kms_cpu_node[cpu] : 0;
-    return kms_target_class_at[target][node];
+    return kms_node_class[node][target];
 }
 
 void *kms_plain_alloc(size_t size, size_t align, bool zero)
@@ -84,7 +84,7 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
                 }
             }
             if (t == KMS_TARGET_DRAM) dram_cls = cls;
-            kms_target_class_at[t][n] = (int8_t)cls;
+            kms_node_class[n][t] = (int8_t)cls;
         }
     }
     for (int i = 0; i < kms_nclasses; i++) {
@@ -93,7 +93,7 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
             kms_classes[i].fallback = dram_cls;
     }
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
-        int8_t cls = plan->uniform[t] ? kms_target_class_at[t][0] : KMS_CLASS_BY_CPU;
+        int8_t cls = plan->uniform[t] ? kms_node_class[0][t] : KMS_CLASS_BY_CPU;
         __atomic_store_n(&kms_target_class[t], cls, __ATOMIC_RELEASE);
     }
 }

@@ -100,8 +100,9 @@ extern int kms_state;
  * depends on the CPU the thread runs on. */
 #define KMS_CLASS_BY_CPU 127
 extern int8_t kms_target_class[KMS_TARGET_COUNT];
-/* The class of each target as seen from each node's CPUs. */
-extern int8_t kms_target_class_at[KMS_TARGET_COUNT][KMS_MAX_NODES];
+/* The class of each target as seen from each node's CPUs, node by node: a machine's nodes
+ * take the table's first bytes, one page for up to 512 nodes, which start-up writes. */
+extern int8_t kms_node_class[KMS_MAX_NODES][KMS_TARGET_COUNT];
 extern int16_t kms_cpu_node[KMS_MAX_CPUS];
 
 /* Sets up classes and the target-to-class tables from a plan; the tables go live last. */

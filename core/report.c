@@ -3,6 +3,7 @@
 
 #include "core/access.h"
 #include "core/callsite.h"
+#include "core/cold.h"
 #include "core/engine.h"
 #include "core/report_writers.h"
 
@@ -15,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static char stats_path[PATH_MAX];   /* "stderr", a path pattern, or "" */
-static char profile_path[PATH_MAX]; /* a path pattern, or "" */
-static bool profile_announce;       /* print the profile's name once written */
+static char stats_path[PATH_MAX] KMS_COLD;   /* "stderr", a path pattern, or "" */
+static char profile_path[PATH_MAX] KMS_COLD; /* a path pattern, or "" */
+static bool profile_announce;                /* print the profile's name once written */
 static bool uses[KMS_TARGET_COUNT];
 /* A copy of standard error taken at start-up: programs may close stderr in
  * their own exit handlers (coreutils' close_stdout does), which run first. */

@@ -51,7 +51,7 @@ static void classes_of_route(int r, bool *used)
     }
     if (c == KMS_CLASS_BY_CPU)
         for (int n = 0; n < KMS_MAX_NODES; n++)
-            if (kms_target_class_at[r][n] >= 0) used[kms_target_class_at[r][n]] = true;
+            if (kms_node_class[n][r] >= 0) used[kms_node_class[n][r]] = true;
 }
 
 static void sample_note(uint64_t period, char *buf, size_t len)

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/sampled.h"
 
+#include "core/cold.h"
+
 #include <string.h>
 #include <sys/mman.h>
 
-uint8_t kms_sampled_filter[1u << KMS_SAMPLED_FILTER_BITS];
+uint8_t kms_sampled_filter[1u << KMS_SAMPLED_FILTER_BITS] KMS_COLD;
 
 #define FILTER_MASK ((1u << KMS_SAMPLED_FILTER_BITS) - 1)
 #define FIRST_CAP 1024u

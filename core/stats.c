@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/stats.h"
 
+#include "core/cold.h"
 #include "core/engine.h"
 #include "core/expmath.h"
 #include "core/fork.h"
@@ -59,7 +60,7 @@ int64_t kms_stats_draw(uint64_t *rng, uint64_t period)
  * Its place in the order of the shim's locks: core/fork.h. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kms_sampled recorded;
-static struct kms_stats_site sites[KMS_STATS_SITES];
+static struct kms_stats_site sites[KMS_STATS_SITES] KMS_COLD;
 static struct kms_stats_route routes[KMS_TARGET_COUNT];
 static int64_t total_live, total_peak;
 static uint64_t dropped; /* blocks that could not be recorded (the map could not grow) */

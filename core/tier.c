@@ -6,6 +6,7 @@
 
 #include "core/access_units.h"
 #include "core/callsite.h"
+#include "core/cold.h"
 #include "core/engine.h"
 #include "core/nodeset.h"
 #include "core/size.h"
@@ -50,7 +51,7 @@ struct group {
     char name[80];
 };
 
-static struct group groups[KMS_ACCESS_UNITS];
+static struct group groups[KMS_ACCESS_UNITS] KMS_COLD;
 static struct kms_tier_setup setup;
 static int timeline_fd = -1;
 static struct timespec started;
@@ -215,7 +216,7 @@ static bool dram_class(int cls)
 {
     if (cls < 0) return true;
     for (int nd = 0; nd < KMS_MAX_NODES; nd++)
-        if (kms_target_class_at[KMS_TARGET_DRAM][nd] == cls) return true;
+        if (kms_node_class[nd][KMS_TARGET_DRAM] == cls) return true;
     return kms_target_class[KMS_TARGET_DRAM] == cls;
 }
 

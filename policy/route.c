@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/route.h"
 
+#include "core/cold.h"
 #include "core/engine.h"
 #include "core/meta.h"
 #include "core/site_heap.h"
@@ -128,7 +129,7 @@ int kms_routes_build(struct kms_config *c, char *err, size_t errlen)
  * the code"). Lookups stop at the first empty slot. */
 #define CACHE_PROBES 64
 enum { SLOT_FILLING = 0, SLOT_SIMPLE, SLOT_COMPILED };
-struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64)));
+struct kms_route_slot kms_route_cache[CACHE_SLOTS] __attribute__((aligned(64))) KMS_COLD;
 
 static inline size_t slot_of(uintptr_t key) { return kms_route_slot_of(key); }
 
