@@ -48,6 +48,9 @@ static int find_class(const struct kms_placement *pl)
     return -1;
 }
 
+/* The nodes kms_node_class holds: the entries past them are not the machine's. */
+static int engine_nodes;
+
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk)
 {
@@ -92,9 +95,24 @@ void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *pl
         if (mode == KMS_MODE_PREFERRED || mode == KMS_MODE_PREFERRED_MANY)
             kms_classes[i].fallback = dram_cls;
     }
+    int nodes = plan->max_node + 1 < KMS_MAX_NODES ? plan->max_node + 1 : KMS_MAX_NODES;
+    __atomic_store_n(&engine_nodes, nodes, __ATOMIC_RELEASE);
     for (int t = 0; t < KMS_TARGET_COUNT; t++) {
         int8_t cls = plan->uniform[t] ? kms_node_class[0][t] : KMS_CLASS_BY_CPU;
         __atomic_store_n(&kms_target_class[t], cls, __ATOMIC_RELEASE);
+    }
+}
+
+void kms_target_classes(int target, bool used[KMS_MAX_CLASSES])
+{
+    memset(used, 0, sizeof(bool) * KMS_MAX_CLASSES);
+    int cls = __atomic_load_n(&kms_target_class[target], __ATOMIC_ACQUIRE);
+    if (cls >= 0 && cls < KMS_MAX_CLASSES) used[cls] = true;
+    if (cls != KMS_CLASS_BY_CPU) return;
+    int nodes = __atomic_load_n(&engine_nodes, __ATOMIC_ACQUIRE);
+    for (int n = 0; n < nodes; n++) {
+        int c = kms_node_class[n][target];
+        if (c >= 0 && c < KMS_MAX_CLASSES) used[c] = true;
     }
 }
 

@@ -109,6 +109,11 @@ extern int16_t kms_cpu_node[KMS_MAX_CPUS];
 void kms_engine_setup(const struct kms_topology *topo, const struct kms_plan *plan,
                       uint64_t arena_chunk);
 
+/* The classes a target's requests can land in, used[c] for c < KMS_MAX_CLASSES: its one
+ * class, or, when the CPU's node decides, the class of each node of the machine. None when
+ * the target is the plain heap or the engine is not set up. */
+void kms_target_classes(int target, bool used[KMS_MAX_CLASSES]);
+
 extern uint64_t kms_fast_threshold __attribute__((visibility("hidden")));
 /* Requests below kms_fast_small_end are at most MI_SMALL_SIZE_MAX bytes and
  * below the threshold: malloc serves them from fast[KMS_FAST_SMALL] with

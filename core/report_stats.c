@@ -41,19 +41,6 @@ static int by_bytes(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void classes_of_route(int r, bool *used)
-{
-    memset(used, 0, sizeof(bool) * KMS_MAX_CLASSES);
-    int c = kms_target_class[r];
-    if (c >= 0 && c != KMS_CLASS_BY_CPU) {
-        used[c] = true;
-        return;
-    }
-    if (c == KMS_CLASS_BY_CPU)
-        for (int n = 0; n < KMS_MAX_NODES; n++)
-            if (kms_node_class[n][r] >= 0) used[kms_node_class[n][r]] = true;
-}
-
 static void sample_note(uint64_t period, char *buf, size_t len)
 {
     char h[32];
@@ -306,7 +293,7 @@ void kms_report_write_stats(FILE *f, bool json, struct kms_stats_snapshot *snap,
         w->route(f, &(struct route_row){r, &snap->route[r]}, first, width);
         first = false;
         bool used[KMS_MAX_CLASSES];
-        classes_of_route(r, used);
+        kms_target_classes(r, used);
         bool any = false;
         for (int c = 0; c < kms_nclasses; c++) {
             if (!used[c]) continue;

@@ -212,12 +212,9 @@ static void start_move(struct kms_access_unit *u, struct group *g, int t)
 
 /* The DRAM memory the budget also covers: untracked memory on DRAM classes
  * (and the plain heap), and the groups tiering does not place. */
-static bool dram_class(int cls)
+static bool dram_class(const bool dram[KMS_MAX_CLASSES], int cls)
 {
-    if (cls < 0) return true;
-    for (int nd = 0; nd < KMS_MAX_NODES; nd++)
-        if (kms_node_class[nd][KMS_TARGET_DRAM] == cls) return true;
-    return kms_target_class[KMS_TARGET_DRAM] == cls;
+    return cls < 0 || (cls < KMS_MAX_CLASSES && dram[cls]);
 }
 
 /* The rows of the latest step, written once the lock is let go and the
@@ -298,8 +295,10 @@ void kms_tier_step(double interval_s)
     steps++;
     unsigned n = __atomic_load_n(&kms_access_nunits, __ATOMIC_ACQUIRE);
     uint64_t other_dram = 0;
+    bool dram[KMS_MAX_CLASSES];
+    kms_target_classes(KMS_TARGET_DRAM, dram);
     for (int b = 0; b <= KMS_ACCESS_PLAIN; b++)
-        if (b == KMS_ACCESS_PLAIN || (b < kms_nclasses && dram_class(b)))
+        if (b == KMS_ACCESS_PLAIN || (b < kms_nclasses && dram_class(dram, b)))
             other_dram += kms_access_other[b].last_rss;
     struct kms_tier_group in[KMS_ACCESS_UNITS] = {{0}};
     unsigned idx[KMS_ACCESS_UNITS], m = 0;
@@ -307,7 +306,7 @@ void kms_tier_step(double interval_s)
         struct group *g = &groups[u];
         struct kms_access_unit *un = &kms_access_units[u];
         if (!g->tiered) {
-            if (dram_class(kms_arenas[un->arena].cls)) other_dram += un->acc.last_rss;
+            if (dram_class(dram, kms_arenas[un->arena].cls)) other_dram += un->acc.last_rss;
             continue;
         }
         g->resident = un->acc.last_rss;
