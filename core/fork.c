@@ -5,6 +5,7 @@
 #include "core/arena.h"
 #include "core/callsite.h"
 #include "core/decommit.h"
+#include "core/meta.h"
 #include "core/stackwalk.h"
 #include "core/stats.h"
 
@@ -13,10 +14,10 @@
 
 /* Set once before the handlers are registered. */
 static bool callers;
-/* Whether prepare() took the arenas' lock: not in a process that has never had a
- * second thread (glibc's own malloc skips its locks there too), where no one else
- * can hold it; the lock's page then stays shared between parent and child. Written
- * only when it changes, before the fork; read on both sides. */
+/* Whether prepare() took the arenas', kept pages' and records' locks: not in a process that has
+ * never had a second thread (glibc's own malloc skips its locks there too), where no one else can
+ * hold it; the lock's page then stays shared between parent and child. Written only when it
+ * changes, before the fork; read on both sides. */
 static bool arena_held;
 
 static void prepare(void)
@@ -32,12 +33,14 @@ static void prepare(void)
     if (held) {
         kms_arena_fork_prepare();
         kms_decommit_fork_prepare();
+        kms_meta_fork_prepare();
     }
 }
 
 static void parent(void)
 {
     if (arena_held) {
+        kms_meta_fork_parent();
         kms_decommit_fork_parent();
         kms_arena_fork_parent();
     }
@@ -52,6 +55,7 @@ static void parent(void)
 static void child(void)
 {
     if (arena_held) {
+        kms_meta_fork_child();
         kms_decommit_fork_child();
         kms_arena_fork_child();
     }

@@ -9,8 +9,10 @@
  *   5. the arenas' lock (core/arena.c): adding an arena to a class or to a
  *      tracked callsite (taken under the tracked callsites' lock);
  *   6. the kept pages' lock (core/decommit.c): taken inside mimalloc's
- *      madvise and mprotect calls, so under any of the others; nothing is
- *      taken under it.
+ *      madvise and mprotect calls, so under any of the others; nothing but
+ *      (7) is taken under it;
+ *   7. the shim's records' lock (core/meta.c): any of the others may be held
+ *      when a record is made or freed; nothing is taken under it.
  * At run time a thread holds two of them only when it gives a tracked
  * callsite its arena, (3) then (5), or when mimalloc commits or decommits
  * under one of them, (6) last; otherwise one at a time: the report copies
@@ -43,6 +45,7 @@ enum kms_lock_rank {
     KMS_LOCK_ACCESS_FIGURES = 4,
     KMS_LOCK_ARENAS = 5,
     KMS_LOCK_DECOMMIT = 6,
+    KMS_LOCK_META = 7,
 };
 
 #if KMS_ASSERT
@@ -66,7 +69,7 @@ static inline void kms_lock_order_drop(enum kms_lock_rank r) { (void)r; }
 
 /* Registers the fork handlers; once, at start-up, after the engine. callers:
  * the configuration can take locks (1) to (4) and walk stacks (rules that look
- * at callers, statistics, profiles, access mode). Without, nothing but (5) and (6) is
+ * at callers, statistics, profiles, access mode). Without, nothing but (5) to (7) is
  * ever taken, and fork() holds only those: each lock held costs the parent and
  * the child a copy of its page (written on both sides of the fork), which a
  * shell pays for every command it runs. */
