@@ -210,6 +210,7 @@ void kms_meta_fork_parent(void) { drop(); }
 void kms_meta_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    holding = false;
     kms_lock_order_drop(KMS_LOCK_META);
 }
 #endif
