@@ -3,6 +3,8 @@
  * records (core/meta.h says which and why). */
 #include "core/meta.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -15,12 +17,19 @@
 #endif
 #endif
 
+/* No block is larger than PTRDIFF_MAX; asking for one is out of memory, as an
+ * overflowing calloc is, in both allocators (ASan's aborts on either). */
+static bool too_large(size_t n, size_t size) { return size && n > (size_t)PTRDIFF_MAX / size; }
+
 #ifdef KMS_META_LIBC
 #include <stdlib.h>
 
-void *kms_meta_malloc(size_t size) { return malloc(size); }
-void *kms_meta_calloc(size_t n, size_t size) { return calloc(n, size); }
-void *kms_meta_realloc(void *p, size_t size) { return realloc(p, size); }
+void *kms_meta_malloc(size_t size) { return too_large(1, size) ? NULL : malloc(size); }
+void *kms_meta_calloc(size_t n, size_t size) { return too_large(n, size) ? NULL : calloc(n, size); }
+void *kms_meta_realloc(void *p, size_t size)
+{
+    return too_large(1, size) ? NULL : realloc(p, size);
+}
 void kms_meta_free(void *p) { free(p); }
 void kms_meta_fork_prepare(void) {}
 void kms_meta_fork_parent(void) {}
@@ -159,6 +168,7 @@ static void *small_alloc(unsigned cls)
 
 void *kms_meta_malloc(size_t size)
 {
+    if (too_large(1, size)) return NULL;
     unsigned cls = class_of(size);
     /* Nested in the lock's holder (a signal handler): a mapping of its own, which
      * needs no lock. */
@@ -167,7 +177,7 @@ void *kms_meta_malloc(size_t size)
 
 void *kms_meta_calloc(size_t n, size_t size)
 {
-    if (size && n > SIZE_MAX / size) return NULL;
+    if (too_large(n, size)) return NULL;
     void *p = kms_meta_malloc(n * size);
     /* A large block is fresh from the kernel, zero already. */
     if (p && chunk_of(p)->cls != LARGE) memset(p, 0, n * size);
@@ -217,7 +227,7 @@ void kms_meta_fork_child(void)
 
 void *kms_meta_reallocarray(void *p, size_t n, size_t size)
 {
-    if (size && n > SIZE_MAX / size) return NULL;
+    if (too_large(n, size)) return NULL;
     return kms_meta_realloc(p, n * size);
 }
 

@@ -23,7 +23,8 @@
 #define KMS_CORE_META_H
 #include <stddef.h>
 
-/* As malloc, calloc (n * size overflowing: NULL), realloc and free. */
+/* As malloc, calloc (n * size overflowing: NULL), realloc and free; a block past
+ * PTRDIFF_MAX bytes is NULL. */
 void *kms_meta_malloc(size_t size);
 void *kms_meta_calloc(size_t n, size_t size);
 void *kms_meta_realloc(void *p, size_t size);

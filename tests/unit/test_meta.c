@@ -6,10 +6,19 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Under AddressSanitizer the C library's allocator serves the records (core/meta.h): what
+ * is checked there is the contract, not how the shim's own chunks place blocks. */
+#if defined(__SANITIZE_ADDRESS__)
+static const bool own_chunks = false;
+#else
+static const bool own_chunks = true;
+#endif
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
@@ -69,8 +78,10 @@ START_TEST(realloc_keeps_the_contents_both_ways)
     }
     /* Within its block it stays where it is. */
     unsigned char *q = kms_meta_malloc(100);
-    ck_assert_ptr_eq(kms_meta_realloc(q, 120), q);
-    kms_meta_free(q);
+    unsigned char *r = kms_meta_realloc(q, 120);
+    ck_assert_ptr_nonnull(r);
+    if (own_chunks) ck_assert_ptr_eq(r, q);
+    kms_meta_free(r);
     kms_meta_free(p);
 }
 END_TEST
@@ -101,6 +112,7 @@ END_TEST
 
 START_TEST(a_freed_block_is_reused)
 {
+    if (!own_chunks) return;
     void *a = kms_meta_malloc(200);
     kms_meta_free(a);
     void *b = kms_meta_malloc(250); /* the same class, 256 bytes */
@@ -205,7 +217,8 @@ START_TEST(fork_while_other_threads_make_records)
             int same_chunk = ((uintptr_t)p ^ (uintptr_t)q) < 65536;
             kms_meta_free(p);
             void *again = kms_meta_malloc(40);
-            _exit(p && s && strcmp(s, "child") == 0 && same_chunk && again == p ? 0 : 1);
+            bool placed = !own_chunks || (same_chunk && again == p);
+            _exit(p && s && strcmp(s, "child") == 0 && placed ? 0 : 1);
         }
         int status;
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
