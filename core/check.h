@@ -11,6 +11,20 @@
 #define KMS_ASSERT 0
 #endif
 
+/* KMS_ASAN: 1 in an AddressSanitizer build (gcc says so with __SANITIZE_ADDRESS__,
+ * clang with __has_feature), where the shim's records and tables keep to what ASan
+ * can put redzones around (core/meta.c, core/cold.h). */
+#if defined(__SANITIZE_ADDRESS__)
+#define KMS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KMS_ASAN 1
+#endif
+#endif
+#ifndef KMS_ASAN
+#define KMS_ASAN 0
+#endif
+
 #if KMS_ASSERT
 #define kms_assert(cond)                                                                           \
     (__builtin_expect(!!(cond), 1) ? (void)0 : kms_assert_fail(#cond, __FILE__, __LINE__, __func__))

@@ -8,16 +8,9 @@
  * variable in a section of its own: its builds keep the tables in .bss, checked. */
 #ifndef KMS_CORE_COLD_H
 #define KMS_CORE_COLD_H
+#include "core/check.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KMS_COLD_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KMS_COLD_SANITIZED 1
-#endif
-#endif
-
-#if defined(__x86_64__) && defined(__ELF__) && !defined(KMS_COLD_SANITIZED)
+#if defined(__x86_64__) && defined(__ELF__) && !KMS_ASAN
 #define KMS_COLD __attribute__((section(".lbss")))
 #else
 #define KMS_COLD

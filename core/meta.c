@@ -3,25 +3,18 @@
  * records (core/meta.h says which and why). */
 #include "core/meta.h"
 
+#include "core/check.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-/* gcc says ASan with __SANITIZE_ADDRESS__, clang with __has_feature. */
-#if defined(__SANITIZE_ADDRESS__)
-#define KMS_META_LIBC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KMS_META_LIBC 1
-#endif
-#endif
-
 /* No block is larger than PTRDIFF_MAX; asking for one is out of memory, as an
  * overflowing calloc is, in both allocators (ASan's aborts on either). */
 static bool too_large(size_t n, size_t size) { return size && n > (size_t)PTRDIFF_MAX / size; }
 
-#ifdef KMS_META_LIBC
+#if KMS_ASAN
 #include <stdlib.h>
 
 void *kms_meta_malloc(size_t size) { return too_large(1, size) ? NULL : malloc(size); }
@@ -39,7 +32,6 @@ void kms_meta_fork_child(void) {}
 #include "core/fork.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <sys/mman.h>
 
 /* Chunks of 64 KiB, aligned to their size, so that a block's chunk is its

@@ -72,11 +72,7 @@
 #else
 #define KMS_TSAN 0
 #endif
-#if defined(__SANITIZE_ADDRESS__)
-#define KMS_ASAN 1
-#else
-#define KMS_ASAN 0
-#endif
+/* KMS_ASAN: core/check.h. */
 
 /* A function that stays itself: not inlined, cloned or folded with a look-alike (gcc's ICF
  * would merge the four identical sites). */
